@@ -1,0 +1,201 @@
+"""The command line: ``run``, ``once``, ``check`` and ``explain``.
+
+Every failure an operator can cause (a bad rules file, an unwritable state directory, an
+unreachable feed) ends in a one-line message and an exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sqlite3
+import sys
+from pathlib import Path
+
+from . import __version__, feeds
+from . import config as configmod
+from .explain import explain, render_text
+from .logs import kv, setup
+from .service import ConsoleSink, Service
+from .store import Store
+
+log = logging.getLogger("alerts")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bot.py",
+        description="Polls news feeds, matches items against rules.yaml and delivers alerts and "
+        "digests to Telegram, or to the console when TELEGRAM_BOT_TOKEN is not set.",
+        epilog="Environment: RULES_FILE and STATE_DIR override the defaults (rules.yaml, state/); "
+        "TELEGRAM_BOT_TOKEN turns on Telegram delivery; LOG_LEVEL sets the log level.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def rules_arg(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--rules",
+            metavar="PATH",
+            default=None,
+            help="rules file (default: $RULES_FILE or rules.yaml)",
+        )
+
+    def state_arg(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--state",
+            metavar="DIR",
+            default=None,
+            help="directory for the SQLite state (default: $STATE_DIR or state/)",
+        )
+
+    p = sub.add_parser("run", help="run the service: poll on schedule, alert and send digests")
+    rules_arg(p)
+    state_arg(p)
+    p = sub.add_parser("once", help="poll every feed once, deliver everything pending, exit")
+    rules_arg(p)
+    state_arg(p)
+    p = sub.add_parser("check", help="validate the rules file")
+    rules_arg(p)
+    p = sub.add_parser("explain", help="show which rules each item of a feed matches, and why")
+    rules_arg(p)
+    p.add_argument("--json", action="store_true", help="one JSON object per item per line")
+    p.add_argument("sources", nargs="+", metavar="SOURCE", help="a feed URL or a local feed file")
+    return parser
+
+
+def _rules_path(args: argparse.Namespace) -> Path:
+    return Path(args.rules or os.environ.get("RULES_FILE") or "rules.yaml")
+
+
+def _state_dir(args: argparse.Namespace) -> Path:
+    return Path(getattr(args, "state", None) or os.environ.get("STATE_DIR") or "state")
+
+
+def _load(args: argparse.Namespace) -> configmod.Config | None:
+    try:
+        return configmod.load(_rules_path(args))
+    except configmod.ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return {
+            "run": cmd_run,
+            "once": cmd_once,
+            "check": cmd_check,
+            "explain": cmd_explain,
+        }[args.command](args)
+    except KeyboardInterrupt:
+        return 130
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    config = _load(args)
+    if config is None:
+        return 1
+    print(config.summary())
+    return 0
+
+
+def _open_store(args: argparse.Namespace) -> Store | None:
+    state = _state_dir(args)
+    try:
+        return Store.open(state)
+    except (OSError, sqlite3.Error) as exc:
+        print(f"{state}: cannot open the state database: {exc}", file=sys.stderr)
+        return None
+
+
+def _service(args: argparse.Namespace) -> Service | None:
+    config = _load(args)
+    if config is None:
+        return None
+    store = _open_store(args)
+    if store is None:
+        return None
+    return Service(config, store, ConsoleSink())
+
+
+async def _with_service(service: Service, work) -> object:
+    from datetime import UTC, datetime
+
+    try:
+        await service.db(service.store.set_console, True, datetime.now(UTC))
+        return await work(service)
+    finally:
+        await service.close()
+        service.store.close()
+
+
+def cmd_once(args: argparse.Namespace) -> int:
+    setup("WARNING")
+    service = _service(args)
+    if service is None:
+        return 1
+    outcomes = asyncio.run(_with_service(service, lambda s: s.once()))
+    failed = [o for o in outcomes if not o.ok]
+    for o in failed:
+        print(f'feed "{o.feed}" failed: {o.reason}', file=sys.stderr)
+    new = sum(o.result.new for o in outcomes)
+    matched = sum(o.result.matched for o in outcomes)
+    urgent = sum(1 for o in outcomes if o.result.urgent)
+    print(
+        f"polled {len(outcomes)} feeds ({len(failed)} failed): {new} new items, "
+        f"{matched} matched" + (f", urgent in {urgent} feeds" if urgent else ""),
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    setup("INFO")
+    service = _service(args)
+    if service is None:
+        return 1
+    asyncio.run(_with_service(service, lambda s: s.run()))
+    return 0
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    setup("WARNING")
+    config = _load(args)
+    if config is None:
+        return 1
+    return asyncio.run(_explain(config, args.sources, args.json))
+
+
+async def _explain(config: configmod.Config, sources: list[str], as_json: bool) -> int:
+    status = 0
+    timeout = config.settings.fetch_timeout
+    async with feeds.client(timeout) as http:
+        for source in sources:
+            location = source
+            if not source.startswith(("http://", "https://")):
+                location = str(Path(source.removeprefix("file://")).resolve())
+            try:
+                fetched = await feeds.fetch(http, location, timeout=timeout)
+                parsed = await asyncio.to_thread(feeds.parse, source, fetched)
+            except feeds.FetchError as exc:
+                print(f"{source}: {exc}", file=sys.stderr)
+                status = 1
+                continue
+            for item in parsed.items:
+                exp = explain(config, item)
+                if as_json:
+                    print(json.dumps(exp.as_json(), ensure_ascii=False))
+                else:
+                    print(render_text(exp))
+                    print()
+            if not as_json:
+                matched = sum(1 for i in parsed.items if config.matcher.match(i.text).rules)
+                print(f"{source}: {len(parsed.items)} items, {matched} matched", file=sys.stderr)
+            log.debug(kv(event="explained", source=source, items=len(parsed.items)))
+    return status

@@ -1,0 +1,594 @@
+"""Reading rules.yaml into typed settings, feeds, regions and rules, with errors an operator can act on.
+
+The file is composed into YAML nodes rather than loaded into plain dicts so that every value keeps
+its line number: a problem is reported as ``rules.yaml:14: rule "sumy": unknown region "Sumi"``,
+never as a traceback. Validation collects every problem before giving up, so one ``check`` run
+shows them all.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from datetime import time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+from .durations import parse_duration
+from .matcher import Matcher, RuleSpec, TermError, parse_term
+
+PRIORITIES = ("urgent", "normal")
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The ``settings:`` section; durations are in seconds."""
+
+    poll_every: float = 300.0
+    digest_every: float | None = 3600.0
+    digest_at: tuple[time, ...] = ()
+    timezone: str = "UTC"
+    backfill: float = 86400.0
+    fetch_timeout: float = 30.0
+    operators: tuple[int, ...] = ()
+    keep_days: int = 30
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True)
+class Feed:
+    """A feed to poll. ``url`` is as written; ``location`` is an http(s) URL or an absolute path."""
+
+    name: str
+    url: str
+    location: str
+    every: float | None = None
+    line: int = 0
+
+    @property
+    def is_local(self) -> bool:
+        return not self.location.startswith(("http://", "https://"))
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A rule as the operator wrote it, with its terms kept as written for display."""
+
+    id: str
+    name: str
+    all: tuple[tuple[str, ...], ...] = ()
+    any: tuple[str, ...] = ()
+    none: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+    priority: str = "normal"
+    line: int = 0
+
+    @property
+    def urgent(self) -> bool:
+        return self.priority == "urgent"
+
+
+@dataclass(frozen=True)
+class Config:
+    """A validated rules file and the matcher compiled from it."""
+
+    path: Path
+    settings: Settings
+    feeds: tuple[Feed, ...]
+    regions: dict[str, tuple[str, ...]]
+    rules: tuple[Rule, ...]
+    matcher: Matcher = field(repr=False, compare=False)
+
+    def rule(self, rule_id: str) -> Rule | None:
+        return next((r for r in self.rules if r.id == rule_id), None)
+
+    def poll_interval(self, feed: Feed) -> float:
+        return feed.every or self.settings.poll_every
+
+    def summary(self) -> str:
+        urgent = sum(1 for r in self.rules if r.urgent)
+        return (
+            f"{self.path}: ok: {len(self.feeds)} feeds, {len(self.regions)} regions, "
+            f"{len(self.rules)} rules ({urgent} urgent)"
+        )
+
+
+class ConfigError(Exception):
+    """Every problem found in a rules file, each already formatted as ``path:line: message``."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def load(path: str | Path) -> Config:
+    """Read and validate a rules file, raising :class:`ConfigError` with every problem in it."""
+    path = Path(path)
+    try:
+        source = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError([f"{path}: no such file"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"{path}: cannot read: {exc}"]) from None
+    return parse(source, path)
+
+
+def parse(source: str, path: str | Path = "rules.yaml") -> Config:
+    """Validate rules-file text; ``path`` names it in messages and anchors relative feed paths."""
+    return _Reader(Path(path)).read(source)
+
+
+# --- implementation -------------------------------------------------------------------------
+
+_SECTIONS = ("settings", "feeds", "regions", "rules")
+_SETTINGS = (
+    "poll_every",
+    "digest_every",
+    "digest_at",
+    "timezone",
+    "backfill",
+    "fetch_timeout",
+    "operators",
+    "keep_days",
+)
+_FEED_FIELDS = ("name", "url", "every")
+_RULE_FIELDS = ("id", "name", "all", "any", "none", "regions", "priority")
+# Words operators reach for that mean one of our fields; difflib cannot guess these.
+_SYNONYMS = {
+    "keyword": "any",
+    "keywords": "any",
+    "terms": "any",
+    "exclude": "none",
+    "not": "none",
+    "region": "regions",
+    "title": "name",
+    "level": "priority",
+    "link": "url",
+    "interval": "every",
+}
+_DURATION_HINT = "write a number and a unit, as in 30s, 5m, 2h or 1d"
+
+
+class _Reader:
+    def __init__(self, path: Path):
+        self.path = path
+        self.problems: list[tuple[int, str]] = []
+
+    def error(self, node: yaml.Node | int, message: str) -> None:
+        line = node if isinstance(node, int) else node.start_mark.line + 1
+        self.problems.append((line, message))
+
+    def read(self, source: str) -> Config:
+        try:
+            root = yaml.compose(source, Loader=yaml.SafeLoader)
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line = mark.line + 1 if mark else 1
+            what = exc.problem or exc.context or "invalid YAML"
+            raise ConfigError([f"{self.path}:{line}: YAML syntax error: {what}"]) from None
+        except yaml.YAMLError as exc:
+            raise ConfigError([f"{self.path}:1: YAML error: {exc}"]) from None
+        if root is None:
+            raise ConfigError([f"{self.path}:1: the file is empty; it needs feeds and rules"])
+        if not isinstance(root, yaml.MappingNode):
+            raise ConfigError(
+                [f"{self.path}:1: expected sections {', '.join(_SECTIONS)} at the top level"]
+            )
+        sections = self.mapping(root, _SECTIONS, "")
+        settings = self.settings(sections.get("settings"))
+        feeds = self.feeds(sections.get("feeds"))
+        regions = self.regions(sections.get("regions"))
+        rules = self.rules(sections.get("rules"), regions)
+        if "feeds" not in sections:
+            self.error(root, "no feeds: section; add at least one feed")
+        if "rules" not in sections:
+            self.error(root, "no rules: section; add at least one rule")
+        if self.problems:
+            self.problems.sort(key=lambda p: p[0])
+            raise ConfigError([f"{self.path}:{line}: {msg}" for line, msg in self.problems])
+        matcher = Matcher(
+            [
+                RuleSpec(
+                    id=r.id,
+                    all=tuple(tuple(parse_term(t) for t in group) for group in r.all),
+                    any=tuple(parse_term(t) for t in r.any),
+                    none=tuple(parse_term(t) for t in r.none),
+                    regions=r.regions,
+                )
+                for r in rules
+            ],
+            {name: [parse_term(a) for a in aliases] for name, aliases in regions.items()},
+        )
+        return Config(self.path, settings, tuple(feeds), regions, tuple(rules), matcher)
+
+    # -- generic shapes --
+
+    def mapping(self, node: yaml.Node, allowed: tuple[str, ...], where: str) -> dict:
+        """Keys to value nodes; unknown and duplicate keys are reported with a suggestion."""
+        out: dict[str, yaml.Node] = {}
+        if not isinstance(node, yaml.MappingNode):
+            self.error(node, f"{where}expected a mapping of fields")
+            return out
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+            if not isinstance(key, str):
+                self.error(key_node, f"{where}a field name must be text")
+                continue
+            if key in out:
+                self.error(key_node, f'{where}field "{key}" appears twice')
+                continue
+            if allowed and key not in allowed:
+                hint = difflib.get_close_matches(key, allowed, n=1)
+                if not hint and _SYNONYMS.get(key) in allowed:
+                    hint = [_SYNONYMS[key]]
+                suggestion = f' (did you mean "{hint[0]}"?)' if hint else ""
+                self.error(
+                    key_node,
+                    f'{where}unknown field "{key}"{suggestion}; known fields: {", ".join(allowed)}',
+                )
+                continue
+            out[key] = value_node
+        return out
+
+    def scalar(self, node: yaml.Node) -> Any:
+        if not isinstance(node, yaml.ScalarNode):
+            return node
+        return yaml.SafeLoader("").construct_object(node)
+
+    def text(self, node: yaml.Node, where: str, what: str) -> str | None:
+        """A scalar read as text; numbers are accepted, booleans and nulls are likely mistakes."""
+        value = self.scalar(node)
+        if isinstance(value, bool) or value is None:
+            shown = "empty" if value is None else f"{node.value!r}, read as a yes/no value"
+            self.error(node, f"{where}{what} is {shown}; write it as text (quote it)")
+            return None
+        if isinstance(value, (int, float)):
+            return str(node.value)
+        if not isinstance(value, str):
+            self.error(node, f"{where}{what} must be text, not a list or mapping")
+            return None
+        return value
+
+    def term(self, node: yaml.Node, where: str, what: str) -> str | None:
+        raw = self.text(node, where, what)
+        if raw is None:
+            return None
+        try:
+            parse_term(raw)
+        except TermError as exc:
+            self.error(node, f"{where}{what}: {exc}")
+            return None
+        return raw
+
+    def term_list(self, node: yaml.Node, where: str, what: str) -> tuple[str, ...] | None:
+        """A list of terms; a single term is accepted as a one-item list."""
+        if isinstance(node, yaml.ScalarNode):
+            t = self.term(node, where, what)
+            return (t,) if t is not None else None
+        if not isinstance(node, yaml.SequenceNode):
+            self.error(node, f"{where}{what} must be a list of terms")
+            return None
+        if not node.value:
+            self.error(node, f"{where}{what} is an empty list; give at least one term")
+            return None
+        out = []
+        for item in node.value:
+            if isinstance(item, yaml.SequenceNode):
+                self.error(item, f"{where}{what} takes terms, not nested lists")
+                continue
+            t = self.term(item, where, what)
+            if t is not None:
+                out.append(t)
+        return tuple(out)
+
+    def duration(self, node: yaml.Node, where: str, what: str) -> float | None:
+        value = self.scalar(node)
+        seconds = parse_duration(value)
+        if seconds is None:
+            self.error(node, f'{where}{what}: bad duration "{node.value}"; {_DURATION_HINT}')
+        return seconds
+
+    # -- sections --
+
+    def settings(self, node: yaml.Node | None) -> Settings:
+        if node is None:
+            return Settings()
+        if isinstance(node, yaml.ScalarNode) and node.value == "":
+            return Settings()
+        fields = self.mapping(node, _SETTINGS, "settings: ")
+        values: dict[str, Any] = {}
+        for name in ("poll_every", "backfill", "fetch_timeout"):
+            if name in fields:
+                seconds = self.duration(fields[name], "settings: ", name)
+                if seconds is not None:
+                    values[name] = seconds
+        if "digest_every" in fields and "digest_at" in fields:
+            self.error(fields["digest_at"], "settings: give digest_every or digest_at, not both")
+        if "digest_every" in fields:
+            seconds = self.duration(fields["digest_every"], "settings: ", "digest_every")
+            if seconds is not None:
+                values["digest_every"] = seconds
+        if "digest_at" in fields:
+            times = self.clock_list(fields["digest_at"])
+            if times:
+                values["digest_at"] = times
+                values["digest_every"] = None
+        if "timezone" in fields:
+            tz = self.text(fields["timezone"], "settings: ", "timezone")
+            if tz is not None:
+                try:
+                    ZoneInfo(tz)
+                    values["timezone"] = tz
+                except (ZoneInfoNotFoundError, ValueError):
+                    self.error(
+                        fields["timezone"],
+                        f'settings: unknown time zone "{tz}"; use an IANA name such as '
+                        "Europe/Kyiv or UTC",
+                    )
+        if "operators" in fields:
+            ops = self.int_list(fields["operators"], "settings: operators", "a Telegram user id")
+            if ops is not None:
+                values["operators"] = ops
+        if "keep_days" in fields:
+            days = self.scalar(fields["keep_days"])
+            if isinstance(days, bool) or not isinstance(days, int) or days < 1:
+                self.error(
+                    fields["keep_days"],
+                    f'settings: keep_days must be a whole number of days, 1 or more, not "'
+                    f'{fields["keep_days"].value}"',
+                )
+            else:
+                values["keep_days"] = days
+        return Settings(**values)
+
+    def clock_list(self, node: yaml.Node) -> tuple[time, ...] | None:
+        items = node.value if isinstance(node, yaml.SequenceNode) else [node]
+        if not items or not isinstance(node, (yaml.SequenceNode, yaml.ScalarNode)):
+            self.error(
+                node, 'settings: digest_at must be a list of times such as ["08:00", "20:00"]'
+            )
+            return None
+        out = []
+        for item in items:
+            # YAML 1.1 reads an unquoted 08:00 as a sexagesimal number; the raw text is what counts.
+            raw = item.value if isinstance(item, yaml.ScalarNode) else None
+            m = _CLOCK.match(raw.strip()) if isinstance(raw, str) else None
+            if not m:
+                self.error(
+                    item, f'settings: digest_at: bad time "{raw}"; write HH:MM, as in "08:00"'
+                )
+                continue
+            out.append(time(int(m.group(1)), int(m.group(2))))
+        return tuple(sorted(set(out)))
+
+    def int_list(self, node: yaml.Node, where: str, what: str) -> tuple[int, ...] | None:
+        if not isinstance(node, yaml.SequenceNode):
+            self.error(node, f"{where} must be a list, as in [123456789]")
+            return None
+        out = []
+        for item in node.value:
+            value = self.scalar(item)
+            if isinstance(value, bool) or not isinstance(value, int):
+                self.error(item, f'{where}: "{getattr(item, "value", item)}" is not {what}')
+                continue
+            out.append(value)
+        return tuple(out)
+
+    def feeds(self, node: yaml.Node | None) -> list[Feed]:
+        if node is None:
+            return []
+        if not isinstance(node, yaml.SequenceNode):
+            self.error(node, "feeds: expected a list of feeds, each with a name and a url")
+            return []
+        if not node.value:
+            self.error(node, "feeds: the list is empty; add at least one feed")
+        feeds: list[Feed] = []
+        seen: dict[str, int] = {}
+        for index, item in enumerate(node.value, 1):
+            label = _peek(item, "name")
+            fields = self.mapping(
+                item, _FEED_FIELDS, f'feed "{label}": ' if label else f"feed #{index}: "
+            )
+            name = (
+                self.text(fields["name"], f"feed #{index}: ", "name") if "name" in fields else None
+            )
+            where = f'feed "{name}": ' if name else f"feed #{index}: "
+            if "name" not in fields and isinstance(item, yaml.MappingNode):
+                self.error(item, f"{where}missing name")
+            if name is not None:
+                name = name.strip()
+                if not name:
+                    self.error(fields["name"], f"{where}empty name")
+                elif name in seen:
+                    self.error(
+                        fields["name"], f"{where}duplicate name (first at line {seen[name]})"
+                    )
+                    name = None
+                else:
+                    seen[name] = fields["name"].start_mark.line + 1
+            url = location = None
+            if "url" not in fields:
+                if isinstance(item, yaml.MappingNode):
+                    self.error(item, f"{where}missing url")
+            else:
+                url = self.text(fields["url"], where, "url")
+                if url is not None:
+                    location = self.location(url.strip(), fields["url"], where)
+            every = self.duration(fields["every"], where, "every") if "every" in fields else None
+            if name and location:
+                feeds.append(Feed(name, url.strip(), location, every, item.start_mark.line + 1))
+        return feeds
+
+    def location(self, url: str, node: yaml.Node, where: str) -> str | None:
+        """An http(s) URL as is; a local path (``file:`` or plain) resolved next to the rules file."""
+        if re.match(r"^https?://[^/\s]+", url, re.IGNORECASE):
+            return url
+        if re.match(r"^[a-z][a-z0-9+.-]*://", url, re.IGNORECASE) and not url.startswith("file://"):
+            self.error(node, f'{where}url "{url}": only http, https and local files are supported')
+            return None
+        path = Path(url.removeprefix("file://"))
+        if not path.is_absolute():
+            path = self.path.parent / path
+        return str(path.resolve())
+
+    def regions(self, node: yaml.Node | None) -> dict[str, tuple[str, ...]]:
+        if node is None or (isinstance(node, yaml.ScalarNode) and node.value == ""):
+            return {}
+        if not isinstance(node, yaml.MappingNode):
+            self.error(node, "regions: expected a mapping of region names to lists of aliases")
+            return {}
+        out: dict[str, tuple[str, ...]] = {}
+        lines: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            name = self.text(key_node, "regions: ", "a region name")
+            if name is None:
+                continue
+            where = f'region "{name}": '
+            if "*" in name:
+                self.error(
+                    key_node,
+                    f'{where}a region name cannot contain "*"; put prefixes in its aliases',
+                )
+                continue
+            if self.term(key_node, "regions: ", f'region "{name}"') is None:
+                continue
+            if name in out:
+                self.error(key_node, f"{where}defined twice (first at line {lines[name]})")
+                continue
+            if isinstance(value_node, yaml.ScalarNode) and value_node.value == "":
+                aliases: tuple[str, ...] | None = ()
+            else:
+                aliases = self.term_list(value_node, where, "alias")
+            out[name] = aliases or ()
+            lines[name] = key_node.start_mark.line + 1
+        return out
+
+    def rules(self, node: yaml.Node | None, regions: dict[str, tuple[str, ...]]) -> list[Rule]:
+        if node is None:
+            return []
+        if not isinstance(node, yaml.SequenceNode):
+            self.error(node, "rules: expected a list of rules, each with an id")
+            return []
+        if not node.value:
+            self.error(node, "rules: the list is empty; add at least one rule")
+        rules: list[Rule] = []
+        seen: dict[str, int] = {}
+        for index, item in enumerate(node.value, 1):
+            label = _peek(item, "id")
+            fields = self.mapping(
+                item, _RULE_FIELDS, f'rule "{label}": ' if label else f"rule #{index}: "
+            )
+            rule_id = self.text(fields["id"], f"rule #{index}: ", "id") if "id" in fields else None
+            where = f'rule "{rule_id}": ' if rule_id else f"rule #{index}: "
+            ok = True
+            if rule_id is None:
+                ok = False
+                if "id" not in fields and isinstance(item, yaml.MappingNode):
+                    self.error(item, f"{where}missing id (a short slug such as nk-troops)")
+            elif not _SLUG.match(rule_id):
+                self.error(
+                    fields["id"],
+                    f'{where}bad id "{rule_id}": use lower-case letters, digits, "-" and "_"',
+                )
+                ok = False
+            elif rule_id in seen:
+                self.error(fields["id"], f"{where}duplicate id (first at line {seen[rule_id]})")
+                ok = False
+            else:
+                seen[rule_id] = fields["id"].start_mark.line + 1
+            name = rule_id or ""
+            if "name" in fields:
+                name = self.text(fields["name"], where, "name") or name
+            all_groups: list[tuple[str, ...]] = []
+            if "all" in fields:
+                groups = fields["all"]
+                if not isinstance(groups, yaml.SequenceNode) or not groups.value:
+                    self.error(
+                        groups, f"{where}all must be a non-empty list of terms or term lists"
+                    )
+                    ok = False
+                else:
+                    for entry in groups.value:
+                        group = self.term_list(entry, where, "all")
+                        if group is None:
+                            ok = False
+                        else:
+                            all_groups.append(group)
+            terms: dict[str, tuple[str, ...]] = {}
+            for key in ("any", "none"):
+                if key in fields:
+                    got = self.term_list(fields[key], where, key)
+                    if got is None:
+                        ok = False
+                    else:
+                        terms[key] = got
+            rule_regions: list[str] = []
+            if "regions" in fields:
+                rnode = fields["regions"]
+                items = rnode.value if isinstance(rnode, yaml.SequenceNode) else [rnode]
+                if not items or isinstance(rnode, yaml.MappingNode):
+                    self.error(rnode, f"{where}regions must be a list of region names")
+                    ok = False
+                for r in items:
+                    rname = self.text(r, where, "region")
+                    if rname is None:
+                        ok = False
+                    elif rname not in regions:
+                        hint = difflib.get_close_matches(rname, list(regions), n=1)
+                        suggestion = f' (did you mean "{hint[0]}"?)' if hint else ""
+                        known = ", ".join(regions) or "none defined"
+                        self.error(
+                            r,
+                            f'{where}unknown region "{rname}"{suggestion}; known regions: {known}',
+                        )
+                        ok = False
+                    else:
+                        rule_regions.append(rname)
+            priority = "normal"
+            if "priority" in fields:
+                p = self.scalar(fields["priority"])
+                if p not in PRIORITIES:
+                    self.error(
+                        fields["priority"],
+                        f'{where}bad priority "{fields["priority"].value}"; use urgent or normal',
+                    )
+                    ok = False
+                else:
+                    priority = p
+            if isinstance(item, yaml.MappingNode) and not (
+                {"all", "any", "regions"} & fields.keys()
+            ):
+                self.error(item, f"{where}nothing to match: give at least one of all, any, regions")
+                ok = False
+            if ok:
+                rules.append(
+                    Rule(
+                        id=rule_id,
+                        name=name.strip() or rule_id,
+                        all=tuple(all_groups),
+                        any=terms.get("any", ()),
+                        none=terms.get("none", ()),
+                        regions=tuple(rule_regions),
+                        priority=priority,
+                        line=item.start_mark.line + 1,
+                    )
+                )
+        return rules
+
+
+def _peek(node: yaml.Node, key: str) -> str | None:
+    """A mapping's scalar field, read before validation so messages can name the entry."""
+    if isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            if isinstance(k, yaml.ScalarNode) and k.value == key and isinstance(v, yaml.ScalarNode):
+                return v.value or None
+    return None

@@ -1,0 +1,105 @@
+"""Why an item matched: the terms and region names found, rule by rule. Pure functions.
+
+Operators use this to test a rule against a real feed before deploying it, so it reports the
+form found in the text (``deploy*`` found as "deployed"), not only the rule's verdict.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .config import Config, Rule
+from .items import Item
+from .matcher import Match, parse_term
+
+
+@dataclass
+class RuleWhy:
+    """The evidence for one matched rule: field -> [(term as written, form found)]."""
+
+    rule: Rule
+    found: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+
+
+@dataclass
+class Explanation:
+    item: Item
+    match: Match
+    why: list[RuleWhy]
+    region_forms: dict[str, list[tuple[str, str]]]
+
+    def as_json(self) -> dict:
+        item = self.item
+        return {
+            "link": item.link,
+            "title": item.title,
+            "feed": item.feed,
+            "published": item.published.isoformat() if item.published else None,
+            "rules": sorted(self.match.rules),
+            "regions": sorted(self.match.regions),
+            "why": {
+                w.rule.id: {k: [{"term": t, "found": f} for t, f in v] for k, v in w.found.items()}
+                for w in self.why
+            },
+            "region_forms": {
+                name: [{"alias": a, "found": f} for a, f in forms]
+                for name, forms in self.region_forms.items()
+            },
+        }
+
+
+def _found(match: Match, terms: tuple[str, ...]) -> list[tuple[str, str]]:
+    out = []
+    for raw in terms:
+        form = match.found.get(parse_term(raw))
+        if form is not None:
+            out.append((raw, form))
+    return out
+
+
+def explain(config: Config, item: Item) -> Explanation:
+    match = config.matcher.match(item.text)
+    region_forms = {
+        name: _found(match, (name, *config.regions.get(name, ()))) for name in match.regions
+    }
+    why = []
+    for rule_id in match.rules:
+        rule = config.rule(rule_id)
+        entry = RuleWhy(rule)
+        for index, group in enumerate(rule.all, 1):
+            entry.found[f"all[{index}]"] = _found(match, group)
+        if rule.any:
+            entry.found["any"] = _found(match, rule.any)
+        if rule.regions:
+            entry.found["regions"] = [
+                (name, form)
+                for name in rule.regions
+                if name in region_forms
+                for _, form in region_forms[name][:1]
+            ]
+        why.append(entry)
+    return Explanation(item, match, why, region_forms)
+
+
+def render_text(exp: Explanation) -> str:
+    item = exp.item
+    lines = [item.title, f"  {item.link or '(no link)'}"]
+    if not exp.why:
+        lines.append("  matched: nothing")
+    for w in exp.why:
+        parts = []
+        for key, pairs in w.found.items():
+            shown = ", ".join(
+                f'"{t}"' + (f" as “{f}”" if f != t.casefold() else "") for t, f in pairs
+            )
+            parts.append(f"{key}: {shown}")
+        lines.append(
+            f"  matched {w.rule.id} ({w.rule.name}, {w.rule.priority}): " + "; ".join(parts)
+        )
+    if exp.region_forms:
+        shown = ", ".join(
+            f"{name} (“{forms[0][1]}”)" if forms else name
+            for name, forms in exp.region_forms.items()
+        )
+        lines.append(f"  regions: {shown}")
+    return "\n".join(lines)

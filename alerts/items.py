@@ -1,0 +1,137 @@
+"""Feed entries as typed items: plain text, safe links, UTC times and stable identities."""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from .text import plain
+
+# Query parameters that only say where a click came from. Two links that differ only in these
+# are the same article, so they are dropped before links are compared.
+_TRACKING = {
+    "fbclid",
+    "gclid",
+    "dclid",
+    "gbraid",
+    "wbraid",
+    "msclkid",
+    "yclid",
+    "igshid",
+    "mc_cid",
+    "mc_eid",
+    "_hsenc",
+    "_hsmi",
+    "mkt_tok",
+    "ocid",
+    "cmpid",
+    "ns_mchannel",
+    "ns_source",
+    "ns_campaign",
+    "ns_linkname",
+    "ns_fee",
+    "at_medium",
+    "at_campaign",
+    "ref_src",
+}
+_TRACKING_PREFIXES = ("utm_",)
+_SUMMARY_LIMIT = 2000
+_TITLE_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class Item:
+    """One entry of one feed, normalised for matching, storage and display."""
+
+    feed: str
+    guid: str
+    title: str
+    link: str | None
+    summary: str
+    published: datetime | None
+
+    @property
+    def canonical(self) -> str | None:
+        return canonical_link(self.link) if self.link else None
+
+    @property
+    def text(self) -> str:
+        """What rules match: the title and the summary."""
+        return f"{self.title}\n{self.summary}"
+
+
+def safe_link(url: object) -> str | None:
+    """The link if it is an absolute http(s) URL; ``javascript:``, ``file:`` and the rest are dropped."""
+    if not isinstance(url, str):
+        return None
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    if any(c in url for c in "\x00\r\n\t "):
+        return None
+    return url
+
+
+def canonical_link(url: str) -> str:
+    """A link reduced to what identifies the article, for dedupe across feeds.
+
+    Scheme and host are lower-cased, default ports, fragments and tracking parameters dropped and
+    the remaining parameters sorted, so ``HTTPS://Example.org/a?utm_source=rss&b=1#top`` and
+    ``https://example.org/a?b=1`` compare equal.
+    """
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    port = parts.port if parts.port not in (None, 80 if scheme == "http" else 443) else None
+    netloc = f"{host}:{port}" if port else host
+    query = [
+        (k, v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        if k.lower() not in _TRACKING and not k.lower().startswith(_TRACKING_PREFIXES)
+    ]
+    query.sort()
+    path = parts.path or "/"
+    return urlunsplit((scheme, netloc, path, urlencode(query), ""))
+
+
+def _when(entry: dict, now: datetime) -> datetime | None:
+    """The entry's time in UTC; None when missing or absurd (more than a day in the future)."""
+    for key in ("published_parsed", "updated_parsed", "created_parsed"):
+        parsed = entry.get(key)
+        if parsed:
+            try:
+                when = datetime.fromtimestamp(calendar.timegm(parsed), UTC)
+            except (OverflowError, ValueError, OSError, TypeError):
+                continue
+            if when > now + timedelta(days=1):
+                return None
+            return when
+    return None
+
+
+def from_entry(feed: str, entry: dict, now: datetime | None = None) -> Item | None:
+    """Normalise a feedparser entry; None when it has nothing a reader could use."""
+    now = now or datetime.now(UTC)
+    title = plain(entry.get("title"))[:_TITLE_LIMIT]
+    summary = entry.get("summary")
+    if not summary and entry.get("content"):
+        summary = entry["content"][0].get("value")
+    summary = plain(summary)
+    if len(summary) > _SUMMARY_LIMIT:
+        summary = summary[:_SUMMARY_LIMIT].rsplit(" ", 1)[0] + " …"
+    link = safe_link(entry.get("link"))
+    if not title and not summary:
+        return None
+    if not title:
+        title = summary[:120].rsplit(" ", 1)[0] + " …" if len(summary) > 120 else summary
+    guid = entry.get("id") or entry.get("guid")
+    if not isinstance(guid, str) or not guid.strip():
+        guid = link or "sha1:" + hashlib.sha1(f"{title}\n{summary}".encode()).hexdigest()
+    return Item(feed, guid.strip()[:1000], title, link, summary, _when(entry, now))

@@ -1,0 +1,72 @@
+"""Logging set-up: one line per event on stderr, and secrets redacted wherever they appear.
+
+httpx logs every request URL at INFO, and Telegram Bot API URLs carry the bot token
+(``/bot123:ABC/sendMessage``). The redacting filter sits on the handler, so it covers every
+logger, ours and our libraries', whatever level they log at.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+
+_TOKEN_SHAPE = re.compile(r"\b\d{5,}:[A-Za-z0-9_-]{20,}\b")
+
+
+class Redact(logging.Filter):
+    """Replaces the bot token (and anything shaped like a bot token) in every record."""
+
+    def __init__(self, secrets: list[str] | None = None):
+        super().__init__()
+        self.secrets = [s for s in (secrets or []) if s]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = _TOKEN_SHAPE.sub("<token>", message)
+        for secret in self.secrets:
+            clean = clean.replace(secret, "<token>")
+        if clean != message:
+            record.msg, record.args = clean, None
+        if record.exc_info and record.exc_text is None and record.exc_info[1] is not None:
+            # Format now so the traceback text passes through the redaction too.
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            text = _TOKEN_SHAPE.sub("<token>", record.exc_text)
+            for secret in self.secrets:
+                text = text.replace(secret, "<token>")
+            record.exc_text = text
+        return True
+
+
+def setup(default_level: str = "INFO", secrets: list[str] | None = None) -> None:
+    """Configure the root logger from ``LOG_LEVEL``; safe to call more than once."""
+    level_name = os.environ.get("LOG_LEVEL", default_level).upper()
+    level = logging.getLevelName(level_name)
+    if not isinstance(level, int):
+        level = logging.INFO
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s level=%(levelname)s logger=%(name)s %(message)s")
+    )
+    handler.addFilter(Redact(secrets))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+    # Request lines from the HTTP stack are noise at INFO and carry the token in their URLs.
+    for name in ("httpx", "httpcore", "apscheduler.executors", "apscheduler.scheduler"):
+        logging.getLogger(name).setLevel(max(level, logging.WARNING))
+
+
+def kv(**fields: object) -> str:
+    """``key=value`` pairs, quoting values with spaces so a log line stays machine-readable."""
+    out = []
+    for key, value in fields.items():
+        text = str(value)
+        if not text or any(c in text for c in ' "=\n'):
+            text = '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
+        out.append(f"{key}={text}")
+    return " ".join(out)

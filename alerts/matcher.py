@@ -1,0 +1,229 @@
+"""Matching item text against every rule at once.
+
+All terms of all rules and regions go into one Aho-Corasick automaton over the word stream
+(see :func:`alerts.text.words`), which reports every overlapping hit in a single pass: "Korea"
+inside "North Korea" is found as well as the phrase, which leftmost-longest regex alternations
+would silently miss. Only the rules that own a hit term are then evaluated. Everything here is
+pure and immutable once compiled, so a :class:`Matcher` can be shared between threads.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import ahocorasick
+
+from . import text as textmod
+
+_TERM_WORD = re.compile(r"[^\W_]+\*?|\*", re.UNICODE)
+
+
+class TermError(ValueError):
+    """A term an operator wrote that cannot be matched; the message says why, for ``check``."""
+
+
+@dataclass(frozen=True)
+class Term:
+    """One term as compiled: its words casefolded, and which of them are prefixes (``deploy*``)."""
+
+    words: tuple[str, ...]
+    prefix: tuple[bool, ...]
+
+    def __str__(self) -> str:
+        return " ".join(
+            w + ("*" if p else "") for w, p in zip(self.words, self.prefix, strict=True)
+        )
+
+
+def parse_term(raw: str) -> Term:
+    """Compile a term as written in rules.yaml, or raise :class:`TermError`.
+
+    A ``*`` may only end a word; anything else would be a pattern language, and operators must
+    not be able to write a rule that is slow or that surprises them.
+    """
+    folded = textmod.clean(raw).casefold()
+    stripped = folded.strip()
+    if not stripped:
+        raise TermError("empty term")
+    if re.search(r"\*[^\W_]", stripped):
+        raise TermError(f'"{raw}": "*" may only end a word, as in deploy*')
+    tokens = _TERM_WORD.findall(stripped)
+    if not tokens:
+        raise TermError(f'"{raw}" has no letters or digits')
+    if "*" in tokens:
+        raise TermError(f'"{raw}": "*" must follow the start of a word, as in deploy*')
+    words = tuple(t.rstrip("*") for t in tokens)
+    prefix = tuple(t.endswith("*") for t in tokens)
+    return Term(words, prefix)
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    """What the matcher needs of a rule: its id and its term sets, by index into the term table."""
+
+    id: str
+    all: tuple[tuple[Term, ...], ...] = ()
+    any: tuple[Term, ...] = ()
+    none: tuple[Term, ...] = ()
+    regions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Match:
+    """What one text matched: rule ids in rule order, region names, and the forms found.
+
+    ``found`` maps each term that was hit to the text that matched it (``deploy*`` ->
+    ``deployed``), which ``explain`` shows so operators can see why a rule fired.
+    """
+
+    rules: tuple[str, ...]
+    regions: tuple[str, ...]
+    found: dict[Term, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    id: str
+    all: tuple[frozenset[int], ...]
+    any: frozenset[int]
+    none: frozenset[int]
+    regions: frozenset[int]
+
+
+class Matcher:
+    """Every rule and region compiled into one automaton.
+
+    Build it once per rules file (a reload builds a new one) and call :meth:`match` per item.
+    """
+
+    def __init__(self, rules: list[RuleSpec], regions: dict[str, list[Term]]):
+        self._terms: dict[Term, int] = {}
+        self._region_names = list(regions)
+        region_index = {name: i for i, name in enumerate(self._region_names)}
+        # term id -> region ids whose aliases include it
+        self._term_regions: dict[int, set[int]] = {}
+        for rid, (name, aliases) in enumerate(regions.items()):
+            for term in [parse_term(name), *aliases]:
+                self._term_regions.setdefault(self._id(term), set()).add(rid)
+
+        self._rules: list[_Compiled] = []
+        # term id -> indexes of rules that a hit on it could make match
+        self._term_rules: dict[int, set[int]] = {}
+        # region id -> indexes of rules that name it
+        self._region_rules: dict[int, set[int]] = {}
+        for index, spec in enumerate(rules):
+            compiled = _Compiled(
+                id=spec.id,
+                all=tuple(frozenset(self._id(t) for t in group) for group in spec.all),
+                any=frozenset(self._id(t) for t in spec.any),
+                none=frozenset(self._id(t) for t in spec.none),
+                regions=frozenset(region_index[r] for r in spec.regions),
+            )
+            self._rules.append(compiled)
+            for tid in set().union(*compiled.all, compiled.any):
+                self._term_rules.setdefault(tid, set()).add(index)
+            for reg in compiled.regions:
+                self._region_rules.setdefault(reg, set()).add(index)
+
+        self._automaton = ahocorasick.Automaton()
+        keys: dict[str, list[tuple[int, tuple[tuple[str, bool], ...]]]] = {}
+        for term, tid in self._terms.items():
+            key, tail = _key(term)
+            keys.setdefault(key, []).append((tid, tail))
+        for key, entries in keys.items():
+            self._automaton.add_word(key, (len(key), tuple(entries)))
+        if keys:
+            self._automaton.make_automaton()
+        self._term_list = list(self._terms)
+
+    def _id(self, term: Term) -> int:
+        return self._terms.setdefault(term, len(self._terms))
+
+    @property
+    def term_count(self) -> int:
+        return len(self._terms)
+
+    def hits(self, stream: str) -> dict[int, tuple[int, int]]:
+        """Term ids found in a word stream, each with the span of its first occurrence."""
+        found: dict[int, tuple[int, int]] = {}
+        if not self._terms:
+            return found
+        for end, (length, entries) in self._automaton.iter(stream):
+            start = end - length + 1
+            for tid, tail in entries:
+                if tid in found:
+                    continue
+                stop = _verify(stream, end, tail)
+                if stop is not None:
+                    found[tid] = (start + 1, stop)
+        return found
+
+    def match(self, text: str) -> Match:
+        """Match plain text (title and summary) against every rule."""
+        stream = textmod.words(text)
+        hits = self.hits(stream)
+        if not hits:
+            return Match((), ())
+        hit_ids = hits.keys()
+        region_ids: set[int] = set()
+        candidates: set[int] = set()
+        for tid in hit_ids:
+            regs = self._term_regions.get(tid)
+            if regs:
+                region_ids |= regs
+            rules = self._term_rules.get(tid)
+            if rules:
+                candidates |= rules
+        for reg in region_ids:
+            rules = self._region_rules.get(reg)
+            if rules:
+                candidates |= rules
+        matched = []
+        for index in sorted(candidates):
+            rule = self._rules[index]
+            if rule.none and not rule.none.isdisjoint(hit_ids):
+                continue
+            if rule.any and rule.any.isdisjoint(hit_ids):
+                continue
+            if rule.regions and rule.regions.isdisjoint(region_ids):
+                continue
+            if all(not group.isdisjoint(hit_ids) for group in rule.all):
+                matched.append(rule.id)
+        found = {self._term_list[tid]: stream[a:b] for tid, (a, b) in hits.items()}
+        regions = tuple(sorted(self._region_names[r] for r in region_ids))
+        return Match(tuple(matched), regions, found)
+
+
+def _key(term: Term) -> tuple[str, tuple[tuple[str, bool], ...]]:
+    """The automaton key for a term, and the words left to verify after a hit on it.
+
+    Whole words are keyed with a space on each side. The key stops at the first prefix word
+    (which has no trailing space); words after it are checked against the stream on a hit.
+    """
+    for i, is_prefix in enumerate(term.prefix):
+        if is_prefix:
+            head = " " + " ".join(term.words[: i + 1])
+            tail = tuple(zip(term.words[i + 1 :], term.prefix[i + 1 :], strict=True))
+            return head, tail
+    return " " + " ".join(term.words) + " ", ()
+
+
+def _verify(stream: str, end: int, tail: tuple[tuple[str, bool], ...]) -> int | None:
+    """Where a hit ends once the words after a prefix are checked; None when they differ.
+
+    ``end`` is the index of the key's last character. A whole-word key ends on a space; a
+    prefix key ends inside a word, which runs on to the next space.
+    """
+    if stream[end] == " ":
+        return end
+    pos = stream.index(" ", end)
+    for word, is_prefix in tail:
+        nxt = stream.find(" ", pos + 1)
+        if nxt < 0:
+            return None
+        token = stream[pos + 1 : nxt]
+        if not (token.startswith(word) if is_prefix else token == word):
+            return None
+        pos = nxt
+    return pos

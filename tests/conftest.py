@@ -1,0 +1,164 @@
+"""Shared test fixtures: a real HTTP feed server on 127.0.0.1 and a way to run the bot's CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+
+
+@dataclass
+class Route:
+    body: bytes = b""
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    etag: str | None = None  # when set, answers 304 to a matching If-None-Match
+
+
+class FeedServer:
+    """Serves feeds over real HTTP; tests change routes between polls and read the request log."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, Route] = {}
+        self.requests: list[tuple[str, dict[str, str]]] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                server.requests.append((self.path, dict(self.headers)))
+                route = server.routes.get(self.path)
+                if route is None:
+                    self.send_response(404)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                if route.etag and self.headers.get("If-None-Match") == route.etag:
+                    self.send_response(304)
+                    self.send_header("ETag", route.etag)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                self.send_response(route.status)
+                headers = {"Content-Type": "application/rss+xml; charset=utf-8", **route.headers}
+                if route.etag:
+                    headers["ETag"] = route.etag
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(route.body)))
+                self.end_headers()
+                self.wfile.write(route.body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def serve(self, path: str, body: bytes | str, **kwargs: object) -> str:
+        if isinstance(body, str):
+            body = body.encode()
+        self.routes[path] = Route(body=body, **kwargs)
+        return self.url(path)
+
+    def hits(self, path: str) -> list[dict[str, str]]:
+        return [headers for p, headers in self.requests if p == path]
+
+
+@pytest.fixture
+def feed_server() -> Iterator[FeedServer]:
+    server = FeedServer()
+    server.thread.start()
+    yield server
+    server.httpd.shutdown()
+    server.httpd.server_close()
+
+
+def rss(*items: dict, title: str = "Test feed") -> str:
+    """An RSS 2.0 document; each item dict may have title, link, guid, description, date."""
+    parts = []
+    for item in items:
+        fields = []
+        if "title" in item:
+            fields.append(f"<title>{escape(item['title'])}</title>")
+        if item.get("link"):
+            fields.append(f"<link>{escape(item['link'])}</link>")
+        if item.get("guid"):
+            fields.append(f'<guid isPermaLink="false">{escape(item["guid"])}</guid>')
+        if "description" in item:
+            fields.append(f"<description>{escape(item['description'])}</description>")
+        if item.get("date"):
+            fields.append(f"<pubDate>{format_datetime(item['date'])}</pubDate>")
+        parts.append("<item>" + "".join(fields) + "</item>")
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel>'
+        f"<title>{escape(title)}</title><link>https://example.org/</link>"
+        "<description>test</description>" + "".join(parts) + "</channel></rss>"
+    )
+
+
+def hours_ago(hours: float) -> datetime:
+    return datetime.now(UTC) - timedelta(hours=hours)
+
+
+RULES_HEADER = """\
+settings:
+  poll_every: 5m
+  digest_every: 1h
+  timezone: Europe/Kyiv
+  backfill: 1d
+  fetch_timeout: 5s
+"""
+
+
+def write_rules(
+    path: Path, feeds: dict[str, str], rules: str, regions: str = "", settings: str = RULES_HEADER
+) -> Path:
+    """A rules file with the given feeds (name -> url) and YAML text for rules and regions."""
+    lines = [settings.rstrip(), "feeds:"]
+    for name, url in feeds.items():
+        lines += [f"  - name: {name}", f"    url: {url}"]
+    if regions:
+        lines += ["regions:", regions.rstrip()]
+    lines += ["rules:", rules.rstrip(), ""]
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def bot(
+    *args: str, env: dict[str, str] | None = None, cwd: Path = ROOT, timeout: float = 60
+) -> subprocess.CompletedProcess:
+    """Run ``python bot.py ARGS`` as a user would, with no Telegram token unless given."""
+    full_env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("TELEGRAM_BOT_TOKEN", "RULES_FILE", "STATE_DIR")
+    }
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, str(ROOT / "bot.py"), *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=cwd,
+        timeout=timeout,
+    )

@@ -1,0 +1,209 @@
+"""``check``: every problem named with file, line and rule; never a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from alerts import config as configmod
+
+from .conftest import ROOT, bot
+
+GOOD = """\
+settings:
+  poll_every: 5m
+  digest_at: ["08:00", "20:00"]
+  timezone: Europe/Kyiv
+  backfill: 1d
+  fetch_timeout: 30s
+  operators: [123456789]
+  keep_days: 30
+feeds:
+  - name: Kyiv Independent
+    url: https://example.org/rss
+    every: 10m
+regions:
+  Sumy: [Sumy Oblast, Суми, Сумы, Сумщин*]
+rules:
+  - id: nk-troops
+    name: North Korean troops
+    all:
+      - [North Korea, North Korean, Pyongyang, DPRK]
+      - [troops, soldiers, deploy*]
+    none: [football]
+    priority: urgent
+  - id: sumy
+    regions: [Sumy]
+    any: [shelling]
+"""
+
+
+def problems(text: str) -> list[str]:
+    with pytest.raises(configmod.ConfigError) as err:
+        configmod.parse(text, "rules.yaml")
+    return err.value.problems
+
+
+def test_good_file_loads_with_typed_values() -> None:
+    cfg = configmod.parse(GOOD, "rules.yaml")
+    s = cfg.settings
+    assert (s.poll_every, s.backfill, s.fetch_timeout, s.digest_every) == (300, 86400, 30, None)
+    assert [t.strftime("%H:%M") for t in s.digest_at] == ["08:00", "20:00"]
+    assert s.operators == (123456789,) and s.keep_days == 30 and s.timezone == "Europe/Kyiv"
+    assert cfg.feeds[0].every == 600 and cfg.feeds[0].name == "Kyiv Independent"
+    assert cfg.rules[0].urgent and not cfg.rules[1].urgent
+    assert cfg.rules[0].all[1] == ("troops", "soldiers", "deploy*")
+    assert cfg.rules[1].name == "sumy"  # the id stands in for a missing name
+    assert cfg.summary() == "rules.yaml: ok: 1 feeds, 1 regions, 2 rules (1 urgent)"
+
+
+def test_unknown_region_names_line_and_rule() -> None:
+    text = GOOD.replace("regions: [Sumy]", "regions: [Sumi]")
+    (msg,) = problems(text)
+    line = text.splitlines().index("    regions: [Sumi]") + 1
+    assert msg.startswith(f'rules.yaml:{line}: rule "sumy": unknown region "Sumi"')
+    assert 'did you mean "Sumy"' in msg
+
+
+def test_unknown_field_typo_is_named_with_a_suggestion() -> None:
+    text = GOOD.replace("    any: [shelling]", "    keyword: [shelling]")
+    msgs = problems(text)
+    line = text.splitlines().index("    keyword: [shelling]") + 1
+    assert any(
+        m.startswith(
+            f'rules.yaml:{line}: rule "sumy": unknown field "keyword" (did you mean "any"?)'
+        )
+        for m in msgs
+    ), msgs
+
+
+def test_yaml_syntax_error_has_a_line() -> None:
+    text = GOOD.replace("    any: [shelling]", "    any: [shelling")
+    (msg,) = problems(text)
+    assert msg.startswith("rules.yaml:") and "YAML syntax error" in msg
+    line = int(msg.split(":")[1])
+    assert line >= text.splitlines().index("    any: [shelling") + 1
+
+
+def test_duplicate_ids_and_feed_names() -> None:
+    text = GOOD.replace("  - id: sumy", "  - id: nk-troops").replace(
+        "regions:\n  Sumy",
+        "  - name: Kyiv Independent\n    url: https://example.org/2\nregions:\n  Sumy",
+    )
+    msgs = problems(text)
+    lines = text.splitlines()
+    feed_line = [i for i, t in enumerate(lines, 1) if t == "  - name: Kyiv Independent"][1]
+    rule_line = [i for i, t in enumerate(lines, 1) if t == "  - id: nk-troops"][1]
+    assert (
+        f'rules.yaml:{feed_line}: feed "Kyiv Independent": duplicate name (first at line 10)'
+        in msgs
+    )
+    assert any(
+        m.startswith(f'rules.yaml:{rule_line}: rule "nk-troops": duplicate id') for m in msgs
+    )
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("    any: [shelling]", '    any: [""]', 'rule "sumy": any: empty term'),
+        ("    any: [shelling]", "    any: []", 'rule "sumy": any is an empty list'),
+        ("    any: [shelling]", "    any: [Ky*iv]", '"*" may only end a word'),
+        (
+            "  poll_every: 5m",
+            "  poll_every: 5 minutes",
+            'settings: poll_every: bad duration "5 minutes"',
+        ),
+        ("    every: 10m", "    every: 0s", 'feed "Kyiv Independent": every: bad duration "0s"'),
+        ("  timezone: Europe/Kyiv", "  timezone: Europe/Kiyv", 'unknown time zone "Europe/Kiyv"'),
+        ("    priority: urgent", "    priority: high", 'rule "nk-troops": bad priority "high"'),
+        ("  keep_days: 30", "  keep_days: soon", "keep_days must be a whole number"),
+        ("  operators: [123456789]", "  operators: [bob]", '"bob" is not a Telegram user id'),
+        ('  digest_at: ["08:00", "20:00"]', '  digest_at: ["8pm"]', 'bad time "8pm"'),
+        ("    url: https://example.org/rss", "    url: ftp://example.org/rss", "only http, https"),
+        ("    any: [shelling]", "    any: [yes]", "read as a yes/no value"),
+    ],
+)
+def test_each_problem_is_reported_on_its_line(old: str, new: str, expected: str) -> None:
+    text = GOOD.replace(old, new)
+    assert text != GOOD
+    msgs = problems(text)
+    line = text.splitlines().index(new) + 1
+    assert any(m.startswith(f"rules.yaml:{line}: ") and expected in m for m in msgs), msgs
+
+
+def test_rule_with_nothing_to_match() -> None:
+    text = GOOD.replace("    regions: [Sumy]\n    any: [shelling]\n", "    none: [football]\n")
+    msgs = problems(text)
+    line = text.splitlines().index("  - id: sumy") + 1
+    assert (
+        f'rules.yaml:{line}: rule "sumy": nothing to match: give at least one of all, any, regions'
+        in msgs
+    )
+
+
+def test_every_problem_is_reported_at_once_in_line_order() -> None:
+    text = (
+        GOOD.replace("  poll_every: 5m", "  poll_every: often")
+        .replace("regions: [Sumy]", "regions: [Sumi]")
+        .replace("    priority: urgent", "    priority: now")
+    )
+    msgs = problems(text)
+    assert len(msgs) == 3
+    assert [int(m.split(":")[1]) for m in msgs] == sorted(int(m.split(":")[1]) for m in msgs)
+
+
+def test_digest_every_and_digest_at_are_exclusive() -> None:
+    text = GOOD.replace("  timezone:", "  digest_every: 1h\n  timezone:")
+    assert any("digest_every or digest_at, not both" in m for m in problems(text))
+
+
+def test_empty_and_non_mapping_files() -> None:
+    assert problems("") == ["rules.yaml:1: the file is empty; it needs feeds and rules"]
+    assert "expected sections" in problems("- a\n- b\n")[0]
+
+
+def test_local_feed_paths_resolve_next_to_the_rules_file(tmp_path: Path) -> None:
+    path = tmp_path / "conf" / "rules.yaml"
+    path.parent.mkdir()
+    path.write_text(GOOD.replace("https://example.org/rss", "feeds/a.xml"), encoding="utf-8")
+    cfg = configmod.load(path)
+    assert cfg.feeds[0].location == str(tmp_path / "conf" / "feeds" / "a.xml")
+    assert cfg.feeds[0].is_local
+
+
+@pytest.mark.parametrize("path", ["rules.yaml", "examples/offline.yaml"])
+def test_shipped_rule_files_are_valid(path: str) -> None:
+    result = bot("check", "--rules", path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"{path}: ok: ")
+
+
+def test_check_cli_reports_problems_without_traceback(tmp_path: Path) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text(GOOD.replace("regions: [Sumy]", "regions: [Sumi]"), encoding="utf-8")
+    result = bot("check", "--rules", str(path))
+    assert result.returncode == 1
+    assert f"{path}:" in result.stderr and 'rule "sumy": unknown region "Sumi"' in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_check_uses_rules_file_from_environment(tmp_path: Path) -> None:
+    path = tmp_path / "mine.yaml"
+    path.write_text(GOOD, encoding="utf-8")
+    result = bot("check", env={"RULES_FILE": str(path)}, cwd=tmp_path)
+    assert result.returncode == 0 and result.stdout.startswith(f"{path}: ok: 1 feeds")
+    missing = bot("check", cwd=tmp_path)
+    assert missing.returncode == 1 and "rules.yaml: no such file" in missing.stderr
+
+
+def test_check_reports_binary_garbage_cleanly(tmp_path: Path) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_bytes(b"\xff\xfe\x00garbage")
+    result = bot("check", "--rules", str(path))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+
+
+def test_root_is_where_bot_lives() -> None:
+    assert (ROOT / "bot.py").exists()

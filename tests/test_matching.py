@@ -1,0 +1,190 @@
+"""The term semantics of rules.yaml, point by point, through the real config loader and matcher."""
+
+from __future__ import annotations
+
+import pytest
+
+from alerts import config as configmod
+from alerts.items import from_entry
+from alerts.matcher import TermError, parse_term
+from alerts.text import plain
+
+BASE = """\
+feeds:
+  - name: F
+    url: https://example.org/rss
+regions:
+  Sumy: [Sumy Oblast, Суми, Сумы, Сумщин*]
+  Kyiv: [Kiev, Київ, Києві, Киев]
+rules:
+"""
+
+
+def compile_rules(rules: str):
+    return configmod.parse(BASE + rules, "rules.yaml").matcher
+
+
+def matches(rules: str, text: str) -> tuple[str, ...]:
+    return compile_rules(rules).match(plain(text)).rules
+
+
+ONE = "  - id: r\n    any: [{term}]\n"
+
+
+def hit(term: str, text: str) -> bool:
+    return matches(ONE.format(term=term), text) == ("r",)
+
+
+@pytest.mark.parametrize(
+    ("term", "text"),
+    [
+        ("Kyiv", "KYIV under attack"),
+        ("Київ", "КИЇВ під атакою"),
+        ("київ", "Київ під атакою"),
+        ("Straße", "STRASSE closed"),  # casefold, not lower()
+        ("Kyiv", "Kyiv's air defence"),
+        ("Kyiv", "Kyiv’s air defence"),
+        ("Sumy", "a Sumy-based volunteer group"),
+        ("Sumy", "(Sumy)"),
+        ("Sumy", "«Sumy»"),
+    ],
+)
+def test_case_insensitive_whole_words(term: str, text: str) -> None:
+    assert hit(term, text)
+
+
+@pytest.mark.parametrize(
+    ("term", "text"),
+    [
+        ("Sumy", "Consumy is not a place"),
+        ("Kyiv", "Kyivstar restores its network"),
+        ("Patriot", "the New England Patriots won"),
+        ("Київ", "Київстар відновив мережу"),
+        ("Korea", "Koreans abroad"),
+    ],
+)
+def test_no_partial_words(term: str, text: str) -> None:
+    assert not hit(term, text)
+
+
+def test_prefix_matches_any_ending_of_that_word_only() -> None:
+    assert hit("deploy*", "troops were deployed")
+    assert hit("deploy*", "a deployment of troops")
+    assert hit("deploy*", "ready to deploy")
+    assert not hit("deploy*", "they redeployed")
+
+
+def test_prefix_on_every_word_of_a_phrase() -> None:
+    assert hit("Северн* Коре*", "Северная Корея отправила войска")
+    assert hit("Северн* Коре*", "из Северной Кореи")
+    assert not hit("Северн* Коре*", "Южная Корея")
+    assert not hit("Северн* Коре*", "северный ветер и корейский")  # order and words must fit
+    assert hit("North Kor*", "North Korean troops")
+
+
+def test_phrase_across_any_whitespace() -> None:
+    assert hit("North Korea", "North\u00a0Korea")
+    assert hit("North Korea", "North\n\t  Korea")
+    assert hit("North Korea", "North&nbsp;Korea")
+    assert not hit("North Korea", "North and South Korea")
+
+
+def test_html_is_stripped_and_entities_decoded() -> None:
+    assert not hit("Kyiv", '<a href="https://kyiv.example/kyiv">a link</a> about nothing')
+    assert hit("Kyiv", "<p>Missiles hit <b>Kyiv</b> overnight</p>")
+    assert hit("Kyiv", "Missiles hit Ky<b>iv</b> overnight")  # inline tags do not split words
+    assert hit("Суми", "&#1057;уми")
+    assert hit("AT&T", "AT&amp;T outage")
+
+
+def test_unicode_normalisation_and_invisible_characters() -> None:
+    decomposed = "Украї\u0308на".replace("ї\u0308", "і\u0308")  # і + combining diaeresis
+    assert hit("Україна", decomposed)
+    assert hit("Zaporizhzhia", "Zapo\u00adrizhzhia")  # soft hyphen
+    assert hit("Zaporizhzhia", "Zapo\u200brizhzhia")  # zero-width space
+    assert hit("Сумы", "Су\u0301мы")  # stress mark
+
+
+def test_none_vetoes_a_match() -> None:
+    rules = "  - id: nk\n    all: [[North Korea], [troops, soldiers]]\n    none: [football]\n"
+    assert matches(rules, "North Korea sends troops") == ("nk",)
+    assert matches(rules, "North Korea football team soldiers on") == ()
+
+
+def test_all_needs_every_group_and_a_group_needs_any_term() -> None:
+    rules = "  - id: nk\n    all:\n      - [North Korea, DPRK]\n      - [troops, deploy*]\n"
+    assert matches(rules, "DPRK deploys") == ("nk",)
+    assert matches(rules, "North Korea tests a missile") == ()
+    assert matches(rules, "troops deployed") == ()
+
+
+def test_regions_and_keywords_together() -> None:
+    rules = "  - id: sumy\n    regions: [Sumy]\n    any: [shelling, обстріл*]\n"
+    assert matches(rules, "Shelling in Sumy Oblast") == ("sumy",)
+    assert matches(rules, "Обстріли Сумщини тривають") == ("sumy",)
+    assert matches(rules, "Shelling in Kharkiv") == ()
+    assert matches(rules, "Sumy hosts a festival") == ()
+
+
+def test_a_region_alone_is_a_rule_and_its_name_counts() -> None:
+    m = compile_rules("  - id: kyiv\n    regions: [Kyiv]\n")
+    assert m.match("Explosions in Kyiv").rules == ("kyiv",)
+    assert m.match("Вибухи у Києві").rules == ("kyiv",)
+    assert m.match("Вибухи у Києві").regions == ("Kyiv",)
+    assert m.match("Kyivstar outage").rules == ()
+
+
+def test_regions_mentioned_are_reported_even_without_a_rule() -> None:
+    m = compile_rules("  - id: nk\n    any: [DPRK]\n")
+    result = m.match("DPRK troops seen near Sumy and in Kyiv")
+    assert result.rules == ("nk",)
+    assert result.regions == ("Kyiv", "Sumy")
+
+
+def test_nested_and_overlapping_terms_are_all_found() -> None:
+    rules = (
+        "  - id: korea\n    any: [Korea]\n"
+        "  - id: north-korea\n    any: [North Korea]\n"
+        "  - id: korean\n    any: [Korea*]\n"
+        "  - id: phrase\n    any: [Korea sends]\n"
+    )
+    assert matches(rules, "North Korea sends troops") == (
+        "korea",
+        "north-korea",
+        "korean",
+        "phrase",
+    )
+
+
+def test_rules_come_back_in_file_order() -> None:
+    rules = "  - id: b\n    any: [troops]\n  - id: a\n    any: [Kyiv]\n"
+    assert matches(rules, "troops near Kyiv") == ("b", "a")
+
+
+def test_digits_and_hyphenated_terms() -> None:
+    assert hit("F-16", "first F-16 jets arrive")
+    assert hit("F-16", "first F 16 jets arrive")
+    assert not hit("F-16", "first F-161 jets arrive")
+    assert hit("Ivano-Frankivsk", "drone attack on Ivano-Frankivsk")
+
+
+def test_matching_sees_title_and_summary_or_content() -> None:
+    m = compile_rules("  - id: r\n    all: [[Kyiv], [missile*]]\n")
+    item = from_entry("F", {"title": "Kyiv overnight", "summary": "<p>Missiles struck</p>"})
+    assert m.match(item.text).rules == ("r",)
+    item = from_entry("F", {"title": "Kyiv overnight", "content": [{"value": "Missiles struck"}]})
+    assert m.match(item.text).rules == ("r",)
+    item = from_entry("F", {"title": "Kyiv overnight", "summary": "quiet night"})
+    assert m.match(item.text).rules == ()
+
+
+@pytest.mark.parametrize("bad", ["", "   ", "*", "Ky*iv", "* Korea", "!!!"])
+def test_bad_terms_are_rejected(bad: str) -> None:
+    with pytest.raises(TermError):
+        parse_term(bad)
+
+
+def test_found_forms_are_reported() -> None:
+    m = compile_rules("  - id: r\n    any: [deploy*]\n")
+    result = m.match("Troops deployed to the border")
+    assert result.found[parse_term("deploy*")] == "deployed"
