@@ -22,7 +22,7 @@ def parse_duration(text: object) -> float | None:
 
 def format_duration(seconds: float) -> str:
     """The shortest way to write a duration back, for messages: 5400 -> ``1h30m``."""
-    seconds = int(round(seconds))
+    seconds = round(seconds)
     if seconds <= 0:
         return "0s"
     out = []

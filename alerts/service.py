@@ -8,6 +8,7 @@ scheduled digest or another feed's poll.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import signal
@@ -84,6 +85,7 @@ class Service:
         self._fetch_slots = asyncio.Semaphore(FETCH_CONCURRENCY)
         self._send_lock = asyncio.Lock()
         self._http: httpx.AsyncClient | None = None
+        self._inflight: set[asyncio.Task] = set()
         self.last_poll_at: datetime | None = None
 
     async def db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -293,6 +295,17 @@ class Service:
         await self.prune()
         return outcomes
 
+    async def _tracked(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Run a scheduled job so that shutdown can let it finish instead of cancelling it."""
+        task = asyncio.current_task()
+        self._inflight.add(task)
+        try:
+            await fn(*args)
+        except Exception:
+            log.exception(kv(event="job_failed", job=getattr(fn, "__name__", str(fn))))
+        finally:
+            self._inflight.discard(task)
+
     async def _poll_job(self, feed: Feed) -> None:
         outcome = await self.poll_feed(feed)
         if outcome.result.urgent:
@@ -306,9 +319,9 @@ class Service:
         for index, feed in enumerate(self.config.feeds):
             every = self.config.poll_interval(feed)
             scheduler.add_job(
-                self._poll_job,
+                self._tracked,
                 IntervalTrigger(seconds=every, jitter=min(every * 0.1, 30)),
-                args=[feed],
+                args=[self._poll_job, feed],
                 id=f"poll:{feed.name}",
                 name=f"poll {feed.name}",
                 # Spread the first polls over a few seconds instead of a thundering herd.
@@ -321,8 +334,9 @@ class Service:
         if settings.digest_at:
             for at in settings.digest_at:
                 scheduler.add_job(
-                    self.send_digests,
+                    self._tracked,
                     CronTrigger(hour=at.hour, minute=at.minute, timezone=settings.tz),
+                    args=[self.send_digests],
                     id=f"digest:{at:%H:%M}",
                     name=f"digest at {at:%H:%M}",
                     misfire_grace_time=3600,
@@ -332,8 +346,9 @@ class Service:
                 )
         else:
             scheduler.add_job(
-                self.send_digests,
+                self._tracked,
                 IntervalTrigger(seconds=settings.digest_every),
+                args=[self.send_digests],
                 id="digest:every",
                 name="digest",
                 misfire_grace_time=int(max(settings.digest_every, 60)),
@@ -368,10 +383,8 @@ class Service:
         stop = stop or asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
-            try:
+            with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, stop.set)
-            except (NotImplementedError, RuntimeError):
-                pass
         await self.flush()
         scheduler = AsyncIOScheduler(timezone=UTC)
         self.schedule(scheduler)
@@ -387,5 +400,11 @@ class Service:
         try:
             await stop.wait()
         finally:
+            # Pause first: shutting APScheduler's asyncio executor down cancels running jobs,
+            # and a poll or send cut midway would be redone (harmlessly, needlessly) next start.
+            scheduler.pause()
+            if self._inflight:
+                grace = self.config.settings.fetch_timeout + 5
+                await asyncio.wait(set(self._inflight), timeout=grace)
             scheduler.shutdown(wait=False)
             log.info(kv(event="stopped"))

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -26,6 +27,7 @@ class Route:
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     etag: str | None = None  # when set, answers 304 to a matching If-None-Match
+    drip: float = 0.0  # seconds between single bytes: a server that never quite finishes
 
 
 class FeedServer:
@@ -61,7 +63,19 @@ class FeedServer:
                     self.send_header(key, value)
                 self.send_header("Content-Length", str(len(route.body)))
                 self.end_headers()
-                self.wfile.write(route.body)
+                if route.drip:
+                    try:
+                        for i in range(len(route.body)):
+                            self.wfile.write(route.body[i : i + 1])
+                            self.wfile.flush()
+                            time.sleep(route.drip)
+                    except OSError:
+                        pass
+                    return
+                try:
+                    self.wfile.write(route.body)
+                except OSError:
+                    pass
 
             def log_message(self, *args: object) -> None:
                 pass

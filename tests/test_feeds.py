@@ -1,0 +1,150 @@
+"""Fetching under limits and parsing odd input, against a real HTTP server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import gzip
+import time
+from pathlib import Path
+
+import pytest
+
+from alerts import feeds
+from alerts.feeds import FetchError
+from alerts.items import canonical_link, from_entry, safe_link
+
+from .conftest import SHARED, rss
+
+
+async def get(url: str, **kwargs):
+    async with feeds.client() as http:
+        return await feeds.fetch(http, url, **kwargs)
+
+
+async def test_fetch_and_parse(feed_server) -> None:
+    url = feed_server.serve(
+        "/a.xml", rss({"title": "Hello", "link": "https://a.example/1", "guid": "1"})
+    )
+    fetched = await get(url)
+    parsed = feeds.parse("a", fetched)
+    assert [i.title for i in parsed.items] == ["Hello"]
+    assert fetched.digest and len(fetched.digest) == 64
+
+
+async def test_gzip_body_is_decoded(feed_server) -> None:
+    body = gzip.compress(rss({"title": "Zipped", "guid": "1"}).encode())
+    url = feed_server.serve("/z.xml", body, headers={"Content-Encoding": "gzip"})
+    parsed = feeds.parse("z", await get(url))
+    assert parsed.items[0].title == "Zipped"
+
+
+async def test_gzip_bomb_is_capped_on_the_inflated_size(feed_server) -> None:
+    bomb = gzip.compress(b"\0" * (64 * 1024 * 1024), compresslevel=9)  # ~64 KB on the wire
+    url = feed_server.serve("/bomb.xml", bomb, headers={"Content-Encoding": "gzip"})
+    with pytest.raises(FetchError, match="larger than the limit"):
+        await get(url, max_bytes=1024 * 1024)
+
+
+async def test_huge_body_is_refused(feed_server) -> None:
+    url = feed_server.serve("/big.xml", b"x" * (3 * 1024 * 1024))
+    with pytest.raises(FetchError, match="limit"):
+        await get(url, max_bytes=1024 * 1024)
+
+
+async def test_slow_drip_hits_the_whole_request_deadline(feed_server) -> None:
+    url = feed_server.serve("/slow.xml", b"<rss>" + b" " * 100, drip=0.2)
+    started = time.monotonic()
+    with pytest.raises(FetchError, match="no complete answer within 1s"):
+        await get(url, timeout=1.0)
+    assert time.monotonic() - started < 5
+
+
+async def test_redirect_loop_is_cut(feed_server) -> None:
+    url = feed_server.serve("/loop.xml", b"", status=302, headers={"Location": "/loop.xml"})
+    with pytest.raises(FetchError, match="redirects"):
+        await get(url)
+
+
+async def test_redirect_is_followed(feed_server) -> None:
+    feed_server.serve("/new.xml", rss({"title": "Moved", "guid": "1"}))
+    url = feed_server.serve("/old.xml", b"", status=301, headers={"Location": "/new.xml"})
+    fetched = await get(url)
+    assert fetched.url.endswith("/new.xml")
+    assert feeds.parse("m", fetched).items[0].title == "Moved"
+
+
+def test_entity_tricks_are_defused() -> None:
+    lol = (
+        b'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY lol "lol">'
+        + b"".join(
+            b'<!ENTITY lol%d "%s">' % (i, (b"&lol%d;" % (i - 1) if i > 1 else b"&lol;") * 10)
+            for i in range(1, 10)
+        )
+        + b'<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
+        b'<rss version="2.0"><channel><title>t</title><item><title>&lol9; &xxe;</title>'
+        b"<guid>1</guid></item></channel></rss>"
+    )
+    parsed = feeds.parse("evil", feeds.Fetched(lol))
+    text = " ".join(i.title + i.summary for i in parsed.items)
+    assert "root:" not in text
+    assert len(text) < 1000
+
+
+def test_links_are_only_http() -> None:
+    item = from_entry("f", {"title": "t", "link": "javascript:alert(1)"})
+    assert item.link is None
+    assert safe_link("file:///etc/passwd") is None
+    assert safe_link("https://ok.example/a") == "https://ok.example/a"
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("HTTPS://Example.ORG/a?b=1&utm_source=x#frag", "https://example.org/a?b=1"),
+        ("https://example.org:443/a?gclid=1&fbclid=2&z=1&a=2", "https://example.org/a?a=2&z=1"),
+        ("http://example.org", "http://example.org/"),
+    ],
+)
+def test_canonical_links(a: str, b: str) -> None:
+    assert canonical_link(a) == canonical_link(b)
+
+
+def test_canonical_keeps_what_identifies_the_page() -> None:
+    assert canonical_link("https://e.org/a?id=1") != canonical_link("https://e.org/a?id=2")
+    assert canonical_link("https://e.org/A") != canonical_link("https://e.org/a")
+
+
+def test_absurd_dates_are_dropped_and_untitled_items_named() -> None:
+    future = from_entry(
+        "f", {"summary": "Body text only", "published_parsed": (2999, 1, 1, 0, 0, 0, 0, 1, 0)}
+    )
+    assert future.published is None
+    assert future.title == "Body text only"
+    assert from_entry("f", {"link": "https://e.org/x"}) is None  # nothing to read
+
+
+CORPUS = SHARED / "corpus" / "feedparser-tests"
+
+
+@pytest.mark.skipif(not CORPUS.exists(), reason="shared corpus not present")
+def test_feedparser_corpus_never_crashes() -> None:
+    """Every odd feed either gives items or a clear per-feed error; nothing else escapes."""
+    files = [
+        p
+        for p in sorted(CORPUS.rglob("*"))
+        if p.is_file() and p.suffix in (".xml", ".rdf", ".atom", ".rss", "")
+    ]
+    assert len(files) > 1000
+    items = errors = 0
+    for path in files:
+        try:
+            parsed = feeds.parse(
+                path.name, feeds.Fetched(path.read_bytes(), url=Path(path).as_uri())
+            )
+        except FetchError as exc:
+            assert str(exc)
+            errors += 1
+            continue
+        for item in parsed.items:
+            assert item.link is None or item.link.startswith(("http://", "https://"))
+        items += len(parsed.items)
+    assert items > 500

@@ -1,0 +1,325 @@
+"""The pipeline end to end through ``python bot.py once``, with feeds served over real HTTP."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .conftest import ROOT, FeedServer, bot, hours_ago, rss, write_rules
+
+RULES = """\
+  - id: nk-troops
+    name: North Korean troops
+    all:
+      - [North Korea, DPRK]
+      - [troops, soldiers, deploy*]
+    none: [football]
+    priority: urgent
+  - id: sumy
+    name: Sumy front
+    regions: [Sumy]
+    any: [shelling, drone*, обстріл*]
+"""
+REGIONS = "  Sumy: [Sumy Oblast, Суми, Сумщин*]\n"
+
+
+def setup_feeds(server: FeedServer, tmp_path: Path, **feeds: str) -> Path:
+    urls = {name: server.serve(f"/{name}.xml", body) for name, body in feeds.items()}
+    return write_rules(tmp_path / "rules.yaml", urls, RULES, REGIONS)
+
+
+def once(rules: Path, state: Path):
+    result = bot("once", "--rules", str(rules), "--state", str(state))
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    return result
+
+
+def test_digest_groups_by_rule_and_alerts_come_first(feed_server, tmp_path) -> None:
+    feed = rss(
+        {
+            "title": "Drone attack on Sumy",
+            "link": "https://a.example/1",
+            "guid": "1",
+            "date": hours_ago(2),
+        },
+        {
+            "title": "North Korea deploys more troops",
+            "link": "https://a.example/2",
+            "guid": "2",
+            "date": hours_ago(1),
+        },
+        {
+            "title": "Shelling in Sumy Oblast; DPRK soldiers seen",
+            "link": "https://a.example/3",
+            "guid": "3",
+            "date": hours_ago(3),
+        },
+        {
+            "title": "Weather is fine",
+            "link": "https://a.example/4",
+            "guid": "4",
+            "date": hours_ago(1),
+        },
+    )
+    rules = setup_feeds(feed_server, tmp_path, alpha=feed)
+    out = once(rules, tmp_path / "state").stdout
+    alert_at = out.index("URGENT")
+    digest_at = out.index("Digest")
+    assert alert_at < digest_at
+    alerts, digest = out[:digest_at], out[digest_at:]
+    assert "North Korea deploys more troops" in alerts
+    # matched two rules, one of them urgent: an alert, and not repeated in the digest
+    assert "Shelling in Sumy Oblast; DPRK soldiers seen" in alerts
+    assert "also: Sumy front" in alerts
+    assert "Drone attack on Sumy" in digest
+    assert "Shelling in Sumy Oblast" not in digest
+    assert "Weather is fine" not in out
+    assert "Sumy front (1)" in digest
+    assert "alpha" in digest and "https://a.example/1" in digest
+
+
+def test_second_run_repeats_nothing_and_new_items_still_arrive(feed_server, tmp_path) -> None:
+    first = {
+        "title": "Drone attack on Sumy",
+        "link": "https://a.example/1",
+        "guid": "1",
+        "date": hours_ago(2),
+    }
+    rules = setup_feeds(feed_server, tmp_path, alpha=rss(first))
+    state = tmp_path / "state"
+    assert "Drone attack on Sumy" in once(rules, state).stdout
+    assert once(rules, state).stdout == ""
+    second = {
+        "title": "Shelling of Sumy resumes",
+        "link": "https://a.example/9",
+        "guid": "9",
+        "date": hours_ago(0.1),
+    }
+    feed_server.serve("/alpha.xml", rss(first, second))
+    out = once(rules, state).stdout
+    assert "Shelling of Sumy resumes" in out and "Drone attack on Sumy" not in out
+
+
+def test_same_story_in_two_feeds_and_republished_is_delivered_once(feed_server, tmp_path) -> None:
+    a = rss(
+        {
+            "title": "Drone attack on Sumy",
+            "link": "https://news.example/story?id=7&utm_source=rss",
+            "guid": "a1",
+            "date": hours_ago(1),
+        }
+    )
+    b = rss(
+        {
+            "title": "Drones hit Sumy overnight",
+            "link": "HTTPS://NEWS.example/story?id=7&fbclid=xyz#comments",
+            "guid": "b1",
+            "date": hours_ago(1),
+        }
+    )
+    rules = setup_feeds(feed_server, tmp_path, alpha=a, beta=b)
+    state = tmp_path / "state"
+    out = once(rules, state).stdout
+    assert out.count("Sumy front (1)") == 1
+    assert ("Drone attack on Sumy" in out) != ("Drones hit Sumy overnight" in out)
+    # alpha re-publishes the story under a new guid: still the same link, so nothing new
+    feed_server.serve(
+        "/alpha.xml",
+        rss(
+            {
+                "title": "Drone attack on Sumy (updated)",
+                "link": "https://news.example/story?id=7",
+                "guid": "a2",
+                "date": hours_ago(0.5),
+            }
+        ),
+    )
+    assert once(rules, state).stdout == ""
+
+
+def test_backfill_on_first_poll_only(feed_server, tmp_path) -> None:
+    old = {
+        "title": "Old shelling in Sumy",
+        "link": "https://a.example/old",
+        "guid": "old",
+        "date": hours_ago(72),
+    }
+    undated = {
+        "title": "Undated drone report from Sumy",
+        "link": "https://a.example/nodate",
+        "guid": "nodate",
+    }
+    fresh = {
+        "title": "Fresh shelling in Sumy",
+        "link": "https://a.example/new",
+        "guid": "new",
+        "date": hours_ago(2),
+    }
+    rules = setup_feeds(feed_server, tmp_path, alpha=rss(old, undated, fresh))
+    state = tmp_path / "state"
+    out = once(rules, state).stdout
+    assert "Fresh shelling in Sumy" in out
+    assert "Undated drone report from Sumy" in out  # no date counts as new
+    assert "Old shelling in Sumy" not in out
+    # After the first poll, an item is new because it was not seen before, whatever its date.
+    late = {
+        "title": "Late report of shelling in Sumy",
+        "link": "https://a.example/late",
+        "guid": "late",
+        "date": hours_ago(96),
+    }
+    feed_server.serve("/alpha.xml", rss(old, undated, fresh, late))
+    out = once(rules, state).stdout
+    assert "Late report of shelling in Sumy" in out and "Old shelling" not in out
+
+
+def test_conditional_get_and_unchanged_body(feed_server, tmp_path) -> None:
+    body = rss({"title": "Drone attack on Sumy", "link": "https://a.example/1", "guid": "1"})
+    url = feed_server.serve(
+        "/alpha.xml", body, etag='"v1"', headers={"Last-Modified": "Tue, 24 Nov 2026 10:00:00 GMT"}
+    )
+    beta = feed_server.serve("/beta.xml", body.replace("a.example/1", "b.example/1"))
+    rules = write_rules(tmp_path / "rules.yaml", {"alpha": url, "beta": beta}, RULES, REGIONS)
+    state = tmp_path / "state"
+    once(rules, state)
+    once(rules, state)
+    first, second = feed_server.hits("/alpha.xml")
+    assert "If-None-Match" not in first
+    assert second.get("If-None-Match") == '"v1"'
+    assert second.get("If-Modified-Since") == "Tue, 24 Nov 2026 10:00:00 GMT"
+    assert "gzip" in second.get("Accept-Encoding", "")
+
+
+def test_broken_feeds_are_named_and_the_others_still_deliver(feed_server, tmp_path) -> None:
+    good = feed_server.serve(
+        "/good.xml",
+        rss({"title": "Drone attack on Sumy", "link": "https://a.example/1", "guid": "1"}),
+    )
+    urls = {
+        "good": good,
+        "server-error": feed_server.serve("/500.xml", "oops", status=500),
+        "html-page": feed_server.serve(
+            "/page.html",
+            "<html><body><p>Hello</p></body></html>",
+            headers={"Content-Type": "text/html"},
+        ),
+        "empty": feed_server.serve("/empty.xml", ""),
+        "missing": feed_server.url("/nowhere.xml"),
+        "refused": "http://127.0.0.1:9/feed.xml",
+    }
+    rules = write_rules(tmp_path / "rules.yaml", urls, RULES, REGIONS)
+    result = once(rules, tmp_path / "state")
+    assert "Drone attack on Sumy" in result.stdout
+    err = result.stderr
+    assert 'feed "server-error" failed: HTTP 500' in err
+    assert 'feed "html-page" failed: an HTML page, not a feed' in err
+    assert 'feed "empty" failed: empty response' in err
+    assert 'feed "missing" failed: HTTP 404' in err
+    assert 'feed "refused" failed:' in err
+    assert 'feed "good"' not in err
+    assert "(5 failed)" in err
+
+
+def test_failed_feed_backs_off_in_the_database(feed_server, tmp_path) -> None:
+    import sqlite3
+
+    url = feed_server.serve("/500.xml", "oops", status=500)
+    good = feed_server.serve("/good.xml", rss({"title": "x", "guid": "1"}))
+    rules = write_rules(tmp_path / "rules.yaml", {"bad": url, "good": good}, RULES, REGIONS)
+    state = tmp_path / "state"
+    once(rules, state)
+    once(rules, state)
+    db = sqlite3.connect(state / "alerts.db")
+    failures, error, retry_at, polled = db.execute(
+        "SELECT failures, last_error, retry_at, last_polled_at FROM feeds WHERE name = 'bad'"
+    ).fetchone()
+    assert failures == 2 and error.startswith("HTTP 500") and retry_at > polled
+    assert db.execute("SELECT failures FROM feeds WHERE name = 'good'").fetchone() == (0,)
+
+
+def test_state_dir_from_environment(feed_server, tmp_path) -> None:
+    rules = setup_feeds(
+        feed_server, tmp_path, alpha=rss({"title": "Drone attack on Sumy", "guid": "1"})
+    )
+    state = tmp_path / "env-state"
+    result = bot("once", env={"RULES_FILE": str(rules), "STATE_DIR": str(state)}, cwd=tmp_path)
+    assert result.returncode == 0 and "Drone attack on Sumy" in result.stdout
+    assert (state / "alerts.db").exists()
+
+
+def test_unwritable_state_is_a_clear_error(feed_server, tmp_path) -> None:
+    rules = setup_feeds(feed_server, tmp_path, alpha=rss({"title": "x", "guid": "1"}))
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    result = bot("once", "--rules", str(rules), "--state", str(blocker / "state"))
+    assert result.returncode == 1 and "cannot open the state database" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_offline_demo_prints_a_digest_then_nothing(tmp_path) -> None:
+    state = tmp_path / "state"
+    first = bot("once", "--rules", "examples/offline.yaml", "--state", str(state))
+    assert first.returncode == 0, first.stderr
+    out = first.stdout
+    assert "URGENT" in out and "Digest" in out
+    for trap in (
+        "Patriots rally",
+        "Kyivstar",
+        "Київстар",
+        "суми коштів",
+        "football team",
+        "Mercosur",
+    ):
+        assert trap not in out
+    assert "North Korean troops rotate into Kursk region" in out
+    # The Kyiv missile story is carried by two outlets under one canonical link: shown once.
+    assert ("Ballistic missiles strike Kyiv in pre-dawn attack" in out) != (
+        "Capital wakes to explosions as missiles target Kyiv" in out
+    )
+    second = bot("once", "--rules", "examples/offline.yaml", "--state", str(state))
+    assert second.returncode == 0 and second.stdout == ""
+
+
+def test_explain_json_on_a_local_file_and_a_url(feed_server, tmp_path) -> None:
+    body = rss(
+        {
+            "title": "North Korea deploys troops near Sumy",
+            "link": "https://a.example/1",
+            "guid": "1",
+        },
+        {"title": "Nothing to see", "link": "https://a.example/2", "guid": "2"},
+    )
+    rules = setup_feeds(feed_server, tmp_path, alpha=body)
+    local = tmp_path / "feed.xml"
+    local.write_text(body, encoding="utf-8")
+    for source in (str(local), feed_server.url("/alpha.xml")):
+        result = bot("explain", "--rules", str(rules), "--json", source)
+        assert result.returncode == 0, result.stderr
+        lines = [json.loads(line) for line in result.stdout.splitlines()]
+        assert [x["title"] for x in lines] == [
+            "North Korea deploys troops near Sumy",
+            "Nothing to see",
+        ]
+        assert lines[0]["rules"] == ["nk-troops"] and lines[0]["regions"] == ["Sumy"]
+        assert lines[0]["link"] == "https://a.example/1"
+        assert lines[0]["why"]["nk-troops"]["all[2]"] == [
+            {"term": "troops", "found": "troops"},
+            {"term": "deploy*", "found": "deploys"},
+        ]
+        assert lines[1]["rules"] == [] and lines[1]["regions"] == []
+
+
+def test_explain_text_says_why(tmp_path) -> None:
+    result = bot(
+        "explain", "--rules", "examples/offline.yaml", str(ROOT / "examples/feeds/pacific-desk.xml")
+    )
+    assert result.returncode == 0, result.stderr
+    assert "matched nk-troops" in result.stdout
+    assert "items," in result.stderr
+
+
+def test_explain_unreachable_source_fails_cleanly(tmp_path) -> None:
+    result = bot("explain", "--rules", "examples/offline.yaml", str(tmp_path / "missing.xml"))
+    assert result.returncode == 1 and "no such file" in result.stderr
+    assert "Traceback" not in result.stderr

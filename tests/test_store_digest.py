@@ -1,0 +1,191 @@
+"""Outbox semantics and message rendering, without any network."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from alerts import digest
+from alerts.config import Rule
+from alerts.items import Item
+from alerts.store import Entry, Matched, Store
+
+NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+RULES = (
+    Rule(id="nk", name="North Korean troops", any=("DPRK",), priority="urgent"),
+    Rule(id="sumy", name="Sumy <front>", regions=()),
+)
+
+
+def item(n: int, title: str | None = None, link: str | None = "default", when=NOW) -> Item:
+    link = f"https://e.example/{n}" if link == "default" else link
+    return Item("Feed & Co", f"g{n}", title or f"Title {n}", link, "summary", when)
+
+
+def ingest(store: Store, *matched: Matched, first: bool = False) -> None:
+    store.ingest(
+        "Feed & Co",
+        "https://e.example/rss",
+        now=NOW,
+        etag=None,
+        last_modified=None,
+        body_hash="h",
+        seen=[],
+        new=list(matched),
+        backfill_before=NOW - timedelta(days=1) if first else None,
+        urgent_rules=frozenset({"nk"}),
+    )
+
+
+def test_outbox_resends_unconfirmed_and_never_confirmed_twice(tmp_path) -> None:
+    store = Store.open(tmp_path)
+    store.set_console(True, NOW)
+    ingest(store, Matched(item(1), ("sumy",), ()), Matched(item(2), ("nk", "sumy"), ()))
+    assert store.chats_with_pending(urgent=True) == [0]
+    alert_ids = store.compose(
+        0,
+        urgent=True,
+        kind="alert",
+        fmt="text",
+        render=lambda es: digest.alerts_text(es, RULES, UTC, NOW),
+        now=NOW,
+    )
+    digest_ids = store.compose(
+        0,
+        urgent=False,
+        kind="digest",
+        fmt="text",
+        render=lambda es: digest.digest_text(es, RULES, UTC, NOW),
+        now=NOW,
+    )
+    assert len(alert_ids) == 1 and len(digest_ids) == 1
+    # Composing again finds nothing: the queue entries moved into the outbox atomically.
+    assert (
+        store.compose(
+            0, urgent=False, kind="digest", fmt="text", render=lambda es: [("x", [])], now=NOW
+        )
+        == []
+    )
+    store.mark_sent(alert_ids[0], NOW)
+    store.close()
+    # "Crash" and reopen: the unconfirmed digest is still due, the confirmed alert is not.
+    store = Store.open(tmp_path)
+    due = store.due(NOW)
+    assert [m.id for m in due] == digest_ids
+    assert "Title 1" in due[0].body and "Title 2" not in due[0].body
+    store.mark_sent(digest_ids[0], NOW)
+    assert store.due(NOW) == [] and store.outbox_depth() == 0
+
+
+def test_failed_send_waits_for_its_retry_time(tmp_path) -> None:
+    store = Store.open(tmp_path)
+    store.set_console(True, NOW)
+    ingest(store, Matched(item(1), ("sumy",), ()))
+    (oid,) = store.compose(
+        0,
+        urgent=False,
+        kind="digest",
+        fmt="text",
+        render=lambda es: [("body", [e.item_id for e in es])],
+        now=NOW,
+    )
+    store.mark_failed(oid, "boom", NOW + timedelta(minutes=1))
+    assert store.due(NOW) == []
+    assert [m.id for m in store.due(NOW + timedelta(minutes=2))] == [oid]
+
+
+def test_backfill_and_duplicates_are_not_queued(tmp_path) -> None:
+    store = Store.open(tmp_path)
+    store.set_console(True, NOW)
+    old = item(1, when=NOW - timedelta(days=3))
+    ingest(store, Matched(old, ("sumy",), ()), Matched(item(2), ("sumy",), ()), first=True)
+    dup = Item("Other", "x", "Same story", "https://E.example/2?utm_source=rss", "", NOW)
+    result = store.ingest(
+        "Other",
+        "u",
+        now=NOW,
+        etag=None,
+        last_modified=None,
+        body_hash=None,
+        seen=[],
+        new=[Matched(dup, ("sumy",), ())],
+        backfill_before=None,
+        urgent_rules=frozenset(),
+    )
+    assert result.duplicates == 1 and result.queued == 0
+    assert [e.title for e in store.pending(0, urgent=False)] == ["Title 2"]
+
+
+def test_retention_keeps_items_feeds_still_carry(tmp_path) -> None:
+    store = Store.open(tmp_path)
+    ingest(store, Matched(item(1), (), ()), Matched(item(2), (), ()))
+    later = NOW + timedelta(days=40)
+    store.ingest(
+        "Feed & Co",
+        "u",
+        now=later,
+        etag=None,
+        last_modified=None,
+        body_hash="h2",
+        seen=["g1"],
+        new=[],
+        backfill_before=None,
+        urgent_rules=frozenset(),
+    )
+    assert store.prune(30, later) == 1
+    assert store.known_guids("Feed & Co", ["g1", "g2"]) == {"g1"}
+
+
+def entry(
+    n: int, rules: tuple[str, ...], title: str | None = None, link: str | None = "default"
+) -> Entry:
+    link = f"https://e.example/{n}" if link == "default" else link
+    return Entry(n, "Feed & Co", title or f"Title {n}", link, "summary <b>", NOW, NOW, rules)
+
+
+def test_digest_groups_under_first_rule_and_names_the_others() -> None:
+    sections = digest.group(
+        [entry(1, ("sumy",)), entry(2, ("nk", "sumy")), entry(3, ("gone",))], RULES
+    )
+    assert [s.title for s in sections] == ["North Korean troops", "Sumy <front>", "Other matches"]
+    assert sections[0].entries[0][1] == ["Sumy <front>"]
+
+
+def test_html_escapes_feed_text_and_renders_only_http_links() -> None:
+    evil = entry(1, ("sumy",), title='<script>alert("x")</script> & co', link="javascript:alert(1)")
+    ok = entry(2, ("sumy",), link='https://e.example/a?b=1&c="2"')
+    ((html, ids),) = digest.digest_html([evil, ok], RULES, ZoneInfo("Europe/Kyiv"), NOW)
+    assert "<script>" not in html and "&lt;script&gt;" in html and "&amp; co" in html
+    assert "javascript:" not in html
+    assert 'href="https://e.example/a?b=1&amp;c=&quot;2&quot;"' in html
+    assert "<b>Sumy &lt;front&gt;</b>" in html
+    assert "Feed &amp; Co, 12:00" in html  # local time in Europe/Kyiv
+    assert ids == [1, 2]
+    ((alert, _),) = digest.alerts_html([evil], RULES, UTC, NOW)
+    assert "<script>" not in alert and "summary &lt;b&gt;" in alert
+
+
+def test_html_digest_splits_between_items_only() -> None:
+    entries = [
+        entry(n, ("nk",) if n % 2 else ("sumy",), title=f"Story number {n} " + "x" * 150)
+        for n in range(120)
+    ]
+    messages = digest.digest_html(entries, RULES, UTC, NOW)
+    assert len(messages) > 3
+    seen = []
+    for html, ids in messages:
+        assert len(html) <= digest.TELEGRAM_LIMIT
+        # tags balanced in every message: nothing was cut inside a tag or an item
+        for tag in ("a", "b", "i"):
+            assert len(re.findall(f"<{tag}[ >]", html)) == html.count(f"</{tag}>")
+        assert all(f"Story number {n} " in html for n in ids)
+        seen += ids
+    assert sorted(seen) == list(range(120))
+    assert "(continued)" in messages[1][0]
+
+
+def test_local_time_shows_the_date_when_not_today() -> None:
+    tz = ZoneInfo("Europe/Kyiv")
+    assert digest.local_time(NOW, tz, NOW) == "12:00"
+    assert digest.local_time(NOW - timedelta(days=1), tz, NOW) == "24 Nov 12:00"
