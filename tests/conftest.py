@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -72,10 +73,8 @@ class FeedServer:
                     except OSError:
                         pass
                     return
-                try:
+                with contextlib.suppress(OSError):
                     self.wfile.write(route.body)
-                except OSError:
-                    pass
 
             def log_message(self, *args: object) -> None:
                 pass
