@@ -89,9 +89,12 @@ def render_text(exp: Explanation) -> str:
     for w in exp.why:
         parts = []
         for key, pairs in w.found.items():
-            shown = ", ".join(
-                f'"{t}"' + (f" as “{f}”" if f != t.casefold() else "") for t, f in pairs
-            )
+            if key == "regions":
+                shown = ", ".join(f"{t} (“{f}”)" for t, f in pairs)
+            else:
+                shown = ", ".join(
+                    f'"{t}"' + (f" as “{f}”" if f != t.casefold() else "") for t, f in pairs
+                )
             parts.append(f"{key}: {shown}")
         lines.append(
             f"  matched {w.rule.id} ({w.rule.name}, {w.rule.priority}): " + "; ".join(parts)
