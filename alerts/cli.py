@@ -19,7 +19,8 @@ from . import __version__, feeds
 from . import config as configmod
 from .explain import explain, render_text
 from .logs import kv, setup
-from .service import ConsoleSink, Service
+from .service import Service
+from .sinks import ConsoleSink
 from .store import Store
 
 log = logging.getLogger("alerts")
@@ -114,33 +115,75 @@ def _open_store(args: argparse.Namespace) -> Store | None:
         return None
 
 
-def _service(args: argparse.Namespace) -> Service | None:
+def _token() -> str | None:
+    return os.environ.get("TELEGRAM_BOT_TOKEN", "").strip() or None
+
+
+def _service(args: argparse.Namespace, polling: bool) -> Service | None:
+    """The service with its destination: Telegram when a token is set, else the console."""
     config = _load(args)
     if config is None:
         return None
     store = _open_store(args)
     if store is None:
         return None
-    return Service(config, store, ConsoleSink())
+    token = _token()
+    if not token:
+        return Service(config, store, ConsoleSink())
+    from .telegram import TelegramFrontend, TelegramSink, build_application
+
+    app = build_application(token, os.environ.get("TELEGRAM_API_URL") or None)
+    service = Service(config, store, TelegramSink(app.bot))
+    service.frontend = TelegramFrontend(app, service, polling=polling)
+    return service
 
 
 async def _with_service(service: Service, work) -> object:
     from datetime import UTC, datetime
 
+    telegram = service.frontend is not None
     try:
-        await service.db(service.store.set_console, True, datetime.now(UTC))
+        await service.db(service.store.set_console, not telegram, datetime.now(UTC))
         return await work(service)
     finally:
         await service.close()
         service.store.close()
 
 
+def _telegram_failed(exc: Exception) -> int:
+    from telegram.error import InvalidToken, TelegramError
+
+    if isinstance(exc, InvalidToken):
+        print(
+            "Telegram refused the token (TELEGRAM_BOT_TOKEN): check it with @BotFather.",
+            file=sys.stderr,
+        )
+    elif isinstance(exc, TelegramError):
+        print(f"Telegram is unreachable: {exc}", file=sys.stderr)
+    else:
+        raise exc
+    return 1
+
+
 def cmd_once(args: argparse.Namespace) -> int:
-    setup("WARNING")
-    service = _service(args)
+    setup("WARNING", secrets=[_token() or ""])
+    service = _service(args, polling=False)
     if service is None:
         return 1
-    outcomes = asyncio.run(_with_service(service, lambda s: s.once()))
+
+    async def work(s: Service):
+        if s.frontend is not None:
+            await s.frontend.start()
+        try:
+            return await s.once()
+        finally:
+            if s.frontend is not None:
+                await s.frontend.stop()
+
+    try:
+        outcomes = asyncio.run(_with_service(service, work))
+    except Exception as exc:
+        return _telegram_failed(exc)
     failed = [o for o in outcomes if not o.ok]
     for o in failed:
         print(f'feed "{o.feed}" failed: {o.reason}', file=sys.stderr)
@@ -156,11 +199,14 @@ def cmd_once(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    setup("INFO")
-    service = _service(args)
+    setup("INFO", secrets=[_token() or ""])
+    service = _service(args, polling=True)
     if service is None:
         return 1
-    asyncio.run(_with_service(service, lambda s: s.run()))
+    try:
+        asyncio.run(_with_service(service, lambda s: s.run()))
+    except Exception as exc:
+        return _telegram_failed(exc)
     return 0
 
 

@@ -27,6 +27,16 @@ _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 
 @dataclass(frozen=True)
+class ChatConfig:
+    """A chat that receives digests without anyone sending /start: a channel, a group."""
+
+    id: int
+    rules: tuple[str, ...] | None = None  # None: every rule
+    topic: int | None = None  # a forum topic's message_thread_id
+    line: int = 0
+
+
+@dataclass(frozen=True)
 class Settings:
     """The ``settings:`` section; durations are in seconds."""
 
@@ -38,6 +48,7 @@ class Settings:
     fetch_timeout: float = 30.0
     operators: tuple[int, ...] = ()
     keep_days: int = 30
+    chats: tuple[ChatConfig, ...] = ()
 
     @property
     def tz(self) -> ZoneInfo:
@@ -139,7 +150,9 @@ _SETTINGS = (
     "fetch_timeout",
     "operators",
     "keep_days",
+    "chats",
 )
+_CHAT_FIELDS = ("id", "rules", "topic")
 _FEED_FIELDS = ("name", "url", "every")
 _RULE_FIELDS = ("id", "name", "all", "any", "none", "regions", "priority")
 # Words operators reach for that mean one of our fields; difflib cannot guess these.
@@ -162,6 +175,8 @@ class _Reader:
     def __init__(self, path: Path):
         self.path = path
         self.problems: list[tuple[int, str]] = []
+        # (node, where, rule id) of rules named in settings.chats, checked once rules are read
+        self._chat_rule_refs: list[tuple[yaml.Node, str, str]] = []
 
     def error(self, node: yaml.Node | int, message: str) -> None:
         line = node if isinstance(node, int) else node.start_mark.line + 1
@@ -188,6 +203,12 @@ class _Reader:
         feeds = self.feeds(sections.get("feeds"))
         regions = self.regions(sections.get("regions"))
         rules = self.rules(sections.get("rules"), regions)
+        ids = [r.id for r in rules]
+        for node, where, rule_id in self._chat_rule_refs:
+            if rule_id not in ids:
+                hint = difflib.get_close_matches(rule_id, ids, n=1)
+                suggestion = f' (did you mean "{hint[0]}"?)' if hint else ""
+                self.error(node, f'{where}unknown rule "{rule_id}"{suggestion}')
         if "feeds" not in sections:
             self.error(root, "no feeds: section; add at least one feed")
         if "rules" not in sections:
@@ -348,7 +369,55 @@ class _Reader:
                 )
             else:
                 values["keep_days"] = days
+        if "chats" in fields:
+            values["chats"] = self.chats(fields["chats"])
         return Settings(**values)
+
+    def chats(self, node: yaml.Node) -> tuple[ChatConfig, ...]:
+        if not isinstance(node, yaml.SequenceNode):
+            self.error(node, "settings: chats must be a list, each entry with an id")
+            return ()
+        out = []
+        seen: set[int] = set()
+        for item in node.value:
+            fields = self.mapping(item, _CHAT_FIELDS, "settings: chats: ")
+            if "id" not in fields:
+                if isinstance(item, yaml.MappingNode):
+                    self.error(item, "settings: chats: an entry has no id")
+                continue
+            chat_id = self.scalar(fields["id"])
+            if isinstance(chat_id, bool) or not isinstance(chat_id, int) or chat_id == 0:
+                self.error(
+                    fields["id"],
+                    f'settings: chats: "{fields["id"].value}" is not a Telegram chat id '
+                    "(a channel or group id such as -1001234567890)",
+                )
+                continue
+            where = f"settings: chat {chat_id}: "
+            if chat_id in seen:
+                self.error(fields["id"], f"{where}listed twice")
+                continue
+            seen.add(chat_id)
+            rules = None
+            if "rules" in fields:
+                rnode = fields["rules"]
+                items = rnode.value if isinstance(rnode, yaml.SequenceNode) else [rnode]
+                rules = tuple(
+                    t for t in (self.text(r, where, "rules") for r in items) if t is not None
+                )
+                self._chat_rule_refs.extend(
+                    (r, where, rid) for r, rid in zip(items, rules, strict=False)
+                )
+            topic = None
+            if "topic" in fields:
+                topic = self.scalar(fields["topic"])
+                if isinstance(topic, bool) or not isinstance(topic, int) or topic <= 0:
+                    self.error(
+                        fields["topic"], f"{where}topic must be a forum topic's id (a number)"
+                    )
+                    topic = None
+            out.append(ChatConfig(chat_id, rules, topic, item.start_mark.line + 1))
+        return tuple(out)
 
     def clock_list(self, node: yaml.Node) -> tuple[time, ...] | None:
         items = node.value if isinstance(node, yaml.SequenceNode) else [node]

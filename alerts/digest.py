@@ -8,6 +8,7 @@ piece of feed text is escaped before it enters HTML, and only http(s) links beco
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
@@ -191,3 +192,15 @@ def alerts_html(
             lines.append(f"<i>{esc(entry.feed)}, {local_time(entry.when, tz, now)}</i>")
             out.append(("\n".join(lines), [entry.item_id]))
     return out
+
+
+_ANCHOR = re.compile(r'<a\s+href="([^"]*)"\s*>(.*?)</a>', re.DOTALL)
+_ANY_TAG = re.compile(r"<[^>]+>")
+
+
+def html_to_text(body: str) -> str:
+    """Our HTML as plain text, for a message Telegram refused to parse: links become
+    "title (url)" and entities are decoded, so nothing the reader needs is lost."""
+    text = _ANCHOR.sub(lambda m: f"{m.group(2)} ({m.group(1)})", body)
+    text = _ANY_TAG.sub("", text)
+    return html.unescape(text)

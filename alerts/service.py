@@ -9,53 +9,36 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 import logging
 import random
 import signal
-import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from . import digest, feeds
-from .config import Config, Feed
+from . import digest, feeds, sinks
+from .config import Config, ConfigError, Feed, load
+from .durations import format_duration
 from .logs import kv
-from .store import IngestResult, Matched, Store, parse_iso
+from .schedule import DigestSchedule, digest_due, in_quiet, next_digest, parse_clock, parse_quiet
+from .sinks import ConsoleSink, Sink
+from .store import Chat, IngestResult, Matched, Outgoing, Store, parse_iso
 
 log = logging.getLogger("alerts")
 
 FETCH_CONCURRENCY = 10
 MAX_BACKOFF = 6 * 3600.0
 SEND_RETRY_MAX = 15 * 60.0
-
-
-class Sink(Protocol):
-    """Where messages go. ``format`` is ``text`` or ``html``; ``send`` raises on failure."""
-
-    format: str
-
-    async def send(self, chat_id: int, body: str) -> None: ...
-
-
-class ConsoleSink:
-    """Prints each message to stdout; the destination when no Telegram token is set."""
-
-    format = "text"
-
-    def __init__(self, stream: Any = None):
-        self.stream = stream
-
-    async def send(self, chat_id: int, body: str) -> None:
-        stream = self.stream or sys.stdout
-        stream.write(body.rstrip("\n") + "\n\n")
-        stream.flush()
+SEND_CONCURRENCY = 50  # chats sent to at once; each chat's messages stay in order
+DIGEST_TICK = 15.0  # seconds between checks for chats whose digest is due
 
 
 @dataclass
@@ -68,6 +51,13 @@ class PollOutcome:
     result: IngestResult = field(default_factory=IngestResult)
 
 
+def _read_text(path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
 def backoff(interval: float, failures: int) -> float:
     """Seconds to wait after ``failures`` consecutive failures: doubling, jittered, capped."""
     base = min(interval * 2 ** max(failures - 1, 0), max(MAX_BACKOFF, interval))
@@ -77,10 +67,15 @@ def backoff(interval: float, failures: int) -> float:
 class Service:
     """Owns the store thread, the HTTP client and the delivery lock for one config."""
 
-    def __init__(self, config: Config, store: Store, sink: Sink):
+    def __init__(self, config: Config, store: Store, sink: Sink | None = None):
         self.config = config
         self.store = store
-        self.sink = sink
+        self.sink: Sink = sink or ConsoleSink()
+        self.frontend: Any = None  # the Telegram front end (commands), when there is one
+        self._scheduler: AsyncIOScheduler | None = None
+        self._rules_seen: tuple[int, int] | None = None  # (mtime_ns, size) last looked at
+        self._rules_text = _read_text(config.path)
+        self._rules_failed: str | None = None  # text of the last file that failed to load
         self._db_thread = ThreadPoolExecutor(1, thread_name_prefix="store")
         self._fetch_slots = asyncio.Semaphore(FETCH_CONCURRENCY)
         self._send_lock = asyncio.Lock()
@@ -201,6 +196,35 @@ class Service:
             await asyncio.gather(*(self.poll_feed(f, force=force) for f in self.config.feeds))
         )
 
+    # -- chats' preferences --
+
+    def tz_name(self, chat: Chat | None) -> str:
+        return (chat.timezone if chat else None) or self.config.settings.timezone
+
+    def tz_for(self, chat: Chat | None) -> ZoneInfo:
+        try:
+            return ZoneInfo(self.tz_name(chat))
+        except (ZoneInfoNotFoundError, ValueError):
+            return self.config.settings.tz
+
+    def schedule_for(self, chat: Chat | None) -> DigestSchedule:
+        """The chat's own digest schedule, or the rules.yaml default."""
+        if chat is not None and chat.digest_off:
+            return DigestSchedule(off=True)
+        if chat is not None and chat.digest_at:
+            times = tuple(t for t in (parse_clock(a) for a in chat.digest_at) if t)
+            return DigestSchedule(at=times)
+        if chat is not None and chat.digest_every:
+            return DigestSchedule(every=float(chat.digest_every))
+        settings = self.config.settings
+        if settings.digest_at:
+            return DigestSchedule(at=settings.digest_at)
+        return DigestSchedule(every=settings.digest_every or 3600.0)
+
+    def next_digest_at(self, chat: Chat) -> datetime | None:
+        last = chat.last_digest_at or chat.created_at or datetime.now(UTC)
+        return next_digest(self.schedule_for(chat), last, self.tz_for(chat))
+
     # -- delivery --
 
     def _renderers(self):
@@ -208,81 +232,284 @@ class Service:
             return digest.alerts_html, digest.digest_html
         return digest.alerts_text, digest.digest_text
 
-    async def _compose(self, urgent: bool, chat_ids: list[int] | None = None) -> int:
+    async def _compose(self, chat_id: int, urgent: bool) -> int:
+        """Move a chat's pending items into the outbox as rendered messages."""
         alerts, digests = self._renderers()
         render = alerts if urgent else digests
-        rules, tz = self.config.rules, self.config.settings.tz
-        targets = chat_ids
-        if targets is None:
-            targets = await self.db(self.store.chats_with_pending, urgent)
-        made = 0
-        for chat_id in targets:
-            now = datetime.now(UTC)
-            ids = await self.db(
-                self.store.compose,
-                chat_id,
-                urgent=urgent,
-                kind="alert" if urgent else "digest",
-                fmt=self.sink.format,
-                render=lambda entries, now=now: render(entries, rules, tz, now),
-                now=now,
-            )
-            made += len(ids)
-        return made
+        chat = await self.db(self.store.chat, chat_id)
+        rules, tz = self.config.rules, self.tz_for(chat)
+        now = datetime.now(UTC)
+        ids = await self.db(
+            self.store.compose,
+            chat_id,
+            urgent=urgent,
+            kind="alert" if urgent else "digest",
+            fmt=self.sink.format,
+            render=lambda entries: render(entries, rules, tz, now),
+            now=now,
+        )
+        return len(ids)
 
     async def send_alerts(self) -> int:
-        """Queue every pending urgent item as an alert and send the outbox."""
-        await self._compose(urgent=True)
+        """Queue every pending urgent item as an alert (paused chats wait) and send."""
+        now = datetime.now(UTC)
+        for chat_id in await self.db(self.store.chats_with_pending, True):
+            chat = await self.db(self.store.chat, chat_id)
+            if chat is not None and chat.paused(now):
+                continue
+            await self._compose(chat_id, urgent=True)
         return await self.flush()
 
     async def send_digests(self, chat_ids: list[int] | None = None) -> int:
-        """Queue each chat's pending digest and send the outbox."""
-        await self._compose(urgent=False, chat_ids=chat_ids)
+        """Queue the pending digest of the given chats (default: all) now, whatever the schedule."""
+        if chat_ids is None:
+            chat_ids = await self.db(self.store.chats_with_pending, False)
+        for chat_id in chat_ids:
+            await self._compose(chat_id, urgent=False)
         return await self.flush()
 
-    async def flush(self) -> int:
-        """Send what the outbox holds, oldest first; a failed message stays for a later retry.
+    async def digest_now(self, chat_id: int) -> int:
+        """``/now``: the chat's digest at once; returns how many messages it made."""
+        made = await self._compose(chat_id, urgent=False)
+        await self.db(self.store.update_chat, chat_id, last_digest_at=datetime.now(UTC))
+        await self.flush()
+        return made
 
-        One flush at a time: two concurrent flushes would both read the same unsent row.
+    async def digest_tick(self) -> None:
+        """Send the digest of every chat whose schedule says so, unless quiet or paused."""
+        now = datetime.now(UTC)
+        due = []
+        for chat in await self.db(self.store.active_chats):
+            if chat.paused(now):
+                continue
+            tz = self.tz_for(chat)
+            last = chat.last_digest_at or chat.created_at or now
+            if not digest_due(self.schedule_for(chat), last, now, tz):
+                continue
+            if in_quiet(parse_quiet(chat.quiet) if chat.quiet else None, now, tz):
+                continue  # the digest waits for the end of the quiet hours
+            due.append(chat.id)
+        for chat_id in due:
+            await self._compose(chat_id, urgent=False)
+            await self.db(self.store.update_chat, chat_id, last_digest_at=now)
+        # Alerts held by a pause that has just ended go out now.
+        await self.send_alerts()
+
+    async def flush(self) -> int:
+        """Send what the outbox holds: chats in parallel, each chat's messages in order.
+
+        One flush at a time: two concurrent flushes would both read the same unsent rows.
         """
         sent = 0
         async with self._send_lock:
             while True:
-                batch = await self.db(self.store.due, datetime.now(UTC))
+                batch = await self.db(self.store.due, datetime.now(UTC), 1000)
                 if not batch:
                     return sent
-                progress = False
+                by_chat: dict[int, list[Outgoing]] = {}
                 for msg in batch:
-                    try:
-                        await self.sink.send(msg.chat_id, msg.body)
-                    except Exception as exc:
-                        delay = min(30.0 * 2**msg.attempts, SEND_RETRY_MAX)
-                        log.warning(
-                            kv(
-                                event="send_failed",
-                                chat=msg.chat_id,
-                                outbox=msg.id,
-                                error=f"{type(exc).__name__}: {exc}",
-                                retry_in=f"{delay:.0f}s",
-                            )
-                        )
-                        await self.db(
-                            self.store.mark_failed,
-                            msg.id,
-                            str(exc),
-                            datetime.now(UTC) + timedelta(seconds=delay),
-                        )
-                        continue
-                    await self.db(self.store.mark_sent, msg.id, datetime.now(UTC))
-                    sent += 1
-                    progress = True
-                if not progress:
+                    by_chat.setdefault(msg.chat_id, []).append(msg)
+                slots = asyncio.Semaphore(SEND_CONCURRENCY)
+                counts = await asyncio.gather(
+                    *(self._send_chat(msgs, slots) for msgs in by_chat.values())
+                )
+                sent += sum(counts)
+                if not sum(counts):
                     return sent
+
+    async def _send_chat(self, msgs: list[Outgoing], slots: asyncio.Semaphore) -> int:
+        """Send one chat's messages in order; stop at the first that must wait."""
+        async with slots:
+            return await self._send_in_order(msgs)
+
+    async def _send_in_order(self, msgs: list[Outgoing]) -> int:
+        sent = 0
+        for msg in msgs:
+            outcome = await self._send_one(msg)
+            if outcome == "sent":
+                sent += 1
+            elif outcome == "skip":
+                continue
+            else:
+                break
+        return sent
+
+    async def _send_one(self, msg: Outgoing) -> str:
+        """Deliver one message, handling each kind of refusal; returns sent, skip or stop."""
+        for _attempt in range(5):
+            try:
+                await self.sink.send(msg)
+            except sinks.RetryAfter as exc:
+                # Flood control: wait as told and send the same message again; nothing dropped.
+                log.warning(kv(event="rate_limited", chat=msg.chat_id, retry_after=exc.seconds))
+                await asyncio.sleep(exc.seconds)
+                continue
+            except sinks.ChatMoved as exc:
+                log.info(kv(event="chat_migrated", chat=msg.chat_id, new_chat=exc.new_id))
+                await self.db(self.store.migrate_chat, msg.chat_id, exc.new_id)
+                msg = Outgoing(
+                    msg.id, exc.new_id, msg.kind, msg.format, msg.body, msg.attempts, msg.thread_id
+                )
+                continue
+            except sinks.ChatGone as exc:
+                log.warning(kv(event="chat_gone", chat=msg.chat_id, reason=str(exc)))
+                await self.db(self.store.deactivate_chat, msg.chat_id, str(exc), datetime.now(UTC))
+                return "stop"
+            except sinks.BadMarkup as exc:
+                log.error(kv(event="bad_html", chat=msg.chat_id, outbox=msg.id, error=str(exc)))
+                text = digest.html_to_text(msg.body)
+                await self.db(self.store.replace_body, msg.id, text, "text")
+                msg = Outgoing(
+                    msg.id, msg.chat_id, msg.kind, "text", text, msg.attempts, msg.thread_id
+                )
+                continue
+            except sinks.Rejected as exc:
+                log.error(
+                    kv(event="send_rejected", chat=msg.chat_id, outbox=msg.id, error=str(exc))
+                )
+                await self.db(self.store.give_up, msg.id, str(exc), datetime.now(UTC))
+                return "skip"
+            except Exception as exc:  # network trouble, 5xx, anything unexpected: retry later
+                delay = min(30.0 * 2**msg.attempts, SEND_RETRY_MAX) * random.uniform(0.8, 1.2)
+                log.warning(
+                    kv(
+                        event="send_failed",
+                        chat=msg.chat_id,
+                        outbox=msg.id,
+                        error=f"{type(exc).__name__}: {exc}",
+                        retry_in=f"{delay:.0f}s",
+                    )
+                )
+                await self.db(
+                    self.store.mark_failed,
+                    msg.id,
+                    str(exc),
+                    datetime.now(UTC) + timedelta(seconds=delay),
+                )
+                return "stop"
+            await self.db(self.store.mark_sent, msg.id, datetime.now(UTC))
+            return "sent"
+        return "stop"
+
+    async def notify_operators(self, text: str) -> None:
+        """A plain-text notice to every operator, through the outbox (so it survives a crash)."""
+        if self.sink.format != "html":
+            return  # on the console the log line already says it
+        now = datetime.now(UTC)
+        for operator in self.config.settings.operators:
+            await self.db(self.store.notice, operator, text, now)
+        await self.flush()
 
     async def prune(self) -> None:
         removed = await self.db(self.store.prune, self.config.settings.keep_days, datetime.now(UTC))
         if removed:
             log.info(kv(event="pruned", items=removed))
+
+    # -- rules file --
+
+    async def reload(self, *, force: bool = False, notify: bool = True) -> tuple[bool, str]:
+        """Re-read the rules file; on any problem keep running on the last good rules."""
+        path = self.config.path
+        text = await asyncio.to_thread(_read_text, path)
+        if not force and (text == self._rules_text or text == self._rules_failed):
+            return True, "unchanged"
+        try:
+            config = await asyncio.to_thread(load, path)
+        except ConfigError as exc:
+            self._rules_failed = text
+            for problem in exc.problems:
+                log.error(kv(event="rules_invalid", problem=problem))
+            message = (
+                f"{path} was not loaded; the bot keeps running on the last good rules.\n"
+                + "\n".join(exc.problems)
+            )
+            if notify:
+                await self.notify_operators(message)
+            return False, message
+        self._rules_text, self._rules_failed = text, None
+        self._apply(config)
+        message = f"Reloaded: {config.summary()}"
+        log.info(kv(event="rules_reloaded", summary=config.summary()))
+        if notify:
+            await self.notify_operators(message)
+        return True, message
+
+    async def watch_rules(self) -> None:
+        """Notice an edited rules file within seconds (cheap: a stat, then a read on change)."""
+        try:
+            st = self.config.path.stat()
+            seen = (st.st_mtime_ns, st.st_size)
+        except OSError:
+            seen = None
+        if seen == self._rules_seen:
+            return
+        first = self._rules_seen is None
+        self._rules_seen = seen
+        if not first and seen is not None:
+            await self.reload()
+
+    def _apply(self, config: Config) -> None:
+        old = {f.name: (f.location, f.every) for f in self.config.feeds}
+        self.config = config
+        if self._scheduler is not None:
+            new = {f.name: (f.location, f.every) for f in config.feeds}
+            for name in old.keys() - new.keys():
+                with contextlib.suppress(Exception):
+                    self._scheduler.remove_job(f"poll:{name}")
+            for feed in config.feeds:
+                if old.get(feed.name) != new[feed.name]:
+                    self._add_poll_job(self._scheduler, feed, datetime.now(UTC))
+            self._add_digest_job(self._scheduler)
+        if self.sink.format == "html":
+            self.store.sync_configured(
+                [(c.id, c.rules, c.topic) for c in config.settings.chats], datetime.now(UTC)
+            )
+
+    # -- status --
+
+    def _next_poll(self, feed: Feed, retry_at: datetime | None) -> datetime | None:
+        job = self._scheduler.get_job(f"poll:{feed.name}") if self._scheduler else None
+        nxt = job.next_run_time if job else None
+        if retry_at and (nxt is None or retry_at > nxt):
+            return retry_at
+        return nxt
+
+    async def status_html(self) -> str:
+        """What /status shows operators: every feed's health, the outbox, the subscribers."""
+        states = await self.db(self.store.feed_states)
+        depth = await self.db(self.store.outbox_depth)
+        subscribers = await self.db(self.store.subscriber_count)
+        now = datetime.now(UTC)
+        tz = self.config.settings.tz
+
+        def ago(text: str | None) -> str:
+            when = parse_iso(text)
+            if when is None:
+                return "never"
+            return f"{when.astimezone(tz):%d %b %H:%M} ({format_duration((now - when).total_seconds())} ago)"
+
+        lines = [f"<b>Feeds</b> ({len(self.config.feeds)})"]
+        for feed in self.config.feeds:
+            st = states.get(feed.name)
+            name = html.escape(feed.name)
+            if st is None:
+                lines.append(f"• {name}: not polled yet")
+                continue
+            nxt = self._next_poll(feed, parse_iso(st.retry_at))
+            parts = [f"last success {ago(st.last_success_at)}"]
+            if st.failures:
+                parts.append(f"<b>{st.failures} consecutive failures</b>")
+            if st.last_error:
+                parts.append(f"last error {ago(st.last_error_at)}: {html.escape(st.last_error)}")
+            if nxt:
+                parts.append(f"next poll {nxt.astimezone(tz):%H:%M:%S}")
+            lines.append(f"• {name}: " + "; ".join(parts))
+        lines.append("")
+        lines.append(f"Outbox: {depth} waiting")
+        lines.append(f"Subscribers: {subscribers}")
+        urgent = sum(1 for r in self.config.rules if r.urgent)
+        lines.append(f"Rules: {len(self.config.rules)} ({urgent} urgent)")
+        return "\n".join(lines)
 
     # -- the service --
 
@@ -307,76 +534,70 @@ class Service:
             self._inflight.discard(task)
 
     async def _poll_job(self, feed: Feed) -> None:
-        outcome = await self.poll_feed(feed)
+        # Look the feed up by name: a reload may have replaced it since the job was made.
+        current = next((f for f in self.config.feeds if f.name == feed.name), None)
+        if current is None:
+            return
+        outcome = await self.poll_feed(current)
         if outcome.result.urgent:
             await self.send_alerts()
 
-    def schedule(self, scheduler: AsyncIOScheduler) -> None:
-        """Add every job. Grace times are set on purpose: APScheduler's default of one second
-        silently drops a digest whenever the loop is busy at the moment it falls due."""
-        settings = self.config.settings
-        now = datetime.now(UTC)
-        for index, feed in enumerate(self.config.feeds):
-            every = self.config.poll_interval(feed)
-            scheduler.add_job(
-                self._tracked,
-                IntervalTrigger(seconds=every, jitter=min(every * 0.1, 30)),
-                args=[self._poll_job, feed],
-                id=f"poll:{feed.name}",
-                name=f"poll {feed.name}",
-                # Spread the first polls over a few seconds instead of a thundering herd.
-                next_run_time=now + timedelta(seconds=min(index * 0.2, 10)),
-                misfire_grace_time=int(max(every, 60)),
-                coalesce=True,
-                max_instances=1,
-                replace_existing=True,
-            )
-        if settings.digest_at:
-            for at in settings.digest_at:
-                scheduler.add_job(
-                    self._tracked,
-                    CronTrigger(hour=at.hour, minute=at.minute, timezone=settings.tz),
-                    args=[self.send_digests],
-                    id=f"digest:{at:%H:%M}",
-                    name=f"digest at {at:%H:%M}",
-                    misfire_grace_time=3600,
-                    coalesce=True,
-                    max_instances=1,
-                    replace_existing=True,
-                )
-        else:
-            scheduler.add_job(
-                self._tracked,
-                IntervalTrigger(seconds=settings.digest_every),
-                args=[self.send_digests],
-                id="digest:every",
-                name="digest",
-                misfire_grace_time=int(max(settings.digest_every, 60)),
-                coalesce=True,
-                max_instances=1,
-                replace_existing=True,
-            )
+    def _add_poll_job(self, scheduler: AsyncIOScheduler, feed: Feed, first: datetime) -> None:
+        every = self.config.poll_interval(feed)
         scheduler.add_job(
-            self.flush,
-            IntervalTrigger(seconds=30),
-            id="outbox",
-            name="outbox retry",
-            misfire_grace_time=30,
+            self._tracked,
+            IntervalTrigger(seconds=every, jitter=min(every * 0.1, 30)),
+            args=[self._poll_job, feed],
+            id=f"poll:{feed.name}",
+            name=f"poll {feed.name}",
+            next_run_time=first,
+            # A poll that could not start on time still runs (once) when the loop is free.
+            misfire_grace_time=int(max(every, 60)),
             coalesce=True,
             max_instances=1,
             replace_existing=True,
         )
+
+    def _add_digest_job(self, scheduler: AsyncIOScheduler) -> None:
+        every = self.config.settings.digest_every
+        tick = DIGEST_TICK if not every else max(1.0, min(DIGEST_TICK, every / 2))
         scheduler.add_job(
-            self.prune,
-            IntervalTrigger(hours=6),
-            id="prune",
-            name="retention",
-            next_run_time=now + timedelta(minutes=1),
+            self._tracked,
+            IntervalTrigger(seconds=tick),
+            args=[self.digest_tick],
+            id="digest",
+            name="digests",
             misfire_grace_time=3600,
             coalesce=True,
             max_instances=1,
             replace_existing=True,
         )
+
+    def schedule(self, scheduler: AsyncIOScheduler) -> None:
+        """Add every job. Grace times are set on purpose: APScheduler's default of one second
+        silently drops a job whenever the loop is busy at the moment it falls due."""
+        self._scheduler = scheduler
+        now = datetime.now(UTC)
+        for index, feed in enumerate(self.config.feeds):
+            # Spread the first polls over a few seconds instead of a thundering herd.
+            self._add_poll_job(scheduler, feed, now + timedelta(seconds=min(index * 0.2, 10)))
+        self._add_digest_job(scheduler)
+        for job_id, fn, seconds, grace in (
+            ("outbox", self.flush, 30, 30),
+            ("rules", self.watch_rules, 2, 10),
+            ("prune", self.prune, 6 * 3600, 3600),
+        ):
+            scheduler.add_job(
+                self._tracked,
+                IntervalTrigger(seconds=seconds),
+                args=[fn],
+                id=job_id,
+                name=job_id,
+                misfire_grace_time=grace,
+                coalesce=True,
+                max_instances=1,
+                replace_existing=True,
+            )
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Run until SIGTERM, SIGINT or ``stop`` is set; then finish cleanly."""
@@ -385,9 +606,18 @@ class Service:
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, stop.set)
-        await self.flush()
+        if self.frontend is not None:
+            await self.frontend.start()
+        if self.sink.format == "html":
+            await self.db(
+                self.store.sync_configured,
+                [(c.id, c.rules, c.topic) for c in self.config.settings.chats],
+                datetime.now(UTC),
+            )
+        await self.flush()  # whatever an earlier run left unconfirmed
         scheduler = AsyncIOScheduler(timezone=UTC)
         self.schedule(scheduler)
+        await self.watch_rules()
         scheduler.start()
         log.info(
             kv(
@@ -407,4 +637,6 @@ class Service:
                 grace = self.config.settings.fetch_timeout + 5
                 await asyncio.wait(set(self._inflight), timeout=grace)
             scheduler.shutdown(wait=False)
+            if self.frontend is not None:
+                await self.frontend.stop()
             log.info(kv(event="stopped"))

@@ -121,6 +121,23 @@ def m001_initial(db: Database) -> None:
     db["outbox"].create_index(["sent_at", "next_attempt_at"])
 
 
+@migrations()
+def m002_chat_preferences(db: Database) -> None:
+    """What subscribers choose for themselves with commands, and the digest bookkeeping."""
+    chats = db["chats"]
+    chats.add_column("digest_every", int)  # seconds; NULL: the rules.yaml default
+    chats.add_column("digest_at", str)  # JSON list of "HH:MM"; NULL: the default
+    chats.add_column("digest_off", int, not_null_default=0)
+    chats.add_column("timezone", str)  # NULL: settings.timezone
+    chats.add_column("quiet", str)  # "23:00-07:00" or NULL
+    chats.add_column("paused_until", str)
+    chats.add_column("last_digest_at", str)
+    chats.add_column("thread_id", int)  # a forum topic, for chats from settings.chats
+    chats.add_column("configured", int, not_null_default=0)  # 1: listed in settings.chats
+    db["outbox"].add_column("thread_id", int)
+    db["outbox"].add_column("gave_up_at", str)
+
+
 def iso(when: datetime) -> str:
     return when.astimezone(UTC).isoformat(timespec="seconds")
 
@@ -145,13 +162,55 @@ class FeedState:
 
 @dataclass(frozen=True)
 class Chat:
+    """A destination and the choices its members made; None fields fall back to rules.yaml."""
+
     id: int
     kind: str
     active: bool
-    rules: tuple[str, ...] | None  # None: every rule
+    rules: tuple[str, ...] | None  # None: every rule, including rules added later
+    title: str | None = None
+    digest_every: int | None = None
+    digest_at: tuple[str, ...] | None = None
+    digest_off: bool = False
+    timezone: str | None = None
+    quiet: str | None = None
+    paused_until: datetime | None = None
+    last_digest_at: datetime | None = None
+    created_at: datetime | None = None
+    thread_id: int | None = None
+    configured: bool = False
 
     def wants(self, rule_ids: Sequence[str]) -> list[str]:
         return list(rule_ids) if self.rules is None else [r for r in rule_ids if r in self.rules]
+
+    def paused(self, now: datetime) -> bool:
+        return self.paused_until is not None and self.paused_until > now
+
+
+_CHAT_COLUMNS = (
+    "id, kind, active, rules, title, digest_every, digest_at, digest_off, timezone, quiet, "
+    "paused_until, last_digest_at, created_at, thread_id, configured"
+)
+
+
+def _chat(row: Sequence) -> Chat:
+    return Chat(
+        id=row[0],
+        kind=row[1],
+        active=bool(row[2]),
+        rules=tuple(json.loads(row[3])) if row[3] is not None else None,
+        title=row[4],
+        digest_every=row[5],
+        digest_at=tuple(json.loads(row[6])) if row[6] else None,
+        digest_off=bool(row[7]),
+        timezone=row[8],
+        quiet=row[9],
+        paused_until=parse_iso(row[10]),
+        last_digest_at=parse_iso(row[11]),
+        created_at=parse_iso(row[12]),
+        thread_id=row[13],
+        configured=bool(row[14]),
+    )
 
 
 @dataclass(frozen=True)
@@ -189,6 +248,7 @@ class Outgoing:
     format: str
     body: str
     attempts: int
+    thread_id: int | None = None
 
 
 @dataclass
@@ -390,6 +450,8 @@ class Store:
                 item_id = cur.lastrowid
                 for chat in chats:
                     wanted = chat.wants(m.rules)
+                    if chat.digest_off:  # urgent alerts only
+                        wanted = [r for r in wanted if r in urgent_rules]
                     if not wanted:
                         continue
                     urgent = any(r in urgent_rules for r in wanted)
@@ -405,22 +467,151 @@ class Store:
     # -- chats --
 
     def _active_chats(self, conn: sqlite3.Connection) -> list[Chat]:
-        rows = conn.execute("SELECT id, kind, active, rules FROM chats WHERE active = 1").fetchall()
-        return [
-            Chat(r[0], r[1], bool(r[2]), tuple(json.loads(r[3])) if r[3] else None) for r in rows
-        ]
+        rows = conn.execute(f"SELECT {_CHAT_COLUMNS} FROM chats WHERE active = 1").fetchall()
+        return [_chat(r) for r in rows]
 
     def active_chats(self) -> list[Chat]:
         return self._active_chats(self.db.conn)
+
+    def chat(self, chat_id: int) -> Chat | None:
+        row = self.db.execute(
+            f"SELECT {_CHAT_COLUMNS} FROM chats WHERE id = ?", [chat_id]
+        ).fetchone()
+        return _chat(row) if row else None
+
+    def subscriber_count(self) -> int:
+        return self.db.execute(
+            "SELECT count(*) FROM chats WHERE active = 1 AND kind != 'console'"
+        ).fetchone()[0]
+
+    def start_chat(self, chat_id: int, kind: str, title: str | None, now: datetime) -> Chat:
+        """Subscribe a chat to every rule (``/start``); a chat that was blocked comes back."""
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO chats(id, kind, title, active, rules, created_at, last_digest_at) "
+                "VALUES(?, ?, ?, 1, NULL, ?, ?) "
+                "ON CONFLICT(id) DO UPDATE SET active = 1, rules = NULL, kind = excluded.kind, "
+                "title = excluded.title",
+                [chat_id, kind, title, iso(now), iso(now)],
+            )
+        return self.chat(chat_id)
+
+    def update_chat(self, chat_id: int, **fields: object) -> Chat | None:
+        """Change a chat's preferences; lists are stored as JSON, datetimes as ISO text."""
+        allowed = {
+            "rules",
+            "digest_every",
+            "digest_at",
+            "digest_off",
+            "timezone",
+            "quiet",
+            "paused_until",
+            "last_digest_at",
+            "title",
+        }
+        assert set(fields) <= allowed, set(fields) - allowed
+        values = []
+        for value in fields.values():
+            if isinstance(value, (list, tuple)):
+                value = json.dumps(list(value))
+            elif isinstance(value, datetime):
+                value = iso(value)
+            elif isinstance(value, bool):
+                value = int(value)
+            values.append(value)
+        with self.transaction() as conn:
+            conn.execute(
+                f"UPDATE chats SET {', '.join(f'{k} = ?' for k in fields)} WHERE id = ?",
+                [*values, chat_id],
+            )
+            if fields.get("digest_off"):
+                # Urgent only from now on: what waited for a digest would wait forever.
+                conn.execute(
+                    "DELETE FROM queue WHERE chat_id = ? AND outbox_id IS NULL AND urgent = 0",
+                    [chat_id],
+                )
+        return self.chat(chat_id)
+
+    def forget_chat(self, chat_id: int) -> None:
+        """``/stop``: delete the chat and everything kept for it."""
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM queue WHERE chat_id = ?", [chat_id])
+            conn.execute("DELETE FROM outbox WHERE chat_id = ? AND sent_at IS NULL", [chat_id])
+            conn.execute("DELETE FROM chats WHERE id = ?", [chat_id])
+
+    def deactivate_chat(self, chat_id: int, reason: str, now: datetime) -> None:
+        """A chat that blocked or removed the bot: nothing more is sent until it says /start."""
+        with self.transaction() as conn:
+            conn.execute("UPDATE chats SET active = 0 WHERE id = ?", [chat_id])
+            conn.execute("DELETE FROM queue WHERE chat_id = ? AND outbox_id IS NULL", [chat_id])
+            conn.execute(
+                "UPDATE outbox SET gave_up_at = ?, last_error = ? "
+                "WHERE chat_id = ? AND sent_at IS NULL AND gave_up_at IS NULL",
+                [iso(now), reason[:500], chat_id],
+            )
+
+    def migrate_chat(self, old_id: int, new_id: int) -> None:
+        """A group became a supergroup: its subscription and queue move to the new id."""
+        with self.transaction() as conn:
+            if conn.execute("SELECT 1 FROM chats WHERE id = ?", [new_id]).fetchone():
+                conn.execute("DELETE FROM chats WHERE id = ?", [old_id])
+            else:
+                conn.execute(
+                    "UPDATE chats SET id = ?, kind = 'supergroup' WHERE id = ?", [new_id, old_id]
+                )
+            conn.execute(
+                "UPDATE OR IGNORE queue SET chat_id = ? WHERE chat_id = ?", [new_id, old_id]
+            )
+            conn.execute("DELETE FROM queue WHERE chat_id = ?", [old_id])
+            conn.execute(
+                "UPDATE outbox SET chat_id = ? WHERE chat_id = ? AND sent_at IS NULL",
+                [new_id, old_id],
+            )
+
+    def sync_configured(
+        self, chats: Sequence[tuple[int, tuple[str, ...] | None, int | None]], now: datetime
+    ) -> None:
+        """Make the chats listed in settings.chats exist and be active; unlisted ones stop."""
+        with self.transaction() as conn:
+            ids = [c[0] for c in chats]
+            marks = ",".join("?" * len(ids)) or "NULL"
+            conn.execute(
+                f"UPDATE chats SET active = 0 WHERE configured = 1 AND id NOT IN ({marks})", ids
+            )
+            for chat_id, rules, topic in chats:
+                conn.execute(
+                    "INSERT INTO chats(id, kind, active, rules, created_at, last_digest_at, "
+                    "thread_id, configured) VALUES(?, ?, 1, ?, ?, ?, ?, 1) "
+                    "ON CONFLICT(id) DO UPDATE SET active = 1, rules = excluded.rules, "
+                    "thread_id = excluded.thread_id, configured = 1",
+                    [
+                        chat_id,
+                        "private" if chat_id > 0 else "group",
+                        json.dumps(list(rules)) if rules is not None else None,
+                        iso(now),
+                        iso(now),
+                        topic,
+                    ],
+                )
+
+    def notice(self, chat_id: int, body: str, now: datetime, fmt: str = "text") -> int:
+        """Queue a message that is not about items (operator notices) through the outbox."""
+        with self.transaction() as conn:
+            cur = conn.execute(
+                "INSERT INTO outbox(chat_id, kind, format, body, created_at, attempts) "
+                "VALUES(?, 'notice', ?, ?, ?, 0)",
+                [chat_id, fmt, body, iso(now)],
+            )
+            return cur.lastrowid
 
     def set_console(self, active: bool, now: datetime) -> None:
         """The console is a chat subscribed to every rule, active when there is no Telegram."""
         with self.transaction() as conn:
             conn.execute(
-                "INSERT INTO chats(id, kind, title, active, rules, created_at) "
-                "VALUES(?, 'console', 'console', ?, NULL, ?) "
+                "INSERT INTO chats(id, kind, title, active, rules, created_at, last_digest_at) "
+                "VALUES(?, 'console', 'console', ?, NULL, ?, ?) "
                 "ON CONFLICT(id) DO UPDATE SET active = excluded.active",
-                [CONSOLE_CHAT, int(active), iso(now)],
+                [CONSOLE_CHAT, int(active), iso(now), iso(now)],
             )
             if not active:
                 conn.execute(
@@ -480,12 +671,14 @@ class Store:
             entries = self._pending(conn, chat_id, urgent)
             if not entries:
                 return []
+            row = conn.execute("SELECT thread_id FROM chats WHERE id = ?", [chat_id]).fetchone()
+            thread_id = row[0] if row else None
             ids = []
             for body, item_ids in render(entries):
                 cur = conn.execute(
-                    "INSERT INTO outbox(chat_id, kind, format, body, created_at, attempts) "
-                    "VALUES(?,?,?,?,?,0)",
-                    [chat_id, kind, fmt, body, iso(now)],
+                    "INSERT INTO outbox(chat_id, kind, format, body, created_at, attempts, "
+                    "thread_id) VALUES(?,?,?,?,?,0,?)",
+                    [chat_id, kind, fmt, body, iso(now), thread_id],
                 )
                 ids.append(cur.lastrowid)
                 for start in range(0, len(item_ids), 500):
@@ -500,8 +693,9 @@ class Store:
 
     def due(self, now: datetime, limit: int = 100) -> list[Outgoing]:
         rows = self.db.execute(
-            "SELECT id, chat_id, kind, format, body, attempts FROM outbox "
-            "WHERE sent_at IS NULL AND (next_attempt_at IS NULL OR next_attempt_at <= ?) "
+            "SELECT id, chat_id, kind, format, body, attempts, thread_id FROM outbox "
+            "WHERE sent_at IS NULL AND gave_up_at IS NULL "
+            "AND (next_attempt_at IS NULL OR next_attempt_at <= ?) "
             "ORDER BY id LIMIT ?",
             [iso(now), limit],
         ).fetchall()
@@ -522,8 +716,25 @@ class Store:
                 [error[:500], iso(retry_at), outbox_id],
             )
 
+    def give_up(self, outbox_id: int, error: str, now: datetime) -> None:
+        """A message Telegram will never accept as it is; kept, with the reason, for operators."""
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE outbox SET gave_up_at = ?, last_error = ?, attempts = attempts + 1 "
+                "WHERE id = ?",
+                [iso(now), error[:500], outbox_id],
+            )
+
+    def replace_body(self, outbox_id: int, body: str, fmt: str) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE outbox SET body = ?, format = ? WHERE id = ?", [body, fmt, outbox_id]
+            )
+
     def outbox_depth(self) -> int:
-        return self.db.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0]
+        return self.db.execute(
+            "SELECT count(*) FROM outbox WHERE sent_at IS NULL AND gave_up_at IS NULL"
+        ).fetchone()[0]
 
     # -- retention --
 
