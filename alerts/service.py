@@ -13,6 +13,7 @@ import html
 import logging
 import random
 import signal
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -76,6 +77,7 @@ class Service:
         self._rules_seen: tuple[int, int] | None = None  # (mtime_ns, size) last looked at
         self._rules_text = _read_text(config.path)
         self._rules_failed: str | None = None  # text of the last file that failed to load
+        self._rules_changed_at: float | None = None  # when a change was seen, not yet loaded
         self._db_thread = ThreadPoolExecutor(1, thread_name_prefix="store")
         self._fetch_slots = asyncio.Semaphore(FETCH_CONCURRENCY)
         self._send_lock = asyncio.Lock()
@@ -435,18 +437,25 @@ class Service:
         return True, message
 
     async def watch_rules(self) -> None:
-        """Notice an edited rules file within seconds (cheap: a stat, then a read on change)."""
+        """Notice an edited rules file within seconds (cheap: a stat, then a read on change).
+
+        A change is loaded once the file has stayed the same for a second, so a file caught
+        half-written by an editor or a deploy script is not reported as broken.
+        """
         try:
             st = self.config.path.stat()
             seen = (st.st_mtime_ns, st.st_size)
         except OSError:
             seen = None
-        if seen == self._rules_seen:
+        if seen != self._rules_seen:
+            first = self._rules_seen is None and self._rules_changed_at is None
+            self._rules_seen = seen
+            self._rules_changed_at = None if first else time.monotonic()
             return
-        first = self._rules_seen is None
-        self._rules_seen = seen
-        if not first and seen is not None:
-            await self.reload()
+        if self._rules_changed_at is not None and time.monotonic() - self._rules_changed_at >= 1:
+            self._rules_changed_at = None
+            if seen is not None:
+                await self.reload()
 
     def _apply(self, config: Config) -> None:
         old = {f.name: (f.location, f.every) for f in self.config.feeds}
@@ -584,7 +593,7 @@ class Service:
         self._add_digest_job(scheduler)
         for job_id, fn, seconds, grace in (
             ("outbox", self.flush, 30, 30),
-            ("rules", self.watch_rules, 2, 10),
+            ("rules", self.watch_rules, 1, 10),
             ("prune", self.prune, 6 * 3600, 3600),
         ):
             scheduler.add_job(
@@ -614,6 +623,7 @@ class Service:
                 [(c.id, c.rules, c.topic) for c in self.config.settings.chats],
                 datetime.now(UTC),
             )
+        await self.db(self.store.retry_now)
         await self.flush()  # whatever an earlier run left unconfirmed
         scheduler = AsyncIOScheduler(timezone=UTC)
         self.schedule(scheduler)

@@ -716,6 +716,14 @@ class Store:
                 [error[:500], iso(retry_at), outbox_id],
             )
 
+    def retry_now(self) -> int:
+        """Make every unsent message due at once (at start-up: whatever failed may work now)."""
+        with self.transaction() as conn:
+            return conn.execute(
+                "UPDATE outbox SET next_attempt_at = NULL "
+                "WHERE sent_at IS NULL AND gave_up_at IS NULL AND next_attempt_at IS NOT NULL"
+            ).rowcount
+
     def give_up(self, outbox_id: int, error: str, now: datetime) -> None:
         """A message Telegram will never accept as it is; kept, with the reason, for operators."""
         with self.transaction() as conn:

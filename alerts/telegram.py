@@ -11,11 +11,15 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+# Opt in to PTB's coming behaviour (durations as timedelta) instead of a warning per 429.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 from telegram import BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode

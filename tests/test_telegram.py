@@ -1,0 +1,490 @@
+"""The bot against a local Telegram Bot API server, driven by the real python-telegram-bot client.
+
+Most tests run the service in-process (fast, and the test can look at the database); the ones
+about processes (kill -9, what reaches the log) run ``python bot.py run`` as a subprocess.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from alerts import config as configmod
+from alerts.service import Service
+from alerts.store import Store
+from alerts.telegram import TelegramFrontend, TelegramSink, build_application
+
+from .conftest import ROOT, hours_ago, rss, write_rules
+from .fake_telegram import FakeTelegram
+
+OPERATOR = 4242
+ALICE = 1001
+BOB = 1002
+
+SETTINGS = f"""\
+settings:
+  poll_every: 1s
+  digest_every: 2s
+  timezone: Europe/Kyiv
+  backfill: 1d
+  fetch_timeout: 5s
+  operators: [{OPERATOR}]
+"""
+RULES = """\
+  - id: nk-troops
+    name: North Korean troops
+    all: [[North Korea, DPRK], [troops, soldiers]]
+    priority: urgent
+  - id: sumy
+    name: Sumy front
+    regions: [Sumy]
+    any: [shelling, drone*]
+  - id: energy
+    name: Energy
+    any: [blackout*, substation*]
+"""
+REGIONS = "  Sumy: [Sumy Oblast, Сумщин*]\n"
+
+
+def story(n: int, title: str, hours: float = 0.5) -> dict:
+    return {
+        "title": title,
+        "link": f"https://news.example/{n}",
+        "guid": f"g{n}",
+        "date": hours_ago(hours),
+    }
+
+
+@pytest.fixture
+def fake():
+    server = FakeTelegram().start_in_thread()
+    yield server
+    server.stop_thread()
+
+
+class Bot:
+    """The service with its Telegram front end, running in this test's event loop."""
+
+    def __init__(self, tmp_path: Path, feed_server, fake: FakeTelegram, settings: str = SETTINGS):
+        self.feed_server = feed_server
+        self.fake = fake
+        self.items: list[dict] = []
+        url = feed_server.serve("/feed.xml", rss())
+        self.rules_path = write_rules(
+            tmp_path / "rules.yaml", {"Wire": url}, RULES, REGIONS, settings
+        )
+        self.state = tmp_path / "state"
+
+    def publish(self, *items: dict) -> None:
+        self.items.extend(items)
+        self.feed_server.serve("/feed.xml", rss(*self.items))
+
+    async def __aenter__(self) -> Bot:
+        config = configmod.load(self.rules_path)
+        self.store = Store.open(self.state)
+        app = build_application(self.fake.token, self.fake.base_url)
+        self.service = Service(config, self.store, TelegramSink(app.bot))
+        self.service.frontend = TelegramFrontend(app, self.service)
+        self.stop = asyncio.Event()
+        self.task = asyncio.create_task(self.service.run(self.stop))
+        deadline = time.monotonic() + 10
+        while not self.fake.calls_to("getUpdates") and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        self.stop.set()
+        await asyncio.wait_for(self.task, 30)
+        await self.service.close()
+        self.store.close()
+
+    async def command(self, chat_id: int, text: str, user_id: int | None = None, **kw) -> dict:
+        since = len(self.fake.sent)
+        self.fake.inject_message(chat_id, text, user_id=user_id or chat_id, **kw)
+        return await self.fake.wait_for(None, timeout=10, chat_id=chat_id, since=since)
+
+
+def texts(fake: FakeTelegram, chat_id: int) -> list[str]:
+    return [m["text"] for m in fake.sent_to(chat_id)]
+
+
+async def test_start_alert_then_digest_each_item_once_and_unsubscribe(
+    tmp_path, feed_server, fake
+) -> None:
+    async with Bot(tmp_path, feed_server, fake) as bot:
+        reply = await bot.command(ALICE, "/start")
+        assert "Subscribed to all 3 rules" in reply["text"]
+        assert "North Korean troops" in reply["text"] and "digest every 2s" in reply["text"]
+        since = len(fake.sent)
+        bot.publish(
+            story(1, "Drone attack on Sumy overnight"),
+            story(2, "North Korea sends more troops"),
+            story(3, "Substation hit; blackouts in Sumy Oblast after drone strike"),
+            story(4, "Weather stays mild"),
+        )
+        alert = await fake.wait_for(
+            "North Korea sends more troops", timeout=10, chat_id=ALICE, since=since
+        )
+        assert alert["parse_mode"] == "HTML" and alert["disable_preview"]
+        assert '<a href="https://news.example/2">' in alert["text"]
+        digest = await fake.wait_for("Digest", timeout=10, chat_id=ALICE, since=since)
+        assert alert["message_id"] < digest["message_id"]  # the alert came first
+        body = digest["text"]
+        assert "<b>Sumy front</b>" in body and "Drone attack on Sumy overnight" in body
+        # matched two rules: filed once, under the first, with the other named beside it
+        assert body.count("Substation hit") == 1 and "also: Energy" in body
+        assert "North Korea sends more troops" not in body and "Weather" not in body
+        assert "Wire, " in body  # source and local time
+
+        reply = await bot.command(ALICE, "/unsubscribe sumy energy")
+        assert "North Korean troops" in reply["text"] and "Sumy" not in reply["text"]
+        since = len(fake.sent)
+        bot.publish(story(5, "Shelling of Sumy continues"), story(6, "DPRK soldiers seen in Kursk"))
+        await fake.wait_for("DPRK soldiers seen in Kursk", timeout=10, chat_id=ALICE, since=since)
+        await asyncio.sleep(3)  # past the next digest
+        later = "\n".join(m["text"] for m in fake.sent_to(ALICE)[since:])
+        assert "Shelling of Sumy continues" not in later
+    all_text = "\n".join(texts(fake, ALICE))
+    for title in (
+        "Drone attack on Sumy overnight",
+        "North Korea sends more troops",
+        "Substation hit",
+    ):
+        assert all_text.count(title) == 1
+
+
+async def test_blocked_chat_is_dropped_and_others_still_served(tmp_path, feed_server, fake) -> None:
+    async with Bot(tmp_path, feed_server, fake) as bot:
+        await bot.command(ALICE, "/start")
+        await bot.command(BOB, "/start")
+        fake.block_chat(BOB)
+        bot.publish(story(1, "North Korea sends more troops"))
+        await fake.wait_for("North Korea sends more troops", timeout=10, chat_id=ALICE)
+        await asyncio.sleep(1)
+        assert bot.store.chat(BOB).active is False
+        attempts = len(
+            [c for c in fake.calls_to("sendMessage") if str(c.get("chat_id")) == str(BOB)]
+        )
+        bot.publish(story(2, "DPRK troops move north"))
+        await fake.wait_for("DPRK troops move north", timeout=10, chat_id=ALICE)
+        await asyncio.sleep(1)
+        after = len([c for c in fake.calls_to("sendMessage") if str(c.get("chat_id")) == str(BOB)])
+        assert after == attempts  # nothing more is sent to the blocked chat
+        # ... until it sends /start again
+        fake.unblock_chat(BOB)
+        reply = await bot.command(BOB, "/start")
+        assert "Subscribed" in reply["text"] and bot.store.chat(BOB).active
+
+
+async def test_429_is_honoured_and_nothing_dropped(tmp_path, feed_server, fake) -> None:
+    async with Bot(tmp_path, feed_server, fake) as bot:
+        await bot.command(ALICE, "/start")
+        fake.fail_next("sendMessage", 429, retry_after=1, count=2, chat_id=ALICE)
+        bot.publish(story(1, "North Korea sends more troops"), story(2, "DPRK soldiers deploy"))
+        await fake.wait_for("North Korea sends more troops", timeout=15, chat_id=ALICE)
+        await fake.wait_for("DPRK soldiers deploy", timeout=15, chat_id=ALICE)
+        assert fake.too_many_count == 2
+    joined = "\n".join(texts(fake, ALICE))
+    assert (
+        joined.count("North Korea sends more troops") == 1
+        and joined.count("DPRK soldiers deploy") == 1
+    )
+
+
+async def test_5xx_keeps_the_message_queued(tmp_path, feed_server, fake) -> None:
+    async with Bot(tmp_path, feed_server, fake) as bot:
+        await bot.command(ALICE, "/start")
+        fake.fail_next("sendMessage", 502, description="Bad Gateway", count=1, chat_id=ALICE)
+        bot.publish(story(1, "North Korea sends more troops"))
+        deadline = time.monotonic() + 10
+        while not bot.store.db.execute(
+            "SELECT count(*) FROM outbox WHERE last_error IS NOT NULL"
+        ).fetchone()[0]:
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.1)
+        assert bot.store.outbox_depth() == 1  # still queued, waiting for its retry
+        # the retry comes after its backoff; bring it forward instead of waiting 30s
+        bot.store.db.execute("UPDATE outbox SET next_attempt_at = NULL")
+        await bot.service.flush()
+        await fake.wait_for("North Korea sends more troops", timeout=5, chat_id=ALICE)
+        assert bot.store.outbox_depth() == 0
+
+
+async def test_bad_html_is_resent_as_plain_text(tmp_path, feed_server, fake) -> None:
+    async with Bot(tmp_path, feed_server, fake) as bot:
+        await bot.command(ALICE, "/start")
+        fake.fail_next(
+            "sendMessage",
+            400,
+            description="Bad Request: can't parse entities: unsupported start tag",
+            chat_id=ALICE,
+        )
+        bot.publish(story(1, 'North Korea sends troops & guns, "officials" say'))
+        msg = await fake.wait_for(
+            'North Korea sends troops & guns, "officials" say', timeout=10, chat_id=ALICE
+        )
+        assert msg["parse_mode"] is None
+        assert "(https://news.example/1)" in msg["text"]
+
+
+async def test_migrated_group_moves_its_subscription(tmp_path, feed_server, fake) -> None:
+    group, supergroup = -5001, -1005001
+    async with Bot(tmp_path, feed_server, fake) as bot:
+        fake.set_chat(group, "group", title="Watchers")
+        fake.set_admins(group, [ALICE])
+        reply = await bot.command(group, "/start", user_id=ALICE)
+        assert "Subscribed" in reply["text"]
+        fake.migrate_chat(group, supergroup)
+        bot.publish(story(1, "North Korea sends more troops"))
+        await fake.wait_for("North Korea sends more troops", timeout=15, chat_id=supergroup)
+        assert bot.store.chat(group) is None and bot.store.chat(supergroup).active
+
+
+async def test_group_changes_need_an_administrator(tmp_path, feed_server, fake) -> None:
+    group = -7001
+    async with Bot(tmp_path, feed_server, fake) as bot:
+        fake.set_chat(group, "group", title="Watchers")
+        fake.set_admins(group, [ALICE])
+        reply = await bot.command(group, "/start", user_id=BOB)
+        assert "Only this group's administrators" in reply["text"]
+        assert bot.store.chat(group) is None
+        reply = await bot.command(group, "/start", user_id=ALICE)
+        assert "Subscribed" in reply["text"]
+        reply = await bot.command(group, "/rules", user_id=BOB)  # reading is for everyone
+        assert "nk-troops" in reply["text"]
+
+
+async def test_configured_channel_gets_digests_in_its_topic(tmp_path, feed_server, fake) -> None:
+    channel = -1007770
+    settings = SETTINGS + f"  chats:\n    - id: {channel}\n      rules: [sumy]\n      topic: 5\n"
+    async with Bot(tmp_path, feed_server, fake, settings=settings) as bot:
+        bot.publish(
+            story(1, "Drone attack on Sumy overnight"), story(2, "North Korea sends more troops")
+        )
+        msg = await fake.wait_for("Drone attack on Sumy overnight", timeout=10, chat_id=channel)
+        assert msg["message_thread_id"] == 5
+        await asyncio.sleep(2)
+        assert not any("North Korea" in t for t in texts(fake, channel))
+
+
+async def test_subscriber_commands_and_their_mistakes(tmp_path, feed_server, fake) -> None:
+    async with Bot(tmp_path, feed_server, fake) as bot:
+        assert "not subscribed" in (await bot.command(ALICE, "/list"))["text"]
+        await bot.command(ALICE, "/start")
+        cases = [
+            ("/rules", "nk-troops"),
+            ("/subscribe nonsense", "Unknown rule"),
+            ("/subscribe", "Usage: /subscribe"),
+            ("/digest every 10s", "5m or more"),
+            ("/digest at 25:00", "HH:MM"),
+            ("/digest at 08:00 20:00", "at 08:00, 20:00"),
+            ("/digest every 2h", "every 2h"),
+            ("/timezone Mars/Base", "Unknown time zone"),
+            ("/timezone America/New_York", "America/New_York"),
+            ("/quiet 23:00", "Usage: /quiet"),
+            ("/quiet 23:00-07:00", "Quiet hours 23:00-07:00"),
+            ("/pause forever", "Usage: /pause"),
+            ("/pause 2h", "Paused for 2h"),
+            ("/resume", "Resumed"),
+            ("/frobnicate", "Unknown command /frobnicate"),
+            ("/help", "/subscribe"),
+        ]
+        for command, expected in cases:
+            reply = await bot.command(ALICE, command)
+            assert expected in reply["text"], (command, reply["text"])
+        listing = (await bot.command(ALICE, "/list"))["text"]
+        assert "every 2h" in listing and "America/New_York" in listing and "23:00-07:00" in listing
+        reply = await bot.command(ALICE, "/digest off")
+        assert "urgent alerts only" in reply["text"]
+        reply = await bot.command(ALICE, "/stop")
+        assert "deleted" in reply["text"] and bot.store.chat(ALICE) is None
+
+
+async def test_now_pause_and_quiet(tmp_path, feed_server, fake) -> None:
+    async with Bot(tmp_path, feed_server, fake) as bot:
+        await bot.command(ALICE, "/start")
+        await bot.command(ALICE, "/digest every 6h")
+        bot.publish(story(1, "Drone attack on Sumy overnight"))
+        deadline = time.monotonic() + 10
+        while not bot.store.pending(ALICE, False):
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.1)
+        msg = await bot.command(ALICE, "/now")
+        assert "Drone attack on Sumy overnight" in msg["text"]
+        assert "Nothing is waiting" in (await bot.command(ALICE, "/now"))["text"]
+        # Paused: an urgent item waits for the end of the pause, then arrives.
+        await bot.command(ALICE, "/pause 1h")
+        since = len(fake.sent)
+        bot.publish(story(2, "North Korea sends more troops"))
+        await asyncio.sleep(2.5)
+        assert not any("North Korea" in m["text"] for m in fake.sent_to(ALICE)[since:])
+        await bot.command(ALICE, "/resume")
+        await fake.wait_for("North Korea sends more troops", timeout=10, chat_id=ALICE, since=since)
+
+
+async def test_operator_commands_are_for_operators(tmp_path, feed_server, fake) -> None:
+    async with Bot(tmp_path, feed_server, fake) as bot:
+        await bot.command(ALICE, "/start")
+        assert "Not allowed" in (await bot.command(ALICE, "/status"))["text"]
+        assert "Not allowed" in (await bot.command(ALICE, "/reload"))["text"]
+        await asyncio.sleep(1.5)  # let the first poll happen
+        status = (await bot.command(OPERATOR, "/status"))["text"]
+        assert "Wire" in status and "last success" in status
+        assert "Outbox: " in status and "Subscribers: 1" in status
+        reload = (await bot.command(OPERATOR, "/reload"))["text"]
+        assert "Reloaded" in reload and "3 rules" in reload
+
+
+async def test_hot_reload_and_a_broken_file(tmp_path, feed_server, fake) -> None:
+    async with Bot(tmp_path, feed_server, fake) as bot:
+        await bot.command(OPERATOR, "/start")
+        good = bot.rules_path.read_text()
+        await asyncio.sleep(2.5)  # the watcher has seen the file once
+        since = len(fake.sent)
+        bot.rules_path.write_text(
+            good + "  - id: talks\n    name: Peace talks\n    any: [ceasefire]\n"
+        )
+        msg = await fake.wait_for("Reloaded", timeout=10, chat_id=OPERATOR, since=since)
+        assert "4 rules" in msg["text"]
+        assert "talks" in (await bot.command(ALICE, "/rules"))["text"]
+        since = len(fake.sent)
+        broken = good.replace("regions: [Sumy]", "regions: [Sumi]")
+        bot.rules_path.write_text(broken)
+        msg = await fake.wait_for("was not loaded", timeout=10, chat_id=OPERATOR, since=since)
+        line = broken.splitlines().index("    regions: [Sumi]") + 1
+        assert f'rules.yaml:{line}: rule "sumy": unknown region "Sumi"' in msg["text"]
+        # still running on the last good rules, and the failure is reported once
+        assert "talks" in (await bot.command(ALICE, "/rules"))["text"]
+        await asyncio.sleep(3)
+        assert sum("was not loaded" in m["text"] for m in fake.sent_to(OPERATOR)) == 1
+
+
+# --- as a process -------------------------------------------------------------------------
+
+
+def start_bot(
+    rules: Path, state: Path, fake: FakeTelegram, log_level: str = "INFO"
+) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": fake.token,
+        "TELEGRAM_API_URL": fake.base_url,
+        "LOG_LEVEL": log_level,
+    }
+    return subprocess.Popen(
+        [sys.executable, str(ROOT / "bot.py"), "run", "--rules", str(rules), "--state", str(state)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+
+
+def wait_polling(fake: FakeTelegram, proc: subprocess.Popen, since: int) -> None:
+    deadline = time.monotonic() + 20
+    while len(fake.calls_to("getUpdates")) <= since:
+        assert proc.poll() is None, proc.stderr.read()
+        assert time.monotonic() < deadline, "the bot never polled for updates"
+        time.sleep(0.05)
+
+
+def test_kill_9_loses_and_repeats_nothing(tmp_path, feed_server, fake) -> None:
+    url = feed_server.serve("/feed.xml", rss())
+    rules = write_rules(tmp_path / "rules.yaml", {"Wire": url}, RULES, REGIONS, SETTINGS)
+    state = tmp_path / "state"
+    proc = start_bot(rules, state, fake)
+    try:
+        wait_polling(fake, proc, 0)
+        fake.inject_message(ALICE, "/start", user_id=ALICE)
+        fake.wait_for_sync("Subscribed", timeout=10, chat_id=ALICE)
+        # Telegram fails every send: the alerts are recorded in the outbox, never confirmed.
+        fake.fail_next("sendMessage", 502, description="Bad Gateway", count=None, chat_id=ALICE)
+        feed_server.serve(
+            "/feed.xml",
+            rss(story(1, "North Korea sends more troops"), story(2, "DPRK soldiers deploy")),
+        )
+        db = sqlite3.connect(state / "alerts.db")
+        deadline = time.monotonic() + 15
+        while db.execute("SELECT count(*) FROM outbox WHERE kind = 'alert'").fetchone()[0] < 2:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        db.close()
+    finally:
+        proc.kill()  # SIGKILL: no clean-up of any kind
+        proc.wait()
+    fake.clear_faults()
+    calls = len(fake.calls_to("getUpdates"))
+    proc = start_bot(rules, state, fake)
+    try:
+        wait_polling(fake, proc, calls)
+        fake.wait_for_sync("North Korea sends more troops", timeout=15, chat_id=ALICE)
+        fake.wait_for_sync("DPRK soldiers deploy", timeout=15, chat_id=ALICE)
+        time.sleep(1)
+    finally:
+        proc.kill()  # and again, now that everything was confirmed
+        proc.wait()
+    calls = len(fake.calls_to("getUpdates"))
+    proc = start_bot(rules, state, fake)
+    try:
+        wait_polling(fake, proc, calls)
+        time.sleep(3)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+    joined = "\n".join(texts(fake, ALICE))
+    assert joined.count("North Korea sends more troops") == 1
+    assert joined.count("DPRK soldiers deploy") == 1
+
+
+def test_token_never_reaches_the_log(tmp_path, feed_server, fake) -> None:
+    url = feed_server.serve("/feed.xml", rss(story(1, "North Korea sends more troops")))
+    rules = write_rules(tmp_path / "rules.yaml", {"Wire": url}, RULES, REGIONS, SETTINGS)
+    proc = start_bot(rules, tmp_path / "state", fake, log_level="DEBUG")
+    try:
+        wait_polling(fake, proc, 0)
+        fake.inject_message(ALICE, "/start", user_id=ALICE)
+        fake.wait_for_sync("Subscribed", timeout=10, chat_id=ALICE)
+        time.sleep(2)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    assert "getUpdates" in err or "sendMessage" in err  # DEBUG really logged the requests
+    assert fake.token not in err and fake.token not in out
+    assert fake.token.split(":")[1] not in err
+
+
+def test_bad_token_is_a_clear_error(tmp_path, feed_server, fake) -> None:
+    url = feed_server.serve("/feed.xml", rss())
+    rules = write_rules(tmp_path / "rules.yaml", {"Wire": url}, RULES, REGIONS, SETTINGS)
+    env = {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": "999:wrong-token-xxxxxxxxxxxxxxxxxxxxxxxx",
+        "TELEGRAM_API_URL": fake.base_url,
+    }
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bot.py"),
+            "once",
+            "--rules",
+            str(rules),
+            "--state",
+            str(tmp_path / "s"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "Telegram refused the token" in result.stderr and "Traceback" not in result.stderr
+    assert "wrong-token" not in result.stderr
