@@ -61,6 +61,11 @@ def _parser() -> argparse.ArgumentParser:
     state_arg(p)
     p = sub.add_parser("check", help="validate the rules file")
     rules_arg(p)
+    p.add_argument(
+        "--regions",
+        action="store_true",
+        help="also list every region the rules can name: built-in and defined in the file",
+    )
     p = sub.add_parser("explain", help="show which rules each item of a feed matches, and why")
     rules_arg(p)
     p.add_argument("--json", action="store_true", help="one JSON object per item per line")
@@ -96,6 +101,9 @@ def main(argv: list[str] | None = None) -> int:
         }[args.command](args)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # output piped into head and the like
+        sys.stderr.close()
+        return 0
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -103,6 +111,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     if config is None:
         return 1
     print(config.summary())
+    if args.regions:
+        for name in sorted(config.region_terms):
+            where = "rules file" if name in config.regions else "built-in"
+            print(f"  {name}: {len(config.region_terms[name])} names and forms ({where})")
     return 0
 
 

@@ -19,7 +19,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from .durations import parse_duration
-from .matcher import Matcher, RuleSpec, TermError, parse_term
+from .gazetteer import builtin_regions
+from .matcher import Matcher, RuleSpec, Term, TermError, parse_term
 
 PRIORITIES = ("urgent", "normal")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -95,9 +96,11 @@ class Config:
     path: Path
     settings: Settings
     feeds: tuple[Feed, ...]
-    regions: dict[str, tuple[str, ...]]
+    regions: dict[str, tuple[str, ...]]  # defined in the rules file
     rules: tuple[Rule, ...]
     matcher: Matcher = field(repr=False, compare=False)
+    # every region the matcher knows (built-in and file), with its aliases compiled
+    region_terms: dict[str, tuple[Term, ...]] = field(default_factory=dict, repr=False)
 
     def rule(self, rule_id: str) -> Rule | None:
         return next((r for r in self.rules if r.id == rule_id), None)
@@ -109,7 +112,8 @@ class Config:
         urgent = sum(1 for r in self.rules if r.urgent)
         return (
             f"{self.path}: ok: {len(self.feeds)} feeds, {len(self.regions)} regions, "
-            f"{len(self.rules)} rules ({urgent} urgent)"
+            f"{len(self.rules)} rules ({urgent} urgent); "
+            f"{len(self.region_terms) - len(self.regions)} built-in regions"
         )
 
 
@@ -202,7 +206,9 @@ class _Reader:
         settings = self.settings(sections.get("settings"))
         feeds = self.feeds(sections.get("feeds"))
         regions = self.regions(sections.get("regions"))
-        rules = self.rules(sections.get("rules"), regions)
+        builtin = builtin_regions()
+        known = {**dict.fromkeys(builtin), **dict.fromkeys(regions)}
+        rules = self.rules(sections.get("rules"), known)
         ids = [r.id for r in rules]
         for node, where, rule_id in self._chat_rule_refs:
             if rule_id not in ids:
@@ -216,6 +222,15 @@ class _Reader:
         if self.problems:
             self.problems.sort(key=lambda p: p[0])
             raise ConfigError([f"{self.path}:{line}: {msg}" for line, msg in self.problems])
+        # A region defined in the file replaces the built-in one of the same name.
+        region_terms = {
+            name: tuple(parse_term(a.term, a.case_sensitive) for a in aliases)
+            for name, aliases in builtin.items()
+            if name not in regions
+        }
+        region_terms.update(
+            {name: tuple(parse_term(a) for a in aliases) for name, aliases in regions.items()}
+        )
         matcher = Matcher(
             [
                 RuleSpec(
@@ -227,9 +242,11 @@ class _Reader:
                 )
                 for r in rules
             ],
-            {name: [parse_term(a) for a in aliases] for name, aliases in regions.items()},
+            {name: list(terms) for name, terms in region_terms.items()},
         )
-        return Config(self.path, settings, tuple(feeds), regions, tuple(rules), matcher)
+        return Config(
+            self.path, settings, tuple(feeds), regions, tuple(rules), matcher, region_terms
+        )
 
     # -- generic shapes --
 
@@ -541,7 +558,7 @@ class _Reader:
             lines[name] = key_node.start_mark.line + 1
         return out
 
-    def rules(self, node: yaml.Node | None, regions: dict[str, tuple[str, ...]]) -> list[Rule]:
+    def rules(self, node: yaml.Node | None, regions: dict[str, None]) -> list[Rule]:
         if node is None:
             return []
         if not isinstance(node, yaml.SequenceNode):
@@ -614,10 +631,10 @@ class _Reader:
                     elif rname not in regions:
                         hint = difflib.get_close_matches(rname, list(regions), n=1)
                         suggestion = f' (did you mean "{hint[0]}"?)' if hint else ""
-                        known = ", ".join(regions) or "none defined"
                         self.error(
                             r,
-                            f'{where}unknown region "{rname}"{suggestion}; known regions: {known}',
+                            f'{where}unknown region "{rname}"{suggestion}; define it under '
+                            "regions:, or see the built-in ones with: check --regions",
                         )
                         ok = False
                     else:

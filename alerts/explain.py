@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from .config import Config, Rule
 from .items import Item
-from .matcher import Match, parse_term
+from .matcher import Match, Term, parse_term
 
 
 @dataclass
@@ -57,10 +57,21 @@ def _found(match: Match, terms: tuple[str, ...]) -> list[tuple[str, str]]:
     return out
 
 
+def _region_found(match: Match, name: str, terms: tuple[Term, ...]) -> list[tuple[str, str]]:
+    """Which aliases of a region were found, as (alias, form found)."""
+    out = []
+    for term in (parse_term(name), *terms):
+        form = match.found.get(term)
+        if form is not None:
+            out.append((str(term), form))
+    return out
+
+
 def explain(config: Config, item: Item) -> Explanation:
-    match = config.matcher.match(item.text)
+    match = config.matcher.match(item.text, forms=True)
     region_forms = {
-        name: _found(match, (name, *config.regions.get(name, ()))) for name in match.regions
+        name: _region_found(match, name, config.region_terms.get(name, ()))
+        for name in match.regions
     }
     why = []
     for rule_id in match.rules:

@@ -29,6 +29,8 @@ class Term:
 
     words: tuple[str, ...]
     prefix: tuple[bool, ...]
+    # Counts only when the text capitalises it: "Суми" the city, not "суми" (sums of money).
+    case_sensitive: bool = False
 
     def __str__(self) -> str:
         return " ".join(
@@ -36,7 +38,7 @@ class Term:
         )
 
 
-def parse_term(raw: str) -> Term:
+def parse_term(raw: str, case_sensitive: bool = False) -> Term:
     """Compile a term as written in rules.yaml, or raise :class:`TermError`.
 
     A ``*`` may only end a word; anything else would be a pattern language, and operators must
@@ -55,7 +57,7 @@ def parse_term(raw: str) -> Term:
         raise TermError(f'"{raw}": "*" must follow the start of a word, as in deploy*')
     words = tuple(t.rstrip("*") for t in tokens)
     prefix = tuple(t.endswith("*") for t in tokens)
-    return Term(words, prefix)
+    return Term(words, prefix, case_sensitive)
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,7 @@ class Matcher:
     """
 
     def __init__(self, rules: list[RuleSpec], regions: dict[str, list[Term]]):
+        """``regions`` maps each region name to its aliases (the name itself always counts)."""
         self._terms: dict[Term, int] = {}
         self._region_names = list(regions)
         region_index = {name: i for i, name in enumerate(self._region_names)}
@@ -121,16 +124,24 @@ class Matcher:
                 regions=frozenset(region_index[r] for r in spec.regions),
             )
             self._rules.append(compiled)
-            for tid in set().union(*compiled.all, compiled.any):
-                self._term_rules.setdefault(tid, set()).add(index)
-            for reg in compiled.regions:
-                self._region_rules.setdefault(reg, set()).add(index)
+            # Index a rule under one set of terms that it cannot match without, so that a hit on
+            # a common word ("troops") does not make every rule that mentions it a candidate.
+            # Places are rarer than topics ("Sumy" against "shelling"), so regions come first.
+            if compiled.all:
+                for tid in compiled.all[0]:
+                    self._term_rules.setdefault(tid, set()).add(index)
+            elif compiled.regions:
+                for reg in compiled.regions:
+                    self._region_rules.setdefault(reg, set()).add(index)
+            else:
+                for tid in compiled.any:
+                    self._term_rules.setdefault(tid, set()).add(index)
 
         self._automaton = ahocorasick.Automaton()
-        keys: dict[str, list[tuple[int, tuple[tuple[str, bool], ...]]]] = {}
+        keys: dict[str, list[tuple[int, tuple[tuple[str, bool], ...], bool]]] = {}
         for term, tid in self._terms.items():
             key, tail = _key(term)
-            keys.setdefault(key, []).append((tid, tail))
+            keys.setdefault(key, []).append((tid, tail, term.case_sensitive))
         for key, entries in keys.items():
             self._automaton.add_word(key, (len(key), tuple(entries)))
         if keys:
@@ -144,42 +155,65 @@ class Matcher:
     def term_count(self) -> int:
         return len(self._terms)
 
-    def hits(self, stream: str) -> dict[int, tuple[int, int]]:
-        """Term ids found in a word stream, each with the span of its first occurrence."""
+    def hits(self, stream: str, text: str = "") -> dict[int, tuple[int, int]]:
+        """Term ids found in a word stream, each with the span of its first occurrence.
+
+        ``text`` is the original text, needed only to check the capitalisation of aliases that
+        count only when capitalised.
+        """
         found: dict[int, tuple[int, int]] = {}
         if not self._terms:
             return found
+        cased: str | None = None
         for end, (length, entries) in self._automaton.iter(stream):
             start = end - length + 1
-            for tid, tail in entries:
+            for tid, tail, case_sensitive in entries:
                 if tid in found:
                     continue
-                stop = _verify(stream, end, tail)
-                if stop is not None:
-                    found[tid] = (start + 1, stop)
+                if tail or stream[end] != " ":  # a prefix key, or words left to check
+                    stop = _verify(stream, end, tail)
+                    if stop is None:
+                        continue
+                else:
+                    stop = end
+                if case_sensitive:
+                    if cased is None:
+                        cased = textmod.words_cased(text)
+                    if not _capitalised(stream, cased, start + 1):
+                        continue
+                found[tid] = (start + 1, stop)
         return found
 
-    def match(self, text: str) -> Match:
-        """Match plain text (title and summary) against every rule."""
+    def match(self, text: str, forms: bool = False) -> Match:
+        """Match plain text (title and summary) against every rule.
+
+        ``forms=True`` also reports the form each term was found in (for ``explain``); the
+        pipeline does not need it and skips the cost.
+        """
         stream = textmod.words(text)
-        hits = self.hits(stream)
+        hits = self.hits(stream, text)
         if not hits:
             return Match((), ())
-        hit_ids = hits.keys()
+        term_regions, term_rules, region_rules = (
+            self._term_regions,
+            self._term_rules,
+            self._region_rules,
+        )
         region_ids: set[int] = set()
         candidates: set[int] = set()
-        for tid in hit_ids:
-            regs = self._term_regions.get(tid)
+        for tid in hits:
+            regs = term_regions.get(tid)
             if regs:
                 region_ids |= regs
-            rules = self._term_rules.get(tid)
+            rules = term_rules.get(tid)
             if rules:
                 candidates |= rules
         for reg in region_ids:
-            rules = self._region_rules.get(reg)
+            rules = region_rules.get(reg)
             if rules:
                 candidates |= rules
         matched = []
+        hit_ids = hits.keys()
         for index in sorted(candidates):
             rule = self._rules[index]
             if rule.none and not rule.none.isdisjoint(hit_ids):
@@ -190,8 +224,10 @@ class Matcher:
                 continue
             if all(not group.isdisjoint(hit_ids) for group in rule.all):
                 matched.append(rule.id)
-        found = {self._term_list[tid]: stream[a:b] for tid, (a, b) in hits.items()}
-        regions = tuple(sorted(self._region_names[r] for r in region_ids))
+        regions = tuple(sorted(self._region_names[r] for r in region_ids)) if region_ids else ()
+        found = {}
+        if forms:
+            found = {self._term_list[tid]: stream[a:b] for tid, (a, b) in hits.items()}
         return Match(tuple(matched), regions, found)
 
 
@@ -227,3 +263,13 @@ def _verify(stream: str, end: int, tail: tuple[tuple[str, bool], ...]) -> int | 
             return None
         pos = nxt
     return pos
+
+
+def _capitalised(stream: str, cased: str, pos: int) -> bool:
+    """Whether the word starting at ``pos`` of the folded stream starts with a capital."""
+    if len(cased) == len(stream):
+        return cased[pos].isupper()
+    # Casefolding changed a length somewhere ("ß" -> "ss"): find the same word by its index.
+    index = stream.count(" ", 0, pos) - 1
+    parts = cased.split()
+    return 0 <= index < len(parts) and parts[index][:1].isupper()

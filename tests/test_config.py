@@ -55,7 +55,9 @@ def test_good_file_loads_with_typed_values() -> None:
     assert cfg.rules[0].urgent and not cfg.rules[1].urgent
     assert cfg.rules[0].all[1] == ("troops", "soldiers", "deploy*")
     assert cfg.rules[1].name == "sumy"  # the id stands in for a missing name
-    assert cfg.summary() == "rules.yaml: ok: 1 feeds, 1 regions, 2 rules (1 urgent)"
+    assert cfg.summary() == (
+        "rules.yaml: ok: 1 feeds, 1 regions, 2 rules (1 urgent); 29 built-in regions"
+    )  # Sumy is defined in the file, replacing the built-in Sumy
 
 
 def test_unknown_region_names_line_and_rule() -> None:

@@ -186,5 +186,129 @@ def test_bad_terms_are_rejected(bad: str) -> None:
 
 def test_found_forms_are_reported() -> None:
     m = compile_rules("  - id: r\n    any: [deploy*]\n")
-    result = m.match("Troops deployed to the border")
+    result = m.match("Troops deployed to the border", forms=True)
     assert result.found[parse_term("deploy*")] == "deployed"
+
+
+# --- built-in regions (the gazetteer) through the real config and matcher ----------------
+
+BUILTIN = """\
+feeds:
+  - name: F
+    url: https://example.org/rss
+rules:
+  - id: kharkiv
+    regions: [Kharkiv]
+  - id: sumy
+    regions: [Sumy]
+  - id: kyiv
+    regions: [Kyiv]
+"""
+
+
+@pytest.fixture(scope="module")
+def builtin_matcher():
+    return configmod.parse(BUILTIN, "rules.yaml").matcher
+
+
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        ("Вибухи під Харковом", "kharkiv"),
+        ("У Харкові зникло світло", "kharkiv"),
+        ("Обстрел Харьковской области", "kharkiv"),
+        ("На Харківщині тривають бої", "kharkiv"),
+        ("Shelling near Kharkov", "kharkiv"),
+        ("Fighting around Kupiansk", "kharkiv"),
+        ("Дрони атакували Суми", "sumy"),
+        ("Вибухи в Сумах", "sumy"),
+        ("Атака на Сумщину", "sumy"),
+        ("Strikes on Sumy", "sumy"),
+        ("Взрывы в Киеве", "kyiv"),
+        ("Explosions in Kiev", "kyiv"),
+        ("Рятувальники працюють у Бучі", "kyiv"),
+    ],
+)
+def test_builtin_region_forms(builtin_matcher, text: str, rule: str) -> None:
+    assert rule in builtin_matcher.match(text).rules
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Уряд спрямує додаткові суми коштів на ремонт шкіл",  # суми = sums of money
+        "Нова сумка від українського дизайнера",
+        "Курс гривні стабільний",
+        "Kyivstar restores its network",
+        "Київстар відновив мережу",
+    ],
+)
+def test_builtin_regions_ignore_look_alikes(builtin_matcher, text: str) -> None:
+    assert builtin_matcher.match(text).rules == ()
+
+
+def test_common_word_forms_count_only_when_capitalised(builtin_matcher) -> None:
+    assert builtin_matcher.match("Вибухи в Сумах").regions == ("Sumy",)
+    assert builtin_matcher.match("великі суми грошей").regions == ()
+    assert builtin_matcher.match("СУМИ ПІД ОБСТРІЛОМ").rules == ("sumy",)
+
+
+def test_a_region_in_the_file_replaces_the_builtin_one() -> None:
+    text = BUILTIN + "regions:\n  Kharkiv: [Kharkiv city hall]\n"
+    m = configmod.parse(text, "rules.yaml").matcher
+    assert m.match("Fighting around Kupiansk").rules == ()
+    assert m.match("Kharkiv city hall damaged").rules == ("kharkiv",)
+
+
+def test_explain_names_the_alias_form_found(tmp_path) -> None:
+    from alerts.explain import explain
+    from alerts.items import Item
+
+    cfg = configmod.parse(BUILTIN, "rules.yaml")
+    exp = explain(cfg, Item("F", "1", "Вибухи під Харковом", None, "", None))
+    assert exp.region_forms["Kharkiv"] == [("харковом", "харковом")]
+    assert exp.as_json()["rules"] == ["kharkiv"]
+
+
+def test_fast_word_stream_agrees_with_the_reference() -> None:
+    """:func:`words` takes shortcuts; on Latin and Cyrillic text it must equal the definition."""
+    import random
+
+    from alerts.text import words, words_reference
+
+    alphabet = (
+        list("abcXYZ019 .,;:!?'\"-_()[]/\\\n\t~`@#$%^&*+=|<>{}\x00\x7f")
+        + list("абвгдіїєґАБВЁёйЙ")
+        + list("éüßçñÅ")
+        + list("\u00a0\u2019\u2018«»—–…\u00ad\u200b\u02bc№°€✓😀\u0301\u0308¿¡×÷§©®±")
+        + ["і\u0308", "ﬁ", "\u3001", "\u2028"]
+    )
+    rng = random.Random(7)
+    for _ in range(20000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30)))
+        assert words(text) == words_reference(text), repr(text)
+
+
+def test_benchmark_matcher_agrees_with_the_reference_matcher() -> None:
+    """The rule sets and items bench/matching.py times, checked item by item."""
+    import sys
+
+    from .conftest import ROOT
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import matching as bench
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    from alerts.matcher import Matcher
+
+    for n, count in ((100, 300), (1000, 40)):
+        rules, regions = bench.make_rules(n)
+        matcher = Matcher(rules, regions)
+        items = bench.make_items(count, n_entities=n)
+        matched = 0
+        for text in items:
+            got = matcher.match(text)
+            assert (got.rules, got.regions) == bench.reference_match(rules, regions, text), text
+            matched += bool(got.rules)
+        assert 0 < matched < len(items)

@@ -1,0 +1,278 @@
+"""How fast items are matched against 100, 1,000 and 10,000 rules, beside the raw automaton scan.
+
+    python bench/matching.py            # the full run
+    python bench/matching.py --quick    # smaller, for a quick look
+
+For each rule count it prints, measured in the same run on one core:
+  * match:  items/s through ``Matcher.match`` (word stream, automaton, rule evaluation);
+  * scan:   items/s of the raw automaton scan alone over the same items' word streams (the floor);
+  * ratio:  scan / match, i.e. how many times slower the whole match is than the bare scan.
+Before timing, every item's result is checked against :func:`reference_match`, a simple matcher
+written for clarity, so the figures are for a matcher that is right.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from alerts.matcher import Matcher, RuleSpec, Term, parse_term
+from alerts.text import words, words_reference
+
+PLACES = [
+    "Kyiv",
+    "Kharkiv",
+    "Sumy",
+    "Odesa",
+    "Kherson",
+    "Zaporizhzhia",
+    "Pokrovsk",
+    "Kupiansk",
+    "Kursk",
+    "Belgorod",
+    "Crimea",
+    "Mariupol",
+    "Donetsk",
+    "Bakhmut",
+    "Dnipro",
+    "Lviv",
+    "Київ",
+    "Харків",
+    "Суми",
+    "Одеса",
+    "Херсон",
+    "Запоріжжя",
+    "Покровськ",
+    "Курськ",
+    "Киев",
+    "Харьков",
+    "Сумы",
+    "Одесса",
+    "Херсон",
+    "Запорожье",
+    "Покровск",
+    "Белгород",
+]
+WORDS_EN = (
+    "troops soldiers drones missiles strike strikes shelling attack attacks artillery air defence "
+    "ceasefire talks negotiations blackout substation power grid energy infrastructure brigade "
+    "offensive counteroffensive frontline village villages civilians injured killed wounded "
+    "evacuation refinery depot warehouse bridge railway port grain corridor sanctions aid package "
+    "fighter jets tanks ammunition shells mobilisation recruits prisoners exchange deal summit "
+    "pledged delivered intercepted downed launched advanced repelled captured liberated"
+).split()
+WORDS_UK = (
+    "війська солдати дрони ракети удар удари обстріл атака артилерія ппо перемир'я переговори "
+    "знеструмлення підстанція енергетика бригада наступ контрнаступ фронт село села цивільні "
+    "поранені загиблі евакуація нафтобаза склад міст залізниця порт зерно санкції допомога "
+    "винищувачі танки боєприпаси снаряди мобілізація полонені обмін збито перехоплено звільнено"
+).split()
+WORDS_RU = (
+    "войска солдаты дроны ракеты удар удары обстрел атака артиллерия пво перемирие переговоры "
+    "обесточивание подстанция энергетика бригада наступление фронт село сёла мирные раненые "
+    "погибшие эвакуация нефтебаза склад мост железная дорога порт зерно санкции помощь "
+    "истребители танки боеприпасы снаряды мобилизация пленные обмен сбиты перехвачены"
+).split()
+FILLER = (
+    "the a of in on at and to from after before during officials said according report reports "
+    "local authorities regional governor overnight morning evening week month statement"
+).split()
+SYLLABLES_EN = "no vo ha ri ka lo pi dni ste pa ro mi zhy to be la ky su ol ga dy an ko".split()
+SYLLABLES_UK = "но во ха рі ка ло пі дні сте па ро мі жи то бе ла ки су ол га ди ан ко".split()
+
+
+def entities(n: int, seed: int) -> list[tuple[str, str]]:
+    """Invented place names, each in Latin and Cyrillic spelling: what large rule sets key on
+    (an operator following every town of a front line writes one rule per town)."""
+    rng = random.Random(seed)
+    seen: set[str] = set()
+    out = []
+    while len(out) < n:
+        idx = [rng.randrange(len(SYLLABLES_EN)) for _ in range(rng.randint(3, 4))]
+        en = "".join(SYLLABLES_EN[i] for i in idx).capitalize() + rng.choice(
+            ["ivka", "sk", "ne", "ove"]
+        )
+        if en in seen:
+            continue
+        seen.add(en)
+        uk = "".join(SYLLABLES_UK[i] for i in idx).capitalize() + rng.choice(["івка", "ськ", "не"])
+        out.append((en, uk))
+    return out
+
+
+DOMAIN = [w for w in WORDS_EN + WORDS_UK + WORDS_RU if w.isalpha()]
+
+
+def make_rules(n: int, seed: int = 1) -> tuple[list[RuleSpec], dict[str, list[Term]]]:
+    """Rule sets shaped like real ones: most rules key on a place or actor, some on topics."""
+    rng = random.Random(seed)
+    ents = entities(n, seed)
+    regions = {
+        f"Region {i}": [parse_term(en), parse_term(uk), parse_term(uk[:-1] + "*")]
+        for i, (en, uk) in enumerate(ents[: max(5, n // 10)])
+    }
+    names = list(regions)
+    rules = []
+    for i in range(n):
+        en, uk = ents[i]
+        kind = rng.random()
+        topic = tuple(
+            parse_term(w if rng.random() < 0.7 else w[:5] + "*") for w in rng.sample(DOMAIN, 3)
+        )
+        if i < 20:  # a few topic rules, as every rule set has
+            rules.append(RuleSpec(f"rule-{i}", (topic[:1], topic[1:]), ()))
+        elif kind < 0.6:  # a place and what happened there
+            rules.append(RuleSpec(f"rule-{i}", ((parse_term(en), parse_term(uk)), topic)))
+        elif kind < 0.8:  # a region and what happened there
+            rules.append(RuleSpec(f"rule-{i}", (), topic, (), (rng.choice(names),)))
+        else:  # an actor, in any of its spellings, but not in sport
+            rules.append(
+                RuleSpec(
+                    f"rule-{i}",
+                    (),
+                    (parse_term(f"{en} {rng.choice(DOMAIN)}"), parse_term(uk)),
+                    (parse_term("football"),),
+                )
+            )
+    return rules, regions
+
+
+def make_items(n: int, seed: int = 2, rules_seed: int = 1, n_entities: int = 1000) -> list[str]:
+    """Title-and-lead texts of realistic length, in English, Ukrainian and Russian; most name
+    one place, as news does, so some items match and most do not."""
+    rng = random.Random(seed)
+    ents = entities(n_entities, rules_seed)
+    items = []
+    for i in range(n):
+        lang = i % 3
+        vocab = (WORDS_EN, WORDS_UK, WORDS_RU)[lang]
+        filler = FILLER if lang == 0 else vocab[:12]
+        parts = []
+        for _ in range(rng.randint(28, 45)):
+            r = rng.random()
+            if r < 0.04:
+                en, uk = (
+                    rng.choice(ents) if rng.random() < 0.5 else entities(1, rng.randrange(10**6))[0]
+                )
+                parts.append(en if lang == 0 else uk)
+            elif r < 0.07:
+                parts.append(rng.choice(PLACES))
+            elif r < 0.3:
+                parts.append(rng.choice(vocab))
+            else:
+                parts.append(rng.choice(filler))
+        text = " ".join(parts)
+        items.append(text[:1].upper() + text[1:] + ".")
+    return items
+
+
+def reference_match(rules: list[RuleSpec], regions: dict[str, list[Term]], text: str):
+    """The semantics, written plainly: word lists and loops, no automaton."""
+    tokens = words_reference(text).split()
+
+    def found(term: Term) -> bool:
+        n = len(term.words)
+        for i in range(len(tokens) - n + 1):
+            if all(
+                tokens[i + k].startswith(w) if p else tokens[i + k] == w
+                for k, (w, p) in enumerate(zip(term.words, term.prefix, strict=True))
+            ):
+                return True
+        return False
+
+    mentioned = {
+        name
+        for name, aliases in regions.items()
+        if any(found(t) for t in [parse_term(name), *aliases])
+    }
+    matched = []
+    for rule in rules:
+        if any(found(t) for t in rule.none):
+            continue
+        if rule.any and not any(found(t) for t in rule.any):
+            continue
+        if rule.regions and not set(rule.regions) & mentioned:
+            continue
+        if all(any(found(t) for t in group) for group in rule.all):
+            matched.append(rule.id)
+    return tuple(matched), tuple(sorted(mentioned))
+
+
+def best_of(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def run(rule_counts: list[int], n_items: int, check: int, repeat: int) -> list[dict]:
+    rows = []
+    for n in rule_counts:
+        items = make_items(n_items, n_entities=n)
+        rules, regions = make_rules(n)
+        started = time.perf_counter()
+        matcher = Matcher(rules, regions)
+        build = time.perf_counter() - started
+        for text in items[:check]:
+            got = matcher.match(text)
+            want = reference_match(rules, regions, text)
+            assert (got.rules, got.regions) == want, (text, got, want)
+        streams = [words(t) for t in items]
+        automaton = matcher._automaton
+
+        def scan(streams=streams, automaton=automaton) -> None:
+            for s in streams:
+                for _ in automaton.iter(s):
+                    pass
+
+        def match(items=items, matcher=matcher) -> None:
+            for t in items:
+                matcher.match(t)
+
+        t_scan = best_of(scan, repeat)
+        t_match = best_of(match, repeat)
+        matched = sum(1 for t in items if matcher.match(t).rules)
+        rows.append(
+            {
+                "rules": n,
+                "terms": matcher.term_count,
+                "build_s": build,
+                "match_per_s": n_items / t_match,
+                "scan_per_s": n_items / t_scan,
+                "ratio": t_match / t_scan,
+                "matched_share": matched / n_items,
+            }
+        )
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer items and repeats")
+    args = parser.parse_args()
+    n_items, check, repeat = (3000, 200, 3) if args.quick else (20000, 1000, 5)
+    rows = run([100, 1000, 10000], n_items, check, repeat)
+    print(
+        f"items: {n_items} (en/uk/ru, ~35 words each); results checked against the reference "
+        f"matcher on {check} items per rule set"
+    )
+    print(
+        f"{'rules':>6} {'terms':>6} {'build':>8} {'match items/s':>14} {'scan items/s':>13} "
+        f"{'match/scan':>10} {'matched':>8}"
+    )
+    for r in rows:
+        print(
+            f"{r['rules']:>6} {r['terms']:>6} {r['build_s']:>7.2f}s {r['match_per_s']:>14,.0f} "
+            f"{r['scan_per_s']:>13,.0f} {r['ratio']:>9.2f}x {r['matched_share']:>7.0%}"
+        )
+
+
+if __name__ == "__main__":
+    main()
