@@ -4,14 +4,21 @@ feedparser is never given a URL: it has no timeout and no size limit. We fetch w
 a whole-request deadline (httpx's own timeouts are per read, so a server dripping a byte a second
 would never time out), decompress ourselves with a cap on the inflated size (a 1 MB gzip body
 can inflate to gigabytes), and hand feedparser the bytes.
+
+Parsing is defended as well: the bytes are decoded to UTF-8 the way feedparser would decode them
+(so a DOCTYPE cannot hide behind UTF-16 or UTF-7), every DOCTYPE is removed, and the markup of
+each entry is cut to a size the text clean-up handles quickly, however hostile.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import io
+import logging
 import re
+import stat
 import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,17 +26,39 @@ from pathlib import Path
 
 import feedparser
 import httpx
+from feedparser.encodings import convert_to_utf8
+from feedparser.exceptions import CharacterEncodingOverride
 
 from . import __version__
 from .items import Item, from_entry
+from .logs import kv
+
+log = logging.getLogger("alerts")
 
 USER_AGENT = f"conflict-alerts/{__version__} (+https://github.com/conflict-alerts/conflict-alerts)"
 MAX_BYTES = 20 * 1024 * 1024
 MAX_REDIRECTS = 5
 _CHUNK = 64 * 1024
+_INFLATE_STEP = 256 * 1024  # the most one decompression step may produce
 # A DOCTYPE with an internal subset is where entity tricks live (XXE, billion laughs, one big
-# entity referenced thousands of times). Real feeds do not need one, so it is removed unread.
-_DOCTYPE = re.compile(rb"<!DOCTYPE[^>\[]*(\[.*?\]\s*)?>", re.IGNORECASE | re.DOTALL)
+# entity referenced thousands of times, which feedparser's fallback parser expands into
+# hundreds of megabytes). Real feeds do not need one, so every DOCTYPE is removed unread.
+_DOCTYPE_OPEN = re.compile(rb"<!doctype", re.IGNORECASE)
+# What can end a DOCTYPE, or hide a ">" or "]" from the scan: quoted literals, comments and
+# processing instructions (inside the internal subset), and the subset's brackets.
+_DOCTYPE_TOKEN = re.compile(rb"""["'\[\]>]|<!--|<\?""")
+_DOCTYPE_PASSES = 3
+# What the text clean-up of an entry (tags, comments, scripts) may be given. Titles are cut to
+# 500 and summaries to 2000 characters of text afterwards anyway; the cap bounds the work a
+# field full of unclosed "<!--" or "<?" costs, whatever the feed.
+_TITLE_MARKUP = 4 * 1024
+_TEXT_MARKUP = 16 * 1024
+# A news item dated before this is a broken date, not an old item; it is treated as undated
+# (an item from year 1 cannot even be shown in a time zone west of UTC).
+_EARLIEST = datetime(1970, 1, 2, tzinfo=UTC)
+# The last resorts of feedparser's decoding: when it falls back to these, the declared encoding
+# failed, and a body that is mostly valid UTF-8 is better read as UTF-8 with a few U+FFFD.
+_FALLBACK_ENCODINGS = ("windows-1252", "iso-8859-2")
 
 
 class FetchError(Exception):
@@ -82,7 +111,11 @@ async def fetch(
 ) -> Fetched:
     """Fetch a feed from an http(s) URL or a local path, raising :class:`FetchError`."""
     if not location.startswith(("http://", "https://")):
-        return await asyncio.to_thread(_read_file, location, max_bytes)
+        try:
+            async with asyncio.timeout(timeout):
+                return await asyncio.to_thread(_read_file, location, max_bytes)
+        except TimeoutError:
+            raise FetchError(f"no complete answer within {timeout:g}s") from None
     headers = {
         "Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.8",
         # We decode ourselves so the inflated size can be capped; br and zstd are not offered.
@@ -132,48 +165,92 @@ def _describe(exc: httpx.HTTPError) -> str:
     return f"{name}: {text}"[:300]
 
 
+class _Inflater:
+    """Decompresses a gzip or deflate body in bounded steps, never past ``max_bytes``.
+
+    Each step produces at most ``_INFLATE_STEP`` bytes, so a bomb (1 MB on the wire, gigabytes
+    inflated) is stopped as soon as the output passes the cap, having held little more than the
+    cap in memory. Concatenated gzip members are all read, as gzip requires.
+    """
+
+    def __init__(self, encoding: str, max_bytes: int):
+        self.encoding = encoding
+        self.wbits = zlib.MAX_WBITS | 16 if encoding != "deflate" else zlib.MAX_WBITS
+        self.max_bytes = max_bytes
+        self.zlib = zlib.decompressobj(self.wbits)
+        self.members = 1
+        self.done = False
+
+    def feed(self, data: bytes, out: bytearray) -> None:
+        """Inflate ``data`` (b"" to drain pending output) onto ``out``."""
+        while not self.done:
+            try:
+                chunk = self.zlib.decompress(data, _INFLATE_STEP)
+            except zlib.error as exc:
+                if self.members > 1:  # trailing garbage after a complete member: ignored
+                    self.done = True
+                    return
+                raise FetchError(f"corrupt {self.encoding} body: {exc}") from None
+            out += chunk
+            if len(out) > self.max_bytes:
+                raise _too_big(self.max_bytes)
+            if self.zlib.eof:
+                rest = self.zlib.unused_data
+                if self.wbits == zlib.MAX_WBITS or not rest.strip(b"\0"):
+                    # deflate has one stream; gzip may be padded with zeros: the rest is ignored
+                    self.done = not rest or self.wbits == zlib.MAX_WBITS
+                    return
+                self.zlib = zlib.decompressobj(self.wbits)
+                self.members += 1
+                data = rest
+                continue
+            data = self.zlib.unconsumed_tail
+            if not data and len(chunk) < _INFLATE_STEP:
+                return  # all input consumed and no output pending
+
+
+def _too_big(max_bytes: int) -> FetchError:
+    return FetchError(f"response is larger than the limit of {max_bytes:,} bytes")
+
+
 async def _read_body(response: httpx.Response, max_bytes: int) -> bytes:
     encoding = response.headers.get("Content-Encoding", "identity").lower().strip()
-    if encoding in ("gzip", "x-gzip"):
-        inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
-    elif encoding == "deflate":
-        inflater = zlib.decompressobj()
+    if encoding in ("gzip", "x-gzip", "deflate"):
+        inflater: _Inflater | None = _Inflater(encoding, max_bytes)
     elif encoding in ("identity", ""):
         inflater = None
     else:
         raise FetchError(f"unsupported Content-Encoding {encoding!r}")
-    declared = response.headers.get("Content-Length")
-    if inflater is None and declared and declared.isdigit() and int(declared) > max_bytes:
+    declared = response.headers.get("Content-Length", "").strip()
+    if inflater is None and declared.isdigit() and int(declared) > max_bytes:
         raise FetchError(f"response is {int(declared):,} bytes; the limit is {max_bytes:,}")
     out = bytearray()
-    too_big = FetchError(f"response is larger than the limit of {max_bytes:,} bytes")
     async for raw in response.aiter_raw(_CHUNK):
         if inflater is None:
             out += raw
+            if len(out) > max_bytes:
+                raise _too_big(max_bytes)
         else:
-            data = raw
-            while data:
-                # max_length bounds each step, so a bomb never inflates past the cap in memory.
-                try:
-                    out += inflater.decompress(data, max_bytes + 1 - len(out))
-                except zlib.error as exc:
-                    raise FetchError(f"corrupt {encoding} body: {exc}") from None
-                data = inflater.unconsumed_tail
-                if len(out) > max_bytes:
-                    raise too_big
-        if len(out) > max_bytes:
-            raise too_big
+            inflater.feed(raw, out)
+    if inflater is not None:
+        inflater.feed(b"", out)
     return bytes(out)
 
 
 def _read_file(path: str, max_bytes: int) -> Fetched:
     try:
         p = Path(path)
-        size = p.stat().st_size
-        if size > max_bytes:
-            raise FetchError(f"file is {size:,} bytes; the limit is {max_bytes:,}")
+        st = p.stat()
+        if stat.S_ISDIR(st.st_mode):
+            raise IsADirectoryError(path)
+        if not stat.S_ISREG(st.st_mode):  # a FIFO would block, /dev/zero never end
+            raise FetchError(f"not a regular file: {path}")
+        if st.st_size > max_bytes:
+            raise FetchError(f"file is {st.st_size:,} bytes; the limit is {max_bytes:,}")
         with p.open("rb") as f:
             body = f.read(max_bytes + 1)
+        if len(body) > max_bytes:  # it grew since stat()
+            raise FetchError(f"file is larger than the limit of {max_bytes:,} bytes")
     except FileNotFoundError:
         raise FetchError(f"no such file: {path}") from None
     except IsADirectoryError:
@@ -183,20 +260,131 @@ def _read_file(path: str, max_bytes: int) -> Fetched:
     return Fetched(body, url=Path(path).as_uri())
 
 
+def _to_utf8(body: bytes, headers: dict[str, str]) -> bytes:
+    """The body as UTF-8, decoded exactly as feedparser would decode it.
+
+    feedparser honours BOMs, the XML declaration and the HTTP charset (UTF-16, UTF-32, UTF-7,
+    EBCDIC...), and only then looks for a DOCTYPE. Looking for one in the raw bytes would miss
+    ``+ADwAIQ-DOCTYPE`` in UTF-7 or ``<\0!\0D\0`` in UTF-16, so we decode first, the same way.
+    """
+    seen: dict = {}
+    try:
+        data = convert_to_utf8(dict(headers), body, seen)
+    except Exception:  # feedparser is meant not to raise; if it does, fall back to UTF-8
+        data, seen = body, {}
+    if not seen.get("encoding"):  # nothing worked: data is still the raw bytes
+        return body.decode("utf-8", "replace").encode()
+    if (
+        isinstance(seen.get("bozo_exception"), CharacterEncodingOverride)
+        and seen["encoding"] in _FALLBACK_ENCODINGS
+    ):
+        # The declared encoding (UTF-8, mostly) failed and feedparser fell back to a one-byte
+        # code page, turning every Cyrillic word of the feed into mojibake because of one bad
+        # byte. When most non-ASCII text is valid UTF-8, keep it, with U+FFFD for the bad bytes.
+        text = body.decode("utf-8", "replace")
+        bad = text.count("\ufffd")
+        non_ascii = len(text) - len(text.encode("ascii", "ignore"))
+        if non_ascii - bad > bad:
+            return text.removeprefix("\ufeff").encode()
+    return data
+
+
+def strip_doctype(data: bytes) -> bytes:
+    """``data`` without any DOCTYPE declaration, wherever it is and whatever its form.
+
+    Found case-insensitively anywhere (after comments or processing instructions, after a
+    padding of any length, inside text), each declaration is removed up to its real end: quoted
+    literals, comments and processing instructions are skipped, so a ``>`` or ``]`` inside an
+    entity value does not end it early. The scan is linear (no backtracking). Removing one
+    declaration could join the text around it into a new one (``<!DOC<!DOCTYPE a>TYPE``), so
+    the result is checked again; an unterminated or endlessly nested DOCTYPE is refused.
+    """
+    for _ in range(_DOCTYPE_PASSES):
+        match = _DOCTYPE_OPEN.search(data)
+        if match is None:
+            return data
+        out = bytearray()
+        pos = 0
+        while match is not None:
+            end = _doctype_end(data, match.end())
+            if end < 0:
+                raise FetchError("not a feed: a DOCTYPE declaration that never ends")
+            out += data[pos : match.start()]
+            pos = end
+            match = _DOCTYPE_OPEN.search(data, pos)
+        out += data[pos:]
+        data = bytes(out)
+    if _DOCTYPE_OPEN.search(data):
+        raise FetchError("not a feed: DOCTYPE declarations nested inside each other")
+    return data
+
+
+def _doctype_end(data: bytes, pos: int) -> int:
+    """Where the DOCTYPE whose name starts at ``pos`` ends (after its ``>``), or -1."""
+    in_subset = False
+    while True:
+        token = _DOCTYPE_TOKEN.search(data, pos)
+        if token is None:
+            return -1
+        text, pos = token.group(), token.end()
+        if text in (b'"', b"'"):
+            close = data.find(text, pos)
+            if close < 0:
+                return -1
+            pos = close + 1
+        elif text == b"<!--":
+            close = data.find(b"-->", pos)
+            if close < 0:
+                return -1
+            pos = close + 3
+        elif text == b"<?":
+            close = data.find(b"?>", pos)
+            if close < 0:
+                return -1
+            pos = close + 2
+        elif text == b"[":
+            in_subset = True
+        elif text == b"]":
+            in_subset = False
+        elif not in_subset:  # ">"
+            return pos
+
+
+def _trim_markup(entry: dict) -> None:
+    """Cut an entry's title, summary and content to what the text clean-up needs."""
+    for key, limit in (("title", _TITLE_MARKUP), ("summary", _TEXT_MARKUP)):
+        value = entry.get(key)
+        if isinstance(value, str) and len(value) > limit:
+            entry[key] = value[:limit]
+    for content in entry.get("content") or ():
+        if isinstance(content, dict):
+            value = content.get("value")
+            if isinstance(value, str) and len(value) > _TEXT_MARKUP:
+                content["value"] = value[:_TEXT_MARKUP]
+
+
 def parse(feed_name: str, fetched: Fetched, now: datetime | None = None) -> Parsed:
     """Parse a fetched body into items, or raise :class:`FetchError` when it is not a feed."""
     body = fetched.body or b""
     if not body.strip():
         raise FetchError("empty response")
     head = body[:65536]
-    if b"<!" in head:
-        stripped = _DOCTYPE.sub(b"", head, count=1)
-        body = stripped + body[65536:]
     headers = {"content-location": fetched.url} if fetched.url.startswith("http") else {}
     if fetched.content_type:
         headers["content-type"] = fetched.content_type
+    data = strip_doctype(_to_utf8(body, headers))
+    # The body is UTF-8 now, and says so. Feed HTML is never shown as HTML (items are reduced
+    # to plain text, and everything is escaped on output), so feedparser's HTML sanitizer and
+    # link resolution would be work for nothing; the sanitizer also has a quadratic regex that
+    # one unclosed "<!--" followed by dashes turns into minutes of CPU.
+    headers["content-type"] = "application/xml; charset=utf-8"
     try:
-        result = feedparser.parse(io.BytesIO(body), response_headers=headers)
+        result = feedparser.parse(
+            io.BytesIO(data),
+            response_headers=headers,
+            sanitize_html=False,
+            resolve_relative_uris=False,
+        )
     except Exception as exc:  # feedparser is meant not to raise; a hostile body must not kill us.
         raise FetchError(f"unparseable feed: {type(exc).__name__}: {exc}") from None
     if not result.get("version") and not result.entries:
@@ -206,10 +394,22 @@ def parse(feed_name: str, fetched: Fetched, now: datetime | None = None) -> Pars
         raise FetchError(("an HTML page, not a feed" if looks_html else "not a feed") + detail)
     now = now or datetime.now(UTC)
     parsed = Parsed(title=str(result.feed.get("title", ""))[:200])
+    failed: Exception | None = None
     for entry in result.entries:
-        item = from_entry(feed_name, entry, now)
+        try:
+            _trim_markup(entry)
+            item = from_entry(feed_name, entry, now)
+        except Exception as exc:  # one odd entry must not cost the feed its other items
+            failed = failed or exc
+            item = None
         if item is None:
             parsed.skipped += 1
-        else:
-            parsed.items.append(item)
+            continue
+        if item.published is not None and item.published < _EARLIEST:
+            item = dataclasses.replace(item, published=None)
+        parsed.items.append(item)
+    if failed is not None:
+        log.warning(
+            kv(event="entries_skipped", feed=feed_name, error=f"{type(failed).__name__}: {failed}")
+        )
     return parsed
