@@ -13,11 +13,12 @@ import logging
 import os
 import sqlite3
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 from . import __version__, feeds
 from . import config as configmod
-from .explain import explain, render_text
+from .explain import StoryWhy, explain, render_text
 from .logs import kv, setup
 from .service import Service
 from .sinks import ConsoleSink
@@ -68,6 +69,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     p = sub.add_parser("explain", help="show which rules each item of a feed matches, and why")
     rules_arg(p)
+    p.add_argument(
+        "--state",
+        metavar="DIR",
+        default=None,
+        help="also say which stored story each item would join (default: $STATE_DIR or "
+        "state/, when it holds a database)",
+    )
     p.add_argument("--json", action="store_true", help="one JSON object per item per line")
     p.add_argument("sources", nargs="+", metavar="SOURCE", help="a feed URL or a local feed file")
     return parser
@@ -118,10 +126,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
-def _open_store(args: argparse.Namespace) -> Store | None:
+def _open_store(args: argparse.Namespace, config: configmod.Config) -> Store | None:
     state = _state_dir(args)
     try:
-        return Store.open(state)
+        return Store.open(state, timedelta(seconds=config.settings.story_window))
     except (OSError, sqlite3.Error) as exc:
         print(f"{state}: cannot open the state database: {exc}", file=sys.stderr)
         return None
@@ -136,7 +144,7 @@ def _service(args: argparse.Namespace, polling: bool) -> Service | None:
     config = _load(args)
     if config is None:
         return None
-    store = _open_store(args)
+    store = _open_store(args, config)
     if store is None:
         return None
     token = _token()
@@ -227,10 +235,19 @@ def cmd_explain(args: argparse.Namespace) -> int:
     config = _load(args)
     if config is None:
         return 1
-    return asyncio.run(_explain(config, args.sources, args.json))
+    store = None
+    if (_state_dir(args) / "alerts.db").exists():
+        store = _open_store(args, config)
+    try:
+        return asyncio.run(_explain(config, args.sources, args.json, store))
+    finally:
+        if store is not None:
+            store.close()
 
 
-async def _explain(config: configmod.Config, sources: list[str], as_json: bool) -> int:
+async def _explain(
+    config: configmod.Config, sources: list[str], as_json: bool, store: Store | None
+) -> int:
     status = 0
     timeout = config.settings.fetch_timeout
     async with feeds.client(timeout) as http:
@@ -247,6 +264,8 @@ async def _explain(config: configmod.Config, sources: list[str], as_json: bool) 
                 continue
             for item in parsed.items:
                 exp = explain(config, item)
+                if store is not None and exp.match.rules:
+                    exp.story = _story_why(store, exp)
                 if as_json:
                     print(json.dumps(exp.as_json(), ensure_ascii=False))
                 else:
@@ -257,3 +276,14 @@ async def _explain(config: configmod.Config, sources: list[str], as_json: bool) 
                 print(f"{source}: {len(parsed.items)} items, {matched} matched", file=sys.stderr)
             log.debug(kv(event="explained", source=source, items=len(parsed.items)))
     return status
+
+
+def _story_why(store: Store, exp) -> StoryWhy | None:
+    from datetime import UTC, datetime
+
+    terms = frozenset(str(t) for t in exp.match.found)
+    best = store.story_for(exp.item, exp.match.regions, terms, datetime.now(UTC))
+    if best is None:
+        return None
+    story_id, decision = best
+    return StoryWhy(story_id, store.story_title(story_id) or "", decision.same, decision.reason)

@@ -50,6 +50,8 @@ class Settings:
     operators: tuple[int, ...] = ()
     keep_days: int = 30
     chats: tuple[ChatConfig, ...] = ()
+    story_window: float = 48 * 3600.0  # reports join a story first reported this recently
+    digest_max: int = 10  # stories per rule in one digest; the rest wait for the next
 
     @property
     def tz(self) -> ZoneInfo:
@@ -155,6 +157,8 @@ _SETTINGS = (
     "operators",
     "keep_days",
     "chats",
+    "story_window",
+    "digest_max",
 )
 _CHAT_FIELDS = ("id", "rules", "topic")
 _FEED_FIELDS = ("name", "url", "every")
@@ -344,7 +348,7 @@ class _Reader:
             return Settings()
         fields = self.mapping(node, _SETTINGS, "settings: ")
         values: dict[str, Any] = {}
-        for name in ("poll_every", "backfill", "fetch_timeout"):
+        for name in ("poll_every", "backfill", "fetch_timeout", "story_window"):
             if name in fields:
                 seconds = self.duration(fields[name], "settings: ", name)
                 if seconds is not None:
@@ -388,6 +392,16 @@ class _Reader:
                 values["keep_days"] = days
         if "chats" in fields:
             values["chats"] = self.chats(fields["chats"])
+        if "digest_max" in fields:
+            cap = self.scalar(fields["digest_max"])
+            if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
+                self.error(
+                    fields["digest_max"],
+                    f'settings: digest_max must be a whole number, 1 or more, not "'
+                    f'{fields["digest_max"].value}"',
+                )
+            else:
+                values["digest_max"] = cap
         return Settings(**values)
 
     def chats(self, node: yaml.Node) -> tuple[ChatConfig, ...]:

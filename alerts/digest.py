@@ -24,17 +24,23 @@ _ALERT_SUMMARY = 400
 
 @dataclass
 class Section:
-    """One rule's heading and the entries filed under it, each with the other rules it matched."""
+    """One rule's heading and the stories filed under it, each with the other rules it matched.
+
+    ``more`` counts the stories left out by the per-rule cap; they stay queued for later.
+    """
 
     title: str
     entries: list[tuple[Entry, list[str]]] = field(default_factory=list)
+    more: int = 0
 
 
-def group(entries: Sequence[Entry], rules: Sequence[Rule]) -> list[Section]:
-    """File entries under their first rule, sections in rules.yaml order, newest last.
+def group(entries: Sequence[Entry], rules: Sequence[Rule], cap: int | None = None) -> list[Section]:
+    """File stories under their first rule, sections in rules.yaml order.
 
-    Entries whose rules no longer exist (the file changed since they were matched) are kept under
-    "Other matches" rather than dropped: they were promised to the chat.
+    Within a section, stories carried by more outlets come first, then the newest. With a
+    ``cap``, each section keeps that many and counts the rest in ``more``. Stories whose rules no
+    longer exist (the file changed since they were matched) are kept under "Other matches"
+    rather than dropped: they were promised to the chat.
     """
     order = {r.id: i for i, r in enumerate(rules)}
     names = {r.id: r.name for r in rules}
@@ -47,8 +53,29 @@ def group(entries: Sequence[Entry], rules: Sequence[Rule]) -> list[Section]:
             index, title, others = len(order), OTHER, list(entry.rules[1:])
         sections.setdefault(index, Section(title)).entries.append((entry, others))
     for section in sections.values():
-        section.entries.sort(key=lambda pair: (pair[0].when, pair[0].item_id))
+        section.entries.sort(
+            key=lambda pair: (-pair[0].outlets, -(pair[0].last_at or pair[0].when).timestamp())
+        )
+        if cap is not None and len(section.entries) > cap:
+            section.more = len(section.entries) - cap
+            del section.entries[cap:]
     return [sections[i] for i in sorted(sections)]
+
+
+def _ids(sections: Sequence[Section]) -> list[int]:
+    return [e.story_id for s in sections for e, _ in s.entries]
+
+
+def _others(entry: Entry) -> list[tuple[str, str | None]]:
+    """The other reports of a story, one per outlet and link (an outlet's own follow-up
+    counts: its link is the news)."""
+    seen = {(entry.feed, entry.link)}
+    out = []
+    for feed, link in entry.others:
+        if (feed, link) not in seen:
+            seen.add((feed, link))
+            out.append((feed, link))
+    return out
 
 
 def local_time(when: datetime, tz: tzinfo, now: datetime) -> str:
@@ -60,37 +87,49 @@ def local_time(when: datetime, tz: tzinfo, now: datetime) -> str:
 
 
 def _count(n: int) -> str:
-    return f"{n} new item" + ("" if n == 1 else "s")
+    return f"{n} new stor" + ("y" if n == 1 else "ies")
 
 
 # --- console text ---------------------------------------------------------------------------
 
 
 def digest_text(
-    entries: Sequence[Entry], rules: Sequence[Rule], tz: tzinfo, now: datetime
+    entries: Sequence[Entry],
+    rules: Sequence[Rule],
+    tz: tzinfo,
+    now: datetime,
+    cap: int | None = None,
+    more_hint: str = "they come in the next digest",
 ) -> list[tuple[str, list[int]]]:
     """The digest as one plain-text message for the console."""
+    sections = group(entries, rules, cap)
     zone = getattr(tz, "key", str(tz))
     stamp = now.astimezone(tz).strftime("%d %b %Y %H:%M")
-    lines = [f"=== Digest: {_count(len(entries))} · {stamp} {zone} ==="]
-    for section in group(entries, rules):
+    shown = sum(len(s.entries) for s in sections)
+    lines = [f"=== Digest: {_count(shown)} · {stamp} {zone} ==="]
+    for section in sections:
         lines.append("")
         lines.append(f"{section.title} ({len(section.entries)})")
         for entry, others in section.entries:
-            lines.append(f"  • {entry.title}")
+            mark = " (more coverage)" if entry.update else ""
+            lines.append(f"  • {entry.title}{mark}")
             lines.append(f"    {entry.feed} · {local_time(entry.when, tz, now)}")
             if entry.link:
                 lines.append(f"    {entry.link}")
+            for feed, link in _others(entry):
+                lines.append(f"    also {feed}" + (f": {link}" if link else ""))
             if others:
-                lines.append(f"    also: {', '.join(others)}")
+                lines.append(f"    also matched: {', '.join(others)}")
+        if section.more:
+            lines.append(f"  … and {section.more} more; {more_hint}")
     lines.append("")
-    return [("\n".join(lines), [e.item_id for e in entries])]
+    return [("\n".join(lines), _ids(sections))]
 
 
 def alerts_text(
-    entries: Sequence[Entry], rules: Sequence[Rule], tz: tzinfo, now: datetime
+    entries: Sequence[Entry], rules: Sequence[Rule], tz: tzinfo, now: datetime, **_: object
 ) -> list[tuple[str, list[int]]]:
-    """One console message per urgent item."""
+    """One console message per urgent story."""
     out = []
     for section in group(entries, rules):
         for entry, others in section.entries:
@@ -104,8 +143,10 @@ def alerts_text(
             lines.append(f"{entry.feed} · {local_time(entry.when, tz, now)}")
             if entry.link:
                 lines.append(entry.link)
+            for feed, link in _others(entry):
+                lines.append(f"also {feed}" + (f": {link}" if link else ""))
             lines.append("")
-            out.append(("\n".join(lines), [entry.item_id]))
+            out.append(("\n".join(lines), [entry.story_id]))
     return out
 
 
@@ -122,12 +163,23 @@ def esc(text: str) -> str:
     return html.escape(text, quote=True)
 
 
-def _title_html(entry: Entry, limit: int = 300) -> str:
-    title = esc(_shorten(entry.title, limit))
-    link = safe_link(entry.link)
+def _link_html(text: str, url: str | None) -> str:
+    link = safe_link(url)
     if link and len(link) <= 2000:
-        return f'<a href="{esc(link)}">{title}</a>'
-    return title
+        return f'<a href="{esc(link)}">{text}</a>'
+    return text
+
+
+def _title_html(entry: Entry, limit: int = 300) -> str:
+    return _link_html(esc(_shorten(entry.title, limit)), entry.link)
+
+
+def _others_html(entry: Entry) -> str:
+    """ "also: BBC, The Independent", each name linking to that outlet's report."""
+    others = _others(entry)[:8]
+    if not others:
+        return ""
+    return "also: " + ", ".join(_link_html(esc(feed), link) for feed, link in others)
 
 
 def digest_html(
@@ -135,14 +187,17 @@ def digest_html(
     rules: Sequence[Rule],
     tz: tzinfo,
     now: datetime,
+    cap: int | None = None,
+    more_hint: str = "send /now to see them",
     limit: int = TELEGRAM_LIMIT,
 ) -> list[tuple[str, list[int]]]:
     """The digest as Telegram HTML messages of at most ``limit`` characters each.
 
-    Messages are cut only between items, and a section continued in the next message repeats
+    Messages are cut only between stories, and a section continued in the next message repeats
     its heading, so every message reads on its own and no tag is ever split.
     """
-    header = f"<b>Digest</b> · {_count(len(entries))}"
+    sections = group(entries, rules, cap)
+    header = f"<b>Digest</b> · {_count(sum(len(s.entries) for s in sections))}"
     messages: list[tuple[str, list[int]]] = []
     parts: list[str] = [header]
     ids: list[int] = []
@@ -154,32 +209,44 @@ def digest_html(
             messages.append(("\n".join(parts), ids))
         parts, ids, size = [], [], 0
 
-    for section in group(entries, rules):
-        heading = f"\n<b>{esc(section.title)}</b>"
-        pending_heading = heading
+    def add(block: str, story_id: int | None, heading: str | None, title: str) -> str | None:
+        nonlocal size
+        need = len(block) + 1 + (len(heading) + 1 if heading else 0)
+        if ids and size + need > limit:
+            flush()
+            heading = heading.lstrip("\n") if heading else f"<b>{esc(title)}</b> (continued)"
+        if heading:
+            parts.append(heading)
+            size += len(heading) + 1
+        parts.append(block)
+        size += len(block) + 1
+        if story_id is not None:
+            ids.append(story_id)
+        return None
+
+    for section in sections:
+        pending_heading: str | None = f"\n<b>{esc(section.title)}</b>"
         for entry, others in section.entries:
-            block = f"• {_title_html(entry)}\n  <i>{esc(entry.feed)}, {local_time(entry.when, tz, now)}</i>"
+            block = f"• {_title_html(entry)}"
+            if entry.update:
+                block += " <i>(more coverage)</i>"
+            block += f"\n  <i>{esc(entry.feed)}, {local_time(entry.when, tz, now)}</i>"
+            also = _others_html(entry)
+            if also:
+                block += f" · {also}"
             if others:
-                block += f" · also: {esc(', '.join(others))}"
-            need = len(block) + 1 + (len(pending_heading) + 1 if pending_heading else 0)
-            if ids and size + need > limit:
-                flush()
-                pending_heading = f"<b>{esc(section.title)}</b> (continued)"
-            if pending_heading:
-                parts.append(pending_heading)
-                size += len(pending_heading) + 1
-                pending_heading = None
-            parts.append(block)
-            size += len(block) + 1
-            ids.append(entry.item_id)
+                block += f" · also matched: {esc(', '.join(others))}"
+            pending_heading = add(block, entry.story_id, pending_heading, section.title)
+        if section.more:
+            add(f"  <i>… and {section.more} more; {esc(more_hint)}</i>", None, None, section.title)
     flush()
     return messages
 
 
 def alerts_html(
-    entries: Sequence[Entry], rules: Sequence[Rule], tz: tzinfo, now: datetime
+    entries: Sequence[Entry], rules: Sequence[Rule], tz: tzinfo, now: datetime, **_: object
 ) -> list[tuple[str, list[int]]]:
-    """One Telegram HTML message per urgent item."""
+    """One Telegram HTML message per urgent story."""
     out = []
     for section in group(entries, rules):
         for entry, others in section.entries:
@@ -190,7 +257,10 @@ def alerts_html(
             if entry.summary:
                 lines.append(esc(_shorten(entry.summary, _ALERT_SUMMARY)))
             lines.append(f"<i>{esc(entry.feed)}, {local_time(entry.when, tz, now)}</i>")
-            out.append(("\n".join(lines), [entry.item_id]))
+            also = _others_html(entry)
+            if also:
+                lines.append(also)
+            out.append(("\n".join(lines), [entry.story_id]))
     return out
 
 

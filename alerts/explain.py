@@ -22,11 +22,22 @@ class RuleWhy:
 
 
 @dataclass
+class StoryWhy:
+    """The stored story an item resembles most, and whether it would join it."""
+
+    story_id: int
+    title: str
+    joins: bool
+    reason: str
+
+
+@dataclass
 class Explanation:
     item: Item
     match: Match
     why: list[RuleWhy]
     region_forms: dict[str, list[tuple[str, str]]]
+    story: StoryWhy | None = None
 
     def as_json(self) -> dict:
         item = self.item
@@ -44,6 +55,14 @@ class Explanation:
             "region_forms": {
                 name: [{"alias": a, "found": f} for a, f in forms]
                 for name, forms in self.region_forms.items()
+            },
+            "story": None
+            if self.story is None
+            else {
+                "id": self.story.story_id,
+                "title": self.story.title,
+                "joins": self.story.joins,
+                "reason": self.story.reason,
             },
         }
 
@@ -109,6 +128,11 @@ def render_text(exp: Explanation) -> str:
             parts.append(f"{key}: {shown}")
         lines.append(
             f"  matched {w.rule.id} ({w.rule.name}, {w.rule.priority}): " + "; ".join(parts)
+        )
+    if exp.story is not None:
+        verb = "joins" if exp.story.joins else "closest, but does not join"
+        lines.append(
+            f"  story: {verb} #{exp.story.story_id} “{exp.story.title}”: {exp.story.reason}"
         )
     if exp.region_forms:
         shown = ", ".join(

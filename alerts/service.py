@@ -25,7 +25,7 @@ import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from . import digest, feeds, sinks
+from . import digest, feeds, sinks, stories
 from .config import Config, ConfigError, Feed, load
 from .durations import format_duration
 from .logs import kv
@@ -147,7 +147,14 @@ class Service:
             out = []
             for item in fresh:
                 m = matcher.match(item.text)
-                out.append(Matched(item, m.rules, m.regions))
+                if not m.rules:
+                    out.append(Matched(item, m.rules, m.regions))
+                    continue
+                # Matched items are grouped into stories: their fingerprint and the terms found
+                # are computed here, off the event loop, not in the store's thread.
+                terms = frozenset(str(t) for t in matcher.match(item.text, forms=True).found)
+                sig = stories.signature(item.title, item.summary)
+                out.append(Matched(item, m.rules, m.regions, sig, terms))
             return out
 
         matched = await asyncio.to_thread(match_all) if fresh else []
@@ -235,19 +242,25 @@ class Service:
         return digest.alerts_text, digest.digest_text
 
     async def _compose(self, chat_id: int, urgent: bool) -> int:
-        """Move a chat's pending items into the outbox as rendered messages."""
+        """Move a chat's pending stories into the outbox as rendered messages."""
         alerts, digests = self._renderers()
         render = alerts if urgent else digests
         chat = await self.db(self.store.chat, chat_id)
         rules, tz = self.config.rules, self.tz_for(chat)
         now = datetime.now(UTC)
+        cap = self.config.settings.digest_max
+        hint = (
+            "send /now to see them"
+            if self.sink.format == "html"
+            else "they come in the next digest"
+        )
         ids = await self.db(
             self.store.compose,
             chat_id,
             urgent=urgent,
             kind="alert" if urgent else "digest",
             fmt=self.sink.format,
-            render=lambda entries: render(entries, rules, tz, now),
+            render=lambda entries: render(entries, rules, tz, now, cap=cap, more_hint=hint),
             now=now,
         )
         return len(ids)

@@ -24,9 +24,11 @@ from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 from .items import Item
+from .stories import Report, Signature, StoryIndex, signature
 
 DB_NAME = "alerts.db"
 CONSOLE_CHAT = 0  # Telegram never uses chat id 0, so it can stand for the console.
+STORY_WINDOW = timedelta(hours=48)
 
 migrations = Migrations("alerts")
 
@@ -138,6 +140,48 @@ def m002_chat_preferences(db: Database) -> None:
     db["outbox"].add_column("gave_up_at", str)
 
 
+@migrations()
+def m003_stories(db: Database) -> None:
+    """The unit of delivery becomes the story: reports of one event by several outlets."""
+    db["stories"].create(
+        {
+            "id": int,  # the id of its first item
+            "first_at": str,  # when its first report was published (or seen)
+            "last_at": str,
+        },
+        pk="id",
+    )
+    db["items"].add_column("story_id", int)
+    db["items"].add_column("signature", str)  # JSON of alerts.stories.Signature
+    db["items"].create_index(["story_id"])
+    # Until now every matched item was a story of its own.
+    db.execute(
+        "INSERT INTO stories(id, first_at, last_at) SELECT id, COALESCE(published, seen_at), "
+        "COALESCE(published, seen_at) FROM items WHERE status = 'matched'"
+    )
+    db.execute("UPDATE items SET story_id = id WHERE status = 'matched'")
+    db.execute("ALTER TABLE queue RENAME TO queue_old")
+    db["queue"].create(
+        {
+            "chat_id": int,
+            "story_id": int,
+            "kind": str,  # alert | digest | update (more outlets for a story already alerted)
+            "rules": str,  # JSON: the story's rules among the chat's, in rules.yaml order
+            "created_at": str,
+            "outbox_id": int,  # NULL while pending
+        },
+        pk=("chat_id", "story_id", "kind"),
+        not_null={"kind", "created_at"},
+    )
+    db.execute(
+        "INSERT INTO queue SELECT chat_id, item_id, CASE WHEN urgent THEN 'alert' ELSE 'digest' "
+        "END, rules, created_at, outbox_id FROM queue_old"
+    )
+    db.execute("DROP TABLE queue_old")
+    db["queue"].create_index(["chat_id", "outbox_id"])
+    db["queue"].create_index(["story_id"])
+
+
 def iso(when: datetime) -> str:
     return when.astimezone(UTC).isoformat(timespec="seconds")
 
@@ -220,13 +264,16 @@ class Matched:
     item: Item
     rules: tuple[str, ...]
     regions: tuple[str, ...]
+    signature: Signature | None = None  # computed for matched items, for story grouping
+    terms: frozenset[str] = frozenset()  # the rule terms found, as evidence for grouping
 
 
 @dataclass(frozen=True)
 class Entry:
-    """A queued item as read back for rendering: the item and the chat's rules it matched."""
+    """A queued story as read back for rendering: its first report, the other outlets that
+    carried it, and the chat's rules it matched."""
 
-    item_id: int
+    story_id: int
     feed: str
     title: str
     link: str | None
@@ -234,10 +281,17 @@ class Entry:
     published: datetime | None
     seen_at: datetime
     rules: tuple[str, ...]
+    others: tuple[tuple[str, str | None], ...] = ()  # (feed, link) of later reports
+    update: bool = False  # more coverage of a story the chat was already alerted to
+    last_at: datetime | None = None  # the newest report
 
     @property
     def when(self) -> datetime:
         return self.published or self.seen_at
+
+    @property
+    def outlets(self) -> int:
+        return 1 + len({feed for feed, _ in self.others if feed != self.feed})
 
 
 @dataclass(frozen=True)
@@ -257,6 +311,7 @@ class IngestResult:
     matched: int = 0
     backfilled: int = 0
     duplicates: int = 0
+    joined: int = 0  # matched items that joined a story already known
     queued: int = 0
     urgent: int = 0
 
@@ -264,7 +319,7 @@ class IngestResult:
 class Store:
     """SQLite state under ``state_dir``; see the module docstring for the delivery tables."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, story_window: timedelta = STORY_WINDOW):
         self.path = path
         conn = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
         self.db = Database(conn, execute_plugins=False)
@@ -272,12 +327,40 @@ class Store:
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA foreign_keys=ON")
         migrations.apply(self.db)
+        self.stories = StoryIndex(window=story_window)
+        self._load_stories(datetime.now(UTC))
 
     @classmethod
-    def open(cls, state_dir: str | Path) -> Store:
+    def open(cls, state_dir: str | Path, story_window: timedelta = STORY_WINDOW) -> Store:
         directory = Path(state_dir)
         directory.mkdir(parents=True, exist_ok=True)
-        return cls(directory / DB_NAME)
+        return cls(directory / DB_NAME, story_window)
+
+    def _load_stories(self, now: datetime) -> None:
+        """Rebuild the in-memory story index from the reports of the stories still in window."""
+        since = iso(now - self.stories.window)
+        rows = self.db.execute(
+            "SELECT i.id, i.story_id, i.title, i.summary, COALESCE(i.published, i.seen_at), "
+            "i.feed, i.regions, i.signature FROM items i JOIN stories s ON s.id = i.story_id "
+            "WHERE s.first_at >= ? ORDER BY COALESCE(i.published, i.seen_at), i.id",
+            [since],
+        ).fetchall()
+        for item_id, story_id, title, summary, when, feed, regions, sig_json in rows:
+            try:
+                sig = Signature.from_json(sig_json) if sig_json else None
+            except ValueError:
+                sig = None
+            if sig is None:  # stored by an older version: compute it again
+                sig = signature(title or "", summary or "")
+            report = Report(
+                item_id,
+                title or "",
+                summary or "",
+                parse_iso(when),
+                feed,
+                tuple(json.loads(regions or "[]")),
+            )
+            self.stories.add(story_id, report, sig)
 
     def close(self) -> None:
         self.db.close()
@@ -402,7 +485,10 @@ class Store:
                     [stamp, feed, *chunk],
                 )
             chats = self._active_chats(conn)
-            for m in new:
+            self.stories.expire(now)
+            # Earliest first, so that the first report of a story starts it.
+            ordered = sorted(new, key=lambda m: (m.item.published or now, m.item.guid))
+            for m in ordered:
                 item = m.item
                 canonical = item.canonical
                 if backfill_before and item.published and item.published < backfill_before:
@@ -418,8 +504,8 @@ class Store:
                     status = "matched" if m.rules else "unmatched"
                 cur = conn.execute(
                     "INSERT OR IGNORE INTO items(feed, guid, link, canonical, title, summary, "
-                    "published, seen_at, last_seen_at, status, rules, regions) "
-                    "VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
+                    "published, seen_at, last_seen_at, status, rules, regions, signature) "
+                    "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     [
                         feed,
                         item.guid,
@@ -433,6 +519,7 @@ class Store:
                         status,
                         json.dumps(list(m.rules)),
                         json.dumps(list(m.regions), ensure_ascii=False),
+                        m.signature.to_json() if m.signature and status == "matched" else None,
                     ],
                 )
                 if cur.rowcount == 0:  # the same guid twice in one feed body
@@ -448,21 +535,105 @@ class Store:
                     continue
                 result.matched += 1
                 item_id = cur.lastrowid
+                story_id = self._file_story(conn, item_id, m, now)
+                if story_id != item_id:
+                    result.joined += 1
                 for chat in chats:
-                    wanted = chat.wants(m.rules)
-                    if chat.digest_off:  # urgent alerts only
-                        wanted = [r for r in wanted if r in urgent_rules]
-                    if not wanted:
-                        continue
-                    urgent = any(r in urgent_rules for r in wanted)
-                    conn.execute(
-                        "INSERT OR IGNORE INTO queue(chat_id, item_id, rules, urgent, created_at) "
-                        "VALUES(?,?,?,?,?)",
-                        [chat.id, item_id, json.dumps(wanted), int(urgent), stamp],
-                    )
-                    result.queued += 1
-                    result.urgent += int(urgent)
+                    queued = self._queue_story(conn, chat, story_id, m.rules, urgent_rules, stamp)
+                    if queued:
+                        result.queued += 1
+                        result.urgent += int(queued == "alert")
         return result
+
+    def story_title(self, story_id: int) -> str | None:
+        row = self.db.execute(
+            "SELECT title FROM items WHERE story_id = ? ORDER BY COALESCE(published, seen_at), id "
+            "LIMIT 1",
+            [story_id],
+        ).fetchone()
+        return row[0] if row else None
+
+    def story_for(self, item: Item, regions: tuple[str, ...], terms: frozenset[str], now: datetime):
+        """Which stored story an item would join, and why (for ``explain``); changes nothing."""
+        report = Report(
+            0, item.title, item.summary, item.published or now, item.feed, regions, terms
+        )
+        ranked = self.stories.decisions(report, signature(item.title, item.summary))
+        return ranked[0] if ranked else None
+
+    def _file_story(self, conn: sqlite3.Connection, item_id: int, m: Matched, now: datetime) -> int:
+        """Put a matched item into the story it reports, or start a story with it."""
+        sig = m.signature or signature(m.item.title, m.item.summary)
+        when = m.item.published or now
+        report = Report(
+            item_id, m.item.title, m.item.summary, when, m.item.feed, m.regions, m.terms
+        )
+        story_id, _decision = self.stories.assign(report, sig)
+        if story_id is None:
+            story_id = item_id
+            conn.execute(
+                "INSERT INTO stories(id, first_at, last_at) VALUES(?, ?, ?)",
+                [story_id, iso(when), iso(when)],
+            )
+        else:
+            conn.execute(
+                "UPDATE stories SET last_at = MAX(last_at, ?) WHERE id = ?", [iso(when), story_id]
+            )
+        conn.execute("UPDATE items SET story_id = ? WHERE id = ?", [story_id, item_id])
+        self.stories.add(story_id, report, sig)
+        return story_id
+
+    def _queue_story(
+        self,
+        conn: sqlite3.Connection,
+        chat: Chat,
+        story_id: int,
+        rules: Sequence[str],
+        urgent_rules: frozenset[str],
+        stamp: str,
+    ) -> str | None:
+        """Owe a chat a story once: an alert, a digest entry, or (for a story it was already
+        alerted to) an update in the next digest. Returns the kind queued, if any."""
+        wanted = chat.wants(rules)
+        if chat.digest_off:  # urgent alerts only
+            wanted = [r for r in wanted if r in urgent_rules]
+        if not wanted:
+            return None
+        urgent = any(r in urgent_rules for r in wanted)
+        rows = conn.execute(
+            "SELECT kind, rules, outbox_id FROM queue WHERE chat_id = ? AND story_id = ?",
+            [chat.id, story_id],
+        ).fetchall()
+        if not rows:
+            kind = "alert" if urgent else "digest"
+            conn.execute(
+                "INSERT INTO queue(chat_id, story_id, kind, rules, created_at) VALUES(?,?,?,?,?)",
+                [chat.id, story_id, kind, json.dumps(wanted), stamp],
+            )
+            return kind
+        by_kind = {kind: (json.loads(r), outbox) for kind, r, outbox in rows}
+        for kind in ("alert", "digest"):
+            if kind in by_kind and by_kind[kind][1] is None:  # still pending: widen its rules
+                merged = list(dict.fromkeys([*by_kind[kind][0], *wanted]))
+                new_kind = "alert" if urgent else kind
+                conn.execute(
+                    "UPDATE queue SET rules = ?, kind = ? WHERE chat_id = ? AND story_id = ? "
+                    "AND kind = ?",
+                    [json.dumps(merged), new_kind, chat.id, story_id, kind],
+                )
+                return None
+        if "alert" in by_kind:
+            # Alerted already: no second alert; the next digest shows the added coverage.
+            if chat.digest_off:
+                return None
+            conn.execute(
+                "INSERT INTO queue(chat_id, story_id, kind, rules, created_at) "
+                "VALUES(?, ?, 'update', ?, ?) ON CONFLICT(chat_id, story_id, kind) "
+                "DO UPDATE SET outbox_id = NULL, created_at = excluded.created_at",
+                [chat.id, story_id, json.dumps(by_kind["alert"][0]), stamp],
+            )
+            return "update"
+        return None  # already in a digest: the story reached this chat once
 
     # -- chats --
 
@@ -527,7 +698,7 @@ class Store:
             if fields.get("digest_off"):
                 # Urgent only from now on: what waited for a digest would wait forever.
                 conn.execute(
-                    "DELETE FROM queue WHERE chat_id = ? AND outbox_id IS NULL AND urgent = 0",
+                    "DELETE FROM queue WHERE chat_id = ? AND outbox_id IS NULL AND kind != 'alert'",
                     [chat_id],
                 )
         return self.chat(chat_id)
@@ -621,33 +792,48 @@ class Store:
     # -- queue -> outbox --
 
     def chats_with_pending(self, urgent: bool) -> list[int]:
+        kinds = "('alert')" if urgent else "('digest', 'update')"
         rows = self.db.execute(
-            "SELECT DISTINCT chat_id FROM queue WHERE outbox_id IS NULL AND urgent = ?",
-            [int(urgent)],
+            f"SELECT DISTINCT chat_id FROM queue WHERE outbox_id IS NULL AND kind IN {kinds}"
         ).fetchall()
         return [r[0] for r in rows]
 
     def _pending(self, conn: sqlite3.Connection, chat_id: int, urgent: bool) -> list[Entry]:
+        kinds = "('alert')" if urgent else "('digest', 'update')"
         rows = conn.execute(
-            "SELECT i.id, i.feed, i.title, i.link, i.summary, i.published, i.seen_at, q.rules "
-            "FROM queue q JOIN items i ON i.id = q.item_id "
-            "WHERE q.chat_id = ? AND q.outbox_id IS NULL AND q.urgent = ? "
-            "ORDER BY COALESCE(i.published, i.seen_at), i.id",
-            [chat_id, int(urgent)],
+            "SELECT q.story_id, q.kind, q.rules, s.last_at FROM queue q "
+            "JOIN stories s ON s.id = q.story_id "
+            f"WHERE q.chat_id = ? AND q.outbox_id IS NULL AND q.kind IN {kinds} "
+            "ORDER BY s.first_at, q.story_id",
+            [chat_id],
         ).fetchall()
-        return [
-            Entry(
-                r[0],
-                r[1],
-                r[2],
-                r[3],
-                r[4] or "",
-                parse_iso(r[5]),
-                parse_iso(r[6]),
-                tuple(json.loads(r[7])),
+        entries = []
+        for story_id, kind, rules, last_at in rows:
+            reports = conn.execute(
+                "SELECT feed, title, link, summary, published, seen_at FROM items "
+                "WHERE story_id = ? ORDER BY COALESCE(published, seen_at), id",
+                [story_id],
+            ).fetchall()
+            if not reports:
+                continue
+            feed, title, link, summary, published, seen_at = reports[0]
+            others = tuple((r[0], r[2]) for r in reports[1:])
+            entries.append(
+                Entry(
+                    story_id,
+                    feed,
+                    title,
+                    link,
+                    summary or "",
+                    parse_iso(published),
+                    parse_iso(seen_at),
+                    tuple(json.loads(rules)),
+                    others,
+                    kind == "update",
+                    parse_iso(last_at),
+                )
             )
-            for r in rows
-        ]
+        return entries
 
     def pending(self, chat_id: int, urgent: bool) -> list[Entry]:
         return self._pending(self.db.conn, chat_id, urgent)
@@ -664,8 +850,9 @@ class Store:
     ) -> list[int]:
         """Turn a chat's pending entries into outbox messages, atomically.
 
-        ``render`` gets the entries and returns messages, each with the item ids it carries; the
-        items leave the queue in the same transaction that puts the messages in the outbox.
+        ``render`` gets the entries and returns messages, each with the story ids it carries;
+        those stories leave the queue in the same transaction that puts the messages in the
+        outbox. Stories a message does not carry (over a digest's cap) stay pending.
         """
         with self.transaction() as conn:
             entries = self._pending(conn, chat_id, urgent)
@@ -681,12 +868,13 @@ class Store:
                     [chat_id, kind, fmt, body, iso(now), thread_id],
                 )
                 ids.append(cur.lastrowid)
+                kinds = "('alert')" if urgent else "('digest', 'update')"
                 for start in range(0, len(item_ids), 500):
                     chunk = item_ids[start : start + 500]
                     marks = ",".join("?" * len(chunk))
                     conn.execute(
-                        f"UPDATE queue SET outbox_id = ? WHERE chat_id = ? "
-                        f"AND item_id IN ({marks})",
+                        f"UPDATE queue SET outbox_id = ? WHERE chat_id = ? AND outbox_id IS NULL "
+                        f"AND kind IN {kinds} AND story_id IN ({marks})",
                         [cur.lastrowid, chat_id, *chunk],
                     )
             return ids
@@ -759,9 +947,16 @@ class Store:
                 "DELETE FROM queue WHERE outbox_id IS NOT NULL "
                 "AND outbox_id NOT IN (SELECT id FROM outbox)"
             )
+            conn.execute(
+                "DELETE FROM outbox WHERE gave_up_at IS NOT NULL AND gave_up_at < ?", [cutoff]
+            )
             removed = conn.execute(
                 "DELETE FROM items WHERE last_seen_at < ? "
-                "AND id NOT IN (SELECT item_id FROM queue)",
+                "AND (story_id IS NULL OR story_id NOT IN (SELECT story_id FROM queue))",
                 [cutoff],
             ).rowcount
+            conn.execute(
+                "DELETE FROM stories WHERE id NOT IN (SELECT story_id FROM items "
+                "WHERE story_id IS NOT NULL)"
+            )
         return removed

@@ -521,7 +521,9 @@ def _title_case(title: str) -> bool:
     words = [w for w in _WORD.findall(title)[1:] if len(w) >= 4 and not w.isdigit()]
     if len(words) < 3:
         return False
-    return sum(w[0].isupper() for w in words) >= 0.75 * len(words)
+    # Every longer word: one lower-case word ("village") shows an ordinary sentence-case title
+    # whose capitals are names ("Shelling of Bilopillia village in Sumy Oblast").
+    return all(w[0].isupper() for w in words)
 
 
 def _lead(summary: str) -> str:

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -29,6 +29,9 @@ class Route:
     headers: dict[str, str] = field(default_factory=dict)
     etag: str | None = None  # when set, answers 304 to a matching If-None-Match
     drip: float = 0.0  # seconds between single bytes: a server that never quite finishes
+    # When set, answers the request all by itself (status line, headers, body, or nothing at
+    # all): for servers that misbehave below the level of a well-formed answer.
+    raw: Callable[[BaseHTTPRequestHandler], None] | None = None
 
 
 class FeedServer:
@@ -49,6 +52,10 @@ class FeedServer:
                     self.send_response(404)
                     self.send_header("Content-Length", "0")
                     self.end_headers()
+                    return
+                if route.raw is not None:
+                    self.close_connection = True
+                    route.raw(self)
                     return
                 if route.etag and self.headers.get("If-None-Match") == route.etag:
                     self.send_response(304)
@@ -99,6 +106,16 @@ class FeedServer:
 
     def hits(self, path: str) -> list[dict[str, str]]:
         return [headers for p, headers in self.requests if p == path]
+
+
+@pytest.fixture
+def fake():
+    """A local Telegram Bot API server, in a thread of its own."""
+    from .fake_telegram import FakeTelegram
+
+    server = FakeTelegram().start_in_thread()
+    yield server
+    server.stop_thread()
 
 
 @pytest.fixture

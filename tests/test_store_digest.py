@@ -87,7 +87,7 @@ def test_failed_send_waits_for_its_retry_time(tmp_path) -> None:
         urgent=False,
         kind="digest",
         fmt="text",
-        render=lambda es: [("body", [e.item_id for e in es])],
+        render=lambda es: [("body", [e.story_id for e in es])],
         now=NOW,
     )
     store.mark_failed(oid, "boom", NOW + timedelta(minutes=1))
