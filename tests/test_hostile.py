@@ -20,7 +20,6 @@ import sqlite3
 import struct
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import tracemalloc
@@ -719,6 +718,20 @@ settings:
 """
 
 
+# Linux keeps the peak RSS of the process image an exec replaced: a child forked from pytest
+# (hundreds of MB after a long run) would report pytest's peak, not its own. So the bot is started
+# from a small Python process that forks it, waits for it and reports the bot's own peak.
+_SPAWNER = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.executable, [sys.executable, *sys.argv[1:]])
+_, status, usage = os.wait4(pid, 0)
+sys.stderr.write(f"\\nPEAK_RSS_KB={usage.ru_maxrss}\\n")
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def _run_measured(args: list[str], timeout: float) -> tuple[int, str, str, float, int]:
     """Run the bot; exit code, stdout, stderr, wall time and peak RSS (bytes) of that process."""
     env = {
@@ -726,24 +739,18 @@ def _run_measured(args: list[str], timeout: float) -> tuple[int, str, str, float
         for k, v in os.environ.items()
         if k not in ("TELEGRAM_BOT_TOKEN", "RULES_FILE", "STATE_DIR", "LOG_LEVEL")
     }
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        started = time.monotonic()
-        proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "bot.py"), *args], stdout=out, stderr=err, env=env, cwd=ROOT
-        )
-        killer = threading.Timer(timeout, proc.kill)
-        killer.start()
-        try:
-            # wait4 gives the resource usage of exactly this child, peak RSS included.
-            _, status, usage = os.wait4(proc.pid, 0)
-        finally:
-            killer.cancel()
-        elapsed = time.monotonic() - started
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        stdout, stderr = out.read().decode(), err.read().decode()
-    return proc.returncode, stdout, stderr, elapsed, usage.ru_maxrss * 1024
+    started = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-c", _SPAWNER, str(ROOT / "bot.py"), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=timeout,
+    )
+    elapsed = time.monotonic() - started
+    stderr, _, peak = proc.stderr.rpartition("\nPEAK_RSS_KB=")
+    return proc.returncode, proc.stdout, stderr, elapsed, int(peak) * 1024
 
 
 def test_bot_once_survives_every_hostile_feed_at_once(
@@ -832,7 +839,7 @@ def test_bot_once_survives_every_hostile_feed_at_once(
     # Feeds are fetched concurrently under one deadline of 3 s; the rest is parsing 10,000
     # items on a small, noisy machine.
     assert elapsed < 3 + 10, report
-    assert peak < 300 * MB, report
+    assert peak < 200 * MB, report
 
     # The good feed is not held up by anyone: its items are delivered.
     assert "Drone attack on Sumy overnight" in out and "Humanitarian convoy reaches Kharkiv" in out
