@@ -369,7 +369,11 @@ def parse(feed_name: str, fetched: Fetched, now: datetime | None = None) -> Pars
     if not body.strip():
         raise FetchError("empty response")
     head = body[:65536]
-    headers = {"content-location": fetched.url} if fetched.url.startswith("http") else {}
+    # No content-location: feedparser would resolve a guid such as "1" against it into a link
+    # (http://host/1) that leads nowhere and makes two feeds of one host look like one article.
+    # Relative <link>s are resolved against the feed's URL in from_entry instead.
+    headers: dict[str, str] = {}
+    base = fetched.url if fetched.url.startswith(("http://", "https://")) else None
     if fetched.content_type:
         headers["content-type"] = fetched.content_type
     data = strip_doctype(_to_utf8(body, headers))
@@ -398,7 +402,7 @@ def parse(feed_name: str, fetched: Fetched, now: datetime | None = None) -> Pars
     for entry in result.entries:
         try:
             _trim_markup(entry)
-            item = from_entry(feed_name, entry, now)
+            item = from_entry(feed_name, entry, now, base=base)
         except Exception as exc:  # one odd entry must not cost the feed its other items
             failed = failed or exc
             item = None

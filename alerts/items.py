@@ -6,7 +6,7 @@ import calendar
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from .text import plain
 
@@ -116,8 +116,28 @@ def _when(entry: dict, now: datetime) -> datetime | None:
     return None
 
 
-def from_entry(feed: str, entry: dict, now: datetime | None = None) -> Item | None:
-    """Normalise a feedparser entry; None when it has nothing a reader could use."""
+def _link(entry: dict, base: str | None) -> str | None:
+    """The entry's link: a relative <link> is resolved against the feed's URL, but a guid that
+    feedparser offers as the link counts only when it is itself an absolute URL."""
+    link = entry.get("link")
+    if not isinstance(link, str):
+        return None
+    from_guid = entry.get("guidislink") and not entry.get("links")
+    if base and not from_guid:
+        try:
+            link = urljoin(base, link.strip())
+        except ValueError:
+            return None
+    return safe_link(link)
+
+
+def from_entry(
+    feed: str, entry: dict, now: datetime | None = None, *, base: str | None = None
+) -> Item | None:
+    """Normalise a feedparser entry; None when it has nothing a reader could use.
+
+    ``base`` is the URL the feed was fetched from, for relative links.
+    """
     now = now or datetime.now(UTC)
     title = plain(entry.get("title"))[:_TITLE_LIMIT]
     summary = entry.get("summary")
@@ -126,7 +146,7 @@ def from_entry(feed: str, entry: dict, now: datetime | None = None) -> Item | No
     summary = plain(summary)
     if len(summary) > _SUMMARY_LIMIT:
         summary = summary[:_SUMMARY_LIMIT].rsplit(" ", 1)[0] + " …"
-    link = safe_link(entry.get("link"))
+    link = _link(entry, base)
     if not title and not summary:
         return None
     if not title:

@@ -442,7 +442,7 @@ class Service:
                 await self.notify_operators(message)
             return False, message
         self._rules_text, self._rules_failed = text, None
-        self._apply(config)
+        await self._apply(config)
         message = f"Reloaded: {config.summary()}"
         log.info(kv(event="rules_reloaded", summary=config.summary()))
         if notify:
@@ -470,7 +470,7 @@ class Service:
             if seen is not None:
                 await self.reload()
 
-    def _apply(self, config: Config) -> None:
+    async def _apply(self, config: Config) -> None:
         old = {f.name: (f.location, f.every) for f in self.config.feeds}
         self.config = config
         if self._scheduler is not None:
@@ -483,8 +483,10 @@ class Service:
                     self._add_poll_job(self._scheduler, feed, datetime.now(UTC))
             self._add_digest_job(self._scheduler)
         if self.sink.format == "html":
-            self.store.sync_configured(
-                [(c.id, c.rules, c.topic) for c in config.settings.chats], datetime.now(UTC)
+            await self.db(
+                self.store.sync_configured,
+                [(c.id, c.rules, c.topic) for c in config.settings.chats],
+                datetime.now(UTC),
             )
 
     # -- status --

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -327,6 +328,7 @@ class Store:
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA foreign_keys=ON")
         migrations.apply(self.db)
+        self._lock = threading.RLock()
         self.stories = StoryIndex(window=story_window)
         self._load_stories(datetime.now(UTC))
 
@@ -369,14 +371,17 @@ class Store:
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One write transaction; IMMEDIATE so a second process waits instead of failing midway."""
         conn = self.db.conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        else:
-            conn.execute("COMMIT")
+        # One connection is shared by the service's threads; a second transaction must wait
+        # for the first, not fail with "cannot start a transaction within a transaction".
+        with self._lock:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            else:
+                conn.execute("COMMIT")
 
     # -- feeds --
 
@@ -467,6 +472,31 @@ class Store:
         retention never forgets an item the feed still carries). ``backfill_before`` is set on a
         feed's first poll: older items are remembered but nobody is sent them.
         """
+        try:
+            return self._ingest(
+                feed, url, now, etag, last_modified, body_hash, seen, new, backfill_before,
+                urgent_rules,
+            )  # fmt: skip
+        except BaseException:
+            # The story index was changed along with a transaction that did not commit: rebuild
+            # it from what the database holds, or a later report could join a story that is not.
+            self.stories = StoryIndex(window=self.stories.window)
+            self._load_stories(now)
+            raise
+
+    def _ingest(
+        self,
+        feed: str,
+        url: str,
+        now: datetime,
+        etag: str | None,
+        last_modified: str | None,
+        body_hash: str | None,
+        seen: Sequence[str],
+        new: Sequence[Matched],
+        backfill_before: datetime | None,
+        urgent_rules: frozenset[str],
+    ) -> IngestResult:
         result = IngestResult()
         stamp = iso(now)
         with self.transaction() as conn:

@@ -96,6 +96,36 @@ def test_links_are_only_http() -> None:
     assert safe_link("https://ok.example/a") == "https://ok.example/a"
 
 
+def _one_item(item_xml: str, url: str = "https://news.example/feeds/rss.xml"):
+    body = (
+        '<rss version="2.0"><channel><title>t</title><item><title>Report</title>'
+        f"{item_xml}</item></channel></rss>"
+    ).encode()
+    return feeds.parse("f", feeds.Fetched(body, url=url)).items[0]
+
+
+@pytest.mark.parametrize(
+    ("xml", "link"),
+    [
+        ("<guid>1</guid>", None),  # not a URL: no link is made up from the feed's host
+        ("<guid>tag:news.example,2026:1</guid>", None),
+        ("<guid>https://news.example/a/1</guid>", "https://news.example/a/1"),
+        ("<link>/a/2</link><guid>2</guid>", "https://news.example/a/2"),
+        ("<link>a/3</link>", "https://news.example/feeds/a/3"),
+        ("<link>https://other.example/4</link>", "https://other.example/4"),
+        ("<link>javascript:alert(1)</link>", None),
+    ],
+)
+def test_links_from_guids_and_relative_links(xml: str, link: str | None) -> None:
+    assert _one_item(xml).link == link
+
+
+def test_same_guid_on_two_feeds_of_one_host_is_not_one_article() -> None:
+    a = _one_item("<guid>1</guid>", "https://host.example/a.xml")
+    b = _one_item("<guid>1</guid>", "https://host.example/b.xml")
+    assert a.canonical is None and b.canonical is None and a.guid == b.guid == "1"
+
+
 @pytest.mark.parametrize(
     ("a", "b"),
     [
