@@ -151,6 +151,11 @@ class Matcher:
     def _id(self, term: Term) -> int:
         return self._terms.setdefault(term, len(self._terms))
 
+    def is_region_term(self, term: Term) -> bool:
+        """Whether a term is a region's name or alias (not a rule's keyword)."""
+        tid = self._terms.get(term)
+        return tid is not None and tid in self._term_regions
+
     @property
     def term_count(self) -> int:
         return len(self._terms)

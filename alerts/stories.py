@@ -806,14 +806,32 @@ def _weight(token: str) -> float:
     return _GENERIC_WEIGHT if token in _GENERIC else 1.0
 
 
-def _cosine(a: frozenset[str], b: frozenset[str]) -> float:
-    """Weighted cosine of two stem sets: shared weight over the geometric mean of the totals."""
+def _cosine(a: frozenset[str], b: frozenset[str], light: frozenset[str] = frozenset()) -> float:
+    """Weighted cosine of two stem sets: shared weight over the geometric mean of the totals.
+
+    ``light`` stems weigh as little as generic words: the rule's own terms, which every report
+    a rule matched contains ("North Korea", "troops"), so they say what the topic is, not which
+    event; two short titles sharing only them are two events on one topic.
+    """
     if not a or not b:
         return 0.0
-    shared = sum(_weight(t) for t in a & b)
+
+    def weight(token: str) -> float:
+        return _GENERIC_WEIGHT if token in light else _weight(token)
+
+    shared = sum(weight(t) for t in a & b)
     if not shared:
         return 0.0
-    return shared / math.sqrt(sum(map(_weight, a)) * sum(map(_weight, b)))
+    return shared / math.sqrt(sum(map(weight, a)) * sum(map(weight, b)))
+
+
+@lru_cache(maxsize=4096)
+def _term_stems(terms: frozenset[str]) -> frozenset[str]:
+    """The stems a set of rule terms (``deploy*``, ``north korean``) stand for in signatures."""
+    out: set[str] = set()
+    for term in terms:
+        out |= signature(term.replace("*", ""), "").title
+    return frozenset(out)
 
 
 def _mod_conflict(a: frozenset[str], b: frozenset[str]) -> str | None:
@@ -862,8 +880,9 @@ def same_story(
     if gap > _hours(max_gap):
         return Decision(False, 0.0, f"reported {gap:.0f}h apart (more than {_hours(max_gap):.0f}h)")
 
-    t_title = _cosine(sa.title, sb.title)
-    t_lead = _cosine(sa.lead, sb.lead)
+    light = _term_stems(a.terms | b.terms)
+    t_title = _cosine(sa.title, sb.title, light)
+    t_lead = _cosine(sa.lead, sb.lead, light)
     text = max(t_lead, (t_title + t_lead) / 2)
     score = text
     why = [f"text {text:.2f}"]

@@ -82,7 +82,7 @@ def test_labeled_set_is_balanced_and_well_formed() -> None:
     cyrillic = [p for p in PAIRS if any("\u0400" <= ch <= "\u04ff" for ch in p["a"]["title"])]
     assert len(cyrillic) >= 16, "several pairs in Ukrainian and in Russian"
     for pair in PAIRS:
-        assert pair["group"] in ("tuning", "holdout")
+        assert pair["group"] in ("tuning", "holdout", "terms")
         for side in (pair["a"], pair["b"]):
             assert side["title"] and side["summary"] and side["feed"]
             assert report(side).published.tzinfo is not None
