@@ -19,6 +19,7 @@ from pathlib import Path
 from . import __version__, feeds
 from . import config as configmod
 from .explain import StoryWhy, explain, render_text
+from .health import ListenError
 from .logs import kv, setup
 from .service import Service
 from .sinks import ConsoleSink
@@ -78,7 +79,36 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true", help="one JSON object per item per line")
     p.add_argument("sources", nargs="+", metavar="SOURCE", help="a feed URL or a local feed file")
+    p = sub.add_parser(
+        "status",
+        help="the bot's health, every feed's, the outbox and subscribers (as /status shows)",
+    )
+    state_arg(p)
+    rules_arg(p)
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 1 unless a running bot recorded a recent heartbeat and poll (for health "
+        "checks such as Docker's HEALTHCHECK)",
+    )
+    p = sub.add_parser("stats", help="matches per rule per day and messages sent")
+    state_arg(p)
+    rules_arg(p)
+    p.add_argument(
+        "--days", type=_positive_int, default=7, metavar="N", help="days to show (default: 7)"
+    )
+    p.add_argument("--json", action="store_true", help="the same figures as one JSON object")
     return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 1 <= value <= 366:
+        raise argparse.ArgumentTypeError(f"must be from 1 to 366, not {value}")
+    return value
 
 
 def _rules_path(args: argparse.Namespace) -> Path:
@@ -106,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
             "once": cmd_once,
             "check": cmd_check,
             "explain": cmd_explain,
+            "status": cmd_status,
+            "stats": cmd_stats,
         }[args.command](args)
     except KeyboardInterrupt:
         return 130
@@ -225,6 +257,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 1
     try:
         asyncio.run(_with_service(service, lambda s: s.run()))
+    except ListenError as exc:
+        print(exc, file=sys.stderr)
+        return 1
     except Exception as exc:
         return _telegram_failed(exc)
     return 0
@@ -287,3 +322,146 @@ def _story_why(store: Store, exp) -> StoryWhy | None:
         return None
     story_id, decision = best
     return StoryWhy(story_id, store.story_title(story_id) or "", decision.same, decision.reason)
+
+
+# -- reading the state without the bot --
+
+
+def _existing_store(args: argparse.Namespace) -> Store | None:
+    """The state database, if there is one; ``status`` and ``stats`` never create it."""
+    path = _state_dir(args) / "alerts.db"
+    if not path.exists():
+        print(
+            f"{path}: no state database here; the bot has not run with --state "
+            f"{_state_dir(args)} (or STATE_DIR) yet",
+            file=sys.stderr,
+        )
+        return None
+    try:
+        return Store.open(_state_dir(args))
+    except (OSError, sqlite3.Error) as exc:
+        print(f"{path}: cannot open the state database: {exc}", file=sys.stderr)
+        return None
+
+
+def _quiet_load(args: argparse.Namespace) -> configmod.Config | None:
+    """The rules, when they load: ``status`` and ``stats`` work without them, with less."""
+    path = _rules_path(args)
+    if not path.exists():
+        return None
+    try:
+        return configmod.load(path)
+    except configmod.ConfigError as exc:
+        print(
+            f"{path}: not loaded ({len(exc.problems)} problems; see `bot.py check`); "
+            "showing what the state database knows",
+            file=sys.stderr,
+        )
+        return None
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from . import health, status
+    from .store import parse_iso
+
+    setup("WARNING")
+    store = _existing_store(args)
+    if store is None:
+        return 1
+    config = _quiet_load(args)
+    try:
+        states = store.feed_states()
+        meta = store.meta()
+        depth = store.outbox_depth()
+        subscribers = store.subscriber_count()
+    except sqlite3.Error as exc:
+        print(f"{store.path}: cannot read the state database: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        store.close()
+    now = datetime.now(UTC)
+    started = parse_iso(meta.get("started_at"))
+    verdict = health.evaluate(
+        now,
+        started_at=started or now,
+        heartbeat_at=parse_iso(meta.get("heartbeat_at")),
+        heartbeat_error=None,
+        last_poll_at=parse_iso(meta.get("last_poll_at")),
+        poll_limit=float(meta.get("poll_limit") or 0),
+    )
+    stopped = parse_iso(meta.get("stopped_at"))
+    beat = parse_iso(meta.get("heartbeat_at"))
+    if beat is None:
+        verdict = health.Health(False, ("no heartbeat recorded: the service has not run here",))
+    elif stopped is not None and stopped >= beat:
+        verdict = health.Health(False, (f"the service stopped at {stopped:%Y-%m-%d %H:%M} UTC",))
+    rows = []
+    if config is not None:
+        for feed in config.feeds:
+            st = states.get(feed.name)
+            rows.append(status.FeedRow(feed.name, st, _next_poll(config, feed, st)))
+        rules, urgent = len(config.rules), sum(1 for r in config.rules if r.urgent)
+        tz = config.settings.tz
+    else:
+        rows = [status.FeedRow(name, st) for name, st in sorted(states.items())]
+        rules = urgent = None
+        tz = UTC
+    picture = status.Picture(
+        rows, depth, subscribers, rules, urgent, status.describe_bot(meta, verdict, now)
+    )
+    if not args.check:
+        print(status.render(picture, now, tz, as_html=False))
+        return 0
+    if verdict.ok:
+        print("healthy: " + status.describe_bot(meta, verdict, now))
+        return 0
+    print("unhealthy: " + "; ".join(verdict.reasons))
+    return 1
+
+
+def _next_poll(config: configmod.Config, feed: configmod.Feed, st) -> object:
+    """When the feed is next due, from what was recorded: its backoff, or its last poll plus
+    its interval. Only an estimate: the running scheduler adds a little jitter."""
+    from datetime import timedelta
+
+    from .store import parse_iso
+
+    if st is None:
+        return None
+    retry = parse_iso(st.retry_at)
+    if retry is not None:
+        return retry
+    last = parse_iso(getattr(st, "last_polled_at", None) or st.last_success_at)
+    return last + timedelta(seconds=config.poll_interval(feed)) if last else None
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from . import stats
+
+    setup("WARNING")
+    store = _existing_store(args)
+    if store is None:
+        return 1
+    config = _quiet_load(args)
+    tz = config.settings.tz if config else UTC
+    rules = [r.id for r in config.rules] if config else []
+    now = datetime.now(UTC)
+    start = stats.since(args.days, now, tz)
+    try:
+        matched = store.matched_since(start)
+        sent = store.sent_since(start)
+    except sqlite3.Error as exc:
+        print(f"{store.path}: cannot read the state database: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        store.close()
+    table = stats.tabulate(matched, sent, rules, args.days, now, tz)
+    if args.json:
+        print(json.dumps(table.as_json(), ensure_ascii=False))
+    else:
+        print(table.render())
+    return 0

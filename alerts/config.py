@@ -52,6 +52,9 @@ class Settings:
     chats: tuple[ChatConfig, ...] = ()
     story_window: float = 48 * 3600.0  # reports join a story first reported this recently
     digest_max: int = 10  # stories per rule in one digest; the rest wait for the next
+    http_port: int | None = None  # /healthz and /metrics; off unless set
+    http_host: str = "127.0.0.1"
+    feed_alert_after: float = 3600.0  # operators hear of a feed failing this long
 
     @property
     def tz(self) -> ZoneInfo:
@@ -159,6 +162,9 @@ _SETTINGS = (
     "chats",
     "story_window",
     "digest_max",
+    "http_port",
+    "http_host",
+    "feed_alert_after",
 )
 _CHAT_FIELDS = ("id", "rules", "topic")
 _FEED_FIELDS = ("name", "url", "every")
@@ -348,7 +354,7 @@ class _Reader:
             return Settings()
         fields = self.mapping(node, _SETTINGS, "settings: ")
         values: dict[str, Any] = {}
-        for name in ("poll_every", "backfill", "fetch_timeout", "story_window"):
+        for name in ("poll_every", "backfill", "fetch_timeout", "story_window", "feed_alert_after"):
             if name in fields:
                 seconds = self.duration(fields[name], "settings: ", name)
                 if seconds is not None:
@@ -402,6 +408,29 @@ class _Reader:
                 )
             else:
                 values["digest_max"] = cap
+        if "http_port" in fields:
+            port = self.scalar(fields["http_port"])
+            if port is None:
+                pass  # written but empty: the listener stays off
+            elif isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+                self.error(
+                    fields["http_port"],
+                    f'settings: http_port must be a port number from 1 to 65535, not "'
+                    f'{fields["http_port"].value}"',
+                )
+            else:
+                values["http_port"] = port
+        if "http_host" in fields:
+            host = self.text(fields["http_host"], "settings: ", "http_host")
+            if host is not None:
+                if not host.strip() or any(c.isspace() for c in host):
+                    self.error(
+                        fields["http_host"],
+                        f'settings: http_host "{host}" is not a host name or address; '
+                        "use 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)",
+                    )
+                else:
+                    values["http_host"] = host
         return Settings(**values)
 
     def chats(self, node: yaml.Node) -> tuple[ChatConfig, ...]:

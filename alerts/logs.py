@@ -11,6 +11,7 @@ import logging
 import os
 import re
 import sys
+import time
 
 _TOKEN_SHAPE = re.compile(r"\b\d{5,}:[A-Za-z0-9_-]{20,}\b")
 
@@ -40,6 +41,33 @@ class Redact(logging.Filter):
         return True
 
 
+_KV_START = re.compile(r"^[a-z_]+=")
+
+
+class OneLine(logging.Formatter):
+    """``ts=... level=... logger=... event=...``: one line per event, whatever is logged.
+
+    Our own messages are already ``key=value`` (see :func:`kv`); a library's free text becomes
+    ``msg="..."``, and a traceback is folded onto the same line as ``traceback="... | ..."`` so
+    that a log shipper or ``grep`` never sees half an event.
+    """
+
+    converter = time.gmtime  # UTC, marked Z: logs of machines in different zones line up
+
+    def format(self, record: logging.LogRecord) -> str:
+        ts = self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z"
+        message = record.getMessage()
+        if not _KV_START.match(message) or "\n" in message:
+            message = kv(msg=message)
+        line = f"ts={ts} level={record.levelname.lower()} logger={record.name} {message}"
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            folded = " | ".join(x.strip() for x in record.exc_text.splitlines() if x.strip())
+            line += " " + kv(traceback=folded)
+        return line
+
+
 def setup(default_level: str = "INFO", secrets: list[str] | None = None) -> None:
     """Configure the root logger from ``LOG_LEVEL``; safe to call more than once."""
     level_name = os.environ.get("LOG_LEVEL", default_level).upper()
@@ -47,9 +75,7 @@ def setup(default_level: str = "INFO", secrets: list[str] | None = None) -> None
     if not isinstance(level, int):
         level = logging.INFO
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        logging.Formatter("%(asctime)s level=%(levelname)s logger=%(name)s %(message)s")
-    )
+    handler.setFormatter(OneLine())
     handler.addFilter(Redact(secrets))
     root = logging.getLogger()
     for old in list(root.handlers):

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import html
 import logging
+import os
 import random
 import signal
 import time
@@ -25,13 +25,14 @@ import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from . import digest, feeds, sinks, stories
+from . import digest, feeds, health, sinks, status, stories
 from .config import Config, ConfigError, Feed, load
 from .durations import format_duration
 from .logs import kv
+from .metrics import Metrics
 from .schedule import DigestSchedule, digest_due, in_quiet, next_digest, parse_clock, parse_quiet
 from .sinks import ConsoleSink, Sink
-from .store import Chat, IngestResult, Matched, Outgoing, Store, parse_iso
+from .store import Chat, FeedState, IngestResult, Matched, Outgoing, Store, parse_iso
 
 log = logging.getLogger("alerts")
 
@@ -84,6 +85,11 @@ class Service:
         self._http: httpx.AsyncClient | None = None
         self._inflight: set[asyncio.Task] = set()
         self.last_poll_at: datetime | None = None
+        self.started_at = datetime.now(UTC)
+        self.metrics = Metrics()
+        self.heartbeat_at: datetime | None = None
+        self.heartbeat_error: str | None = None
+        self.http_server: health.HealthServer | None = None
 
     async def db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         loop = asyncio.get_running_loop()
@@ -107,7 +113,19 @@ class Service:
         now = datetime.now(UTC)
         state = await self.db(self.store.feed_state, feed.name)
         if not force and state and state.retry_at and parse_iso(state.retry_at) > now:
+            self.last_poll_at = now  # the scheduler is alive; the feed waits out its backoff
             return PollOutcome(feed.name, ok=False, skipped=True, reason=state.last_error or "")
+        started = time.monotonic()
+        outcome = await self._poll(feed, state)
+        self.metrics.poll_seconds.observe(time.monotonic() - started)
+        self.last_poll_at = datetime.now(UTC)
+        kind = "failed" if not outcome.ok else "unchanged" if outcome.unchanged else "ok"
+        self.metrics.polls.labels(feed.name, kind).inc()
+        if outcome.ok and state is not None and state.failing_since:
+            await self._recovered(feed)
+        return outcome
+
+    async def _poll(self, feed: Feed, state: FeedState | None) -> PollOutcome:
         settings = self.config.settings
         try:
             async with self._fetch_slots:
@@ -129,7 +147,6 @@ class Service:
                     fetched.etag,
                     fetched.last_modified,
                 )
-                self.last_poll_at = now
                 return PollOutcome(feed.name, ok=True, unchanged=True)
             parsed = await asyncio.to_thread(feeds.parse, feed.name, fetched, now)
         except feeds.FetchError as exc:
@@ -152,13 +169,20 @@ class Service:
                     continue
                 # Matched items are grouped into stories: their fingerprint and the terms found
                 # are computed here, off the event loop, not in the store's thread.
-                terms = frozenset(str(t) for t in matcher.match(item.text, forms=True).found)
+                found = matcher.match(item.text, forms=True).found
+                terms = frozenset(str(t) for t in found if not matcher.is_region_term(t))
                 sig = stories.signature(item.title, item.summary)
                 out.append(Matched(item, m.rules, m.regions, sig, terms))
             return out
 
         matched = await asyncio.to_thread(match_all) if fresh else []
         first_poll = state is None or state.first_polled_at is None
+        # Back from a long outage, a feed's backlog is treated as on its first poll: recorded,
+        # not delivered, beyond ``backfill``. Subscribers get the news, not a flood.
+        since = parse_iso(state.failing_since) if state else None
+        long_outage = (
+            since is not None and (now - since).total_seconds() >= settings.feed_alert_after
+        )
         result = await self.db(
             self.store.ingest,
             feed.name,
@@ -169,10 +193,15 @@ class Service:
             body_hash=body_hash,
             seen=sorted(known),
             new=matched,
-            backfill_before=now - timedelta(seconds=settings.backfill) if first_poll else None,
+            backfill_before=now - timedelta(seconds=settings.backfill)
+            if first_poll or long_outage
+            else None,
             urgent_rules=frozenset(r.id for r in self.config.rules if r.urgent),
         )
-        self.last_poll_at = now
+        self.metrics.items_new.labels(feed.name).inc(result.new)
+        for m in matched:
+            for rule in m.rules:
+                self.metrics.items_matched.labels(rule).inc()
         log.info(
             kv(
                 event="polled",
@@ -198,7 +227,138 @@ class Service:
             lambda n: backoff(interval, n),
         )
         log.warning(kv(event="feed_failed", feed=feed.name, reason=reason, failures=failures))
+        await self._down(feed)
         return PollOutcome(feed.name, ok=False, reason=reason)
+
+    # -- feed health --
+
+    async def _down(self, feed: Feed) -> None:
+        """Tell operators, once, that a feed has been failing for ``feed_alert_after``."""
+        after = self.config.settings.feed_alert_after
+        now = datetime.now(UTC)
+
+        def text(st: FeedState) -> str:
+            since = parse_iso(st.failing_since) or now
+            return (
+                f"Feed down: {feed.name} has failed for "
+                f"{format_duration((now - since).total_seconds())} "
+                f"({st.failures} polls in a row).\nLast error: {st.last_error}\n{feed.url}"
+            )
+
+        state = await self.db(
+            self.store.feed_down,
+            feed.name,
+            now,
+            timedelta(seconds=after),
+            text,
+            self._operator_chats(),
+        )
+        if state is not None:
+            log.error(
+                kv(
+                    event="feed_down",
+                    feed=feed.name,
+                    since=state.failing_since,
+                    failures=state.failures,
+                    reason=state.last_error,
+                )
+            )
+            await self.flush()
+
+    async def _recovered(self, feed: Feed) -> None:
+        now = datetime.now(UTC)
+
+        def text(st: FeedState) -> str:
+            since = parse_iso(st.failing_since) or now
+            return (
+                f"Feed back: {feed.name} answers again after "
+                f"{format_duration((now - since).total_seconds())} of failures."
+            )
+
+        state = await self.db(
+            self.store.feed_recovered, feed.name, now, text, self._operator_chats()
+        )
+        if state is not None:
+            log.warning(kv(event="feed_recovered", feed=feed.name, down_since=state.failing_since))
+            await self.flush()
+
+    def _operator_chats(self) -> tuple[int, ...]:
+        """Operators get notices in Telegram; on the console the log line says it."""
+        return self.config.settings.operators if self.sink.format == "html" else ()
+
+    # -- health --
+
+    async def heartbeat(self) -> None:
+        """Prove the scheduler runs and the database takes writes; refresh the gauges."""
+        now = datetime.now(UTC)
+        limit = self.poll_limit()
+
+        def beat() -> tuple[int, int, dict]:
+            self.store.set_meta(
+                heartbeat_at=now.isoformat(timespec="seconds"),
+                started_at=self.started_at.isoformat(timespec="seconds"),
+                last_poll_at=self.last_poll_at.isoformat(timespec="seconds")
+                if self.last_poll_at
+                else None,
+                poll_limit=str(limit),
+                pid=str(os.getpid()),
+                stopped_at=None,
+            )
+            return (
+                self.store.outbox_depth(),
+                self.store.subscriber_count(),
+                self.store.feed_states(),
+            )
+
+        try:
+            depth, subscribers, states = await self.db(beat)
+        except Exception as exc:  # sqlite3 errors: disk full, read-only volume, locked
+            self.heartbeat_error = f"{type(exc).__name__}: {exc}"
+            log.error(kv(event="heartbeat_failed", error=self.heartbeat_error))
+            return
+        self.heartbeat_at, self.heartbeat_error = now, None
+        self.metrics.heartbeat.set(now.timestamp())
+        self.metrics.outbox_depth.set(depth)
+        self.metrics.subscribers.set(subscribers)
+        if self.last_poll_at:
+            self.metrics.last_poll.set(self.last_poll_at.timestamp())
+        for feed in self.config.feeds:
+            st = states.get(feed.name)
+            self.metrics.feed_failures.labels(feed.name).set(st.failures if st else 0)
+
+    def poll_limit(self) -> float:
+        return health.poll_limit(
+            (self.config.poll_interval(f) for f in self.config.feeds),
+            self.config.settings.fetch_timeout,
+        )
+
+    def health(self) -> health.Health:
+        """The verdict ``/healthz`` serves; reads only what the loop recorded in memory."""
+        return health.evaluate(
+            datetime.now(UTC),
+            started_at=self.started_at,
+            heartbeat_at=self.heartbeat_at,
+            heartbeat_error=self.heartbeat_error,
+            last_poll_at=self.last_poll_at,
+            poll_limit=self.poll_limit(),
+        )
+
+    def _start_http(self) -> None:
+        """Start, move or stop the listener to match ``settings.http_port``.
+
+        Raises :class:`health.ListenError` when the address cannot be bound."""
+        settings = self.config.settings
+        want = (settings.http_host, settings.http_port) if settings.http_port else None
+        have = (self.http_server.host, self.http_server.port) if self.http_server else None
+        if want == have:
+            return
+        if self.http_server is not None:
+            self.http_server.stop()
+            self.http_server = None
+        if want is not None:
+            server = health.HealthServer(*want, self.health, self.metrics)
+            server.start()
+            self.http_server = server
 
     async def poll_all(self, *, force: bool = True) -> list[PollOutcome]:
         return list(
@@ -356,6 +516,7 @@ class Service:
                 await self.sink.send(msg)
             except sinks.RetryAfter as exc:
                 # Flood control: wait as told and send the same message again; nothing dropped.
+                self.metrics.messages.labels(msg.kind, "retried").inc()
                 log.warning(kv(event="rate_limited", chat=msg.chat_id, retry_after=exc.seconds))
                 await asyncio.sleep(exc.seconds)
                 continue
@@ -367,6 +528,7 @@ class Service:
                 )
                 continue
             except sinks.ChatGone as exc:
+                self.metrics.messages.labels(msg.kind, "failed").inc()
                 log.warning(kv(event="chat_gone", chat=msg.chat_id, reason=str(exc)))
                 await self.db(self.store.deactivate_chat, msg.chat_id, str(exc), datetime.now(UTC))
                 return "stop"
@@ -383,6 +545,7 @@ class Service:
                     kv(event="send_rejected", chat=msg.chat_id, outbox=msg.id, error=str(exc))
                 )
                 await self.db(self.store.give_up, msg.id, str(exc), datetime.now(UTC))
+                self.metrics.messages.labels(msg.kind, "failed").inc()
                 return "skip"
             except Exception as exc:  # network trouble, 5xx, anything unexpected: retry later
                 delay = min(30.0 * 2**msg.attempts, SEND_RETRY_MAX) * random.uniform(0.8, 1.2)
@@ -401,8 +564,10 @@ class Service:
                     str(exc),
                     datetime.now(UTC) + timedelta(seconds=delay),
                 )
+                self.metrics.messages.labels(msg.kind, "retried").inc()
                 return "stop"
             await self.db(self.store.mark_sent, msg.id, datetime.now(UTC))
+            self.metrics.messages.labels(msg.kind, "sent").inc()
             return "sent"
         return "stop"
 
@@ -488,6 +653,18 @@ class Service:
                 [(c.id, c.rules, c.topic) for c in config.settings.chats],
                 datetime.now(UTC),
             )
+        if self._scheduler is not None:  # running: the listener follows settings.http_port
+            try:
+                self._start_http()
+            except health.ListenError as exc:
+                settings = config.settings
+                log.error(
+                    kv(
+                        event="http_failed",
+                        address=f"{settings.http_host}:{settings.http_port}",
+                        error=str(exc),
+                    )
+                )
 
     # -- status --
 
@@ -499,41 +676,28 @@ class Service:
         return nxt
 
     async def status_html(self) -> str:
-        """What /status shows operators: every feed's health, the outbox, the subscribers."""
+        """What /status shows operators: the bot, every feed's health, outbox, subscribers."""
         states = await self.db(self.store.feed_states)
         depth = await self.db(self.store.outbox_depth)
         subscribers = await self.db(self.store.subscriber_count)
         now = datetime.now(UTC)
-        tz = self.config.settings.tz
-
-        def ago(text: str | None) -> str:
-            when = parse_iso(text)
-            if when is None:
-                return "never"
-            return f"{when.astimezone(tz):%d %b %H:%M} ({format_duration((now - when).total_seconds())} ago)"
-
-        lines = [f"<b>Feeds</b> ({len(self.config.feeds)})"]
+        verdict = self.health()
+        started = format_duration((now - self.started_at).total_seconds())
+        bot = f"up {started}" if verdict.ok else "NOT HEALTHY: " + "; ".join(verdict.reasons)
+        rows = []
         for feed in self.config.feeds:
             st = states.get(feed.name)
-            name = html.escape(feed.name)
-            if st is None:
-                lines.append(f"• {name}: not polled yet")
-                continue
-            nxt = self._next_poll(feed, parse_iso(st.retry_at))
-            parts = [f"last success {ago(st.last_success_at)}"]
-            if st.failures:
-                parts.append(f"<b>{st.failures} consecutive failures</b>")
-            if st.last_error:
-                parts.append(f"last error {ago(st.last_error_at)}: {html.escape(st.last_error)}")
-            if nxt:
-                parts.append(f"next poll {nxt.astimezone(tz):%H:%M:%S}")
-            lines.append(f"• {name}: " + "; ".join(parts))
-        lines.append("")
-        lines.append(f"Outbox: {depth} waiting")
-        lines.append(f"Subscribers: {subscribers}")
-        urgent = sum(1 for r in self.config.rules if r.urgent)
-        lines.append(f"Rules: {len(self.config.rules)} ({urgent} urgent)")
-        return "\n".join(lines)
+            nxt = self._next_poll(feed, parse_iso(st.retry_at)) if st else None
+            rows.append(status.FeedRow(feed.name, st, nxt))
+        picture = status.Picture(
+            rows,
+            depth,
+            subscribers,
+            len(self.config.rules),
+            sum(1 for r in self.config.rules if r.urgent),
+            bot,
+        )
+        return status.render(picture, now, self.config.settings.tz, as_html=True)
 
     # -- the service --
 
@@ -544,6 +708,8 @@ class Service:
         await self.send_alerts()
         await self.send_digests()
         await self.prune()
+        stamp = datetime.now(UTC).isoformat(timespec="seconds")
+        await self.db(self.store.set_meta, last_once_at=stamp, last_poll_at=stamp)
         return outcomes
 
     async def _tracked(self, fn: Callable[..., Any], *args: Any) -> None:
@@ -610,6 +776,7 @@ class Service:
             ("outbox", self.flush, 30, 30),
             ("rules", self.watch_rules, 1, 10),
             ("prune", self.prune, 6 * 3600, 3600),
+            ("heartbeat", self.heartbeat, health.HEARTBEAT_EVERY, 30),
         ):
             scheduler.add_job(
                 self._tracked,
@@ -630,6 +797,7 @@ class Service:
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, stop.set)
+        self._start_http()  # first: a port already taken is reported before anything runs
         if self.frontend is not None:
             await self.frontend.start()
         if self.sink.format == "html":
@@ -643,6 +811,7 @@ class Service:
         scheduler = AsyncIOScheduler(timezone=UTC)
         self.schedule(scheduler)
         await self.watch_rules()
+        await self.heartbeat()
         scheduler.start()
         log.info(
             kv(
@@ -664,4 +833,10 @@ class Service:
             scheduler.shutdown(wait=False)
             if self.frontend is not None:
                 await self.frontend.stop()
+            if self.http_server is not None:
+                self.http_server.stop()
+                self.http_server = None
+            with contextlib.suppress(Exception):
+                stamp = datetime.now(UTC).isoformat(timespec="seconds")
+                await self.db(self.store.set_meta, stopped_at=stamp)
             log.info(kv(event="stopped"))

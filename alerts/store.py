@@ -183,6 +183,14 @@ def m003_stories(db: Database) -> None:
     db["queue"].create_index(["story_id"])
 
 
+@migrations()
+def m004_operations(db: Database) -> None:
+    """Feed outages (for operators' notices) and the bot's heartbeat (for health checks)."""
+    db["feeds"].add_column("failing_since", str)  # first failure of the current outage
+    db["feeds"].add_column("down_notified", int, not_null_default=0)  # operators were told
+    db["meta"].create({"key": str, "value": str}, pk="key")
+
+
 def iso(when: datetime) -> str:
     return when.astimezone(UTC).isoformat(timespec="seconds")
 
@@ -203,6 +211,8 @@ class FeedState:
     last_error_at: str | None
     failures: int
     retry_at: str | None
+    failing_since: str | None = None
+    down_notified: bool = False
 
 
 @dataclass(frozen=True)
@@ -388,7 +398,7 @@ class Store:
     def feed_state(self, name: str) -> FeedState | None:
         row = self.db.execute(
             "SELECT name, etag, last_modified, body_hash, first_polled_at, last_success_at, "
-            "last_error, last_error_at, failures, retry_at FROM feeds WHERE name = ?",
+            "last_error, last_error_at, failures, retry_at, failing_since, down_notified FROM feeds WHERE name = ?",
             [name],
         ).fetchone()
         return FeedState(*row) if row else None
@@ -396,7 +406,7 @@ class Store:
     def feed_states(self) -> dict[str, FeedState]:
         rows = self.db.execute(
             "SELECT name, etag, last_modified, body_hash, first_polled_at, last_success_at, "
-            "last_error, last_error_at, failures, retry_at FROM feeds"
+            "last_error, last_error_at, failures, retry_at, failing_since, down_notified FROM feeds"
         ).fetchall()
         return {row[0]: FeedState(*row) for row in rows}
 
@@ -415,12 +425,88 @@ class Store:
             self._touch_feed(conn, name, url)
             failures = conn.execute(
                 "UPDATE feeds SET failures = failures + 1, last_error = ?, last_error_at = ?, "
-                "last_polled_at = ? WHERE name = ? RETURNING failures",
-                [reason, iso(now), iso(now), name],
+                "last_polled_at = ?, failing_since = COALESCE(failing_since, ?) "
+                "WHERE name = ? RETURNING failures",
+                [reason, iso(now), iso(now), iso(now), name],
             ).fetchone()[0]
             retry = now + timedelta(seconds=retry_after(failures))
             conn.execute("UPDATE feeds SET retry_at = ? WHERE name = ?", [iso(retry), name])
         return failures
+
+    def feed_down(
+        self, name: str, now: datetime, after: timedelta, notices: Callable[[FeedState], str],
+        operators: Sequence[int],
+    ) -> FeedState | None:  # fmt: skip
+        """Mark a feed down once it has failed for ``after``; returns its state the first time.
+
+        The mark and the operators' notices are one transaction, so after a crash operators are
+        told exactly once: never twice, never not at all.
+        """
+        with self.transaction() as conn:
+            row = conn.execute(
+                "SELECT name, etag, last_modified, body_hash, first_polled_at, last_success_at, "
+                "last_error, last_error_at, failures, retry_at, failing_since, down_notified "
+                "FROM feeds WHERE name = ?",
+                [name],
+            ).fetchone()
+            if row is None:
+                return None
+            state = FeedState(*row)
+            since = parse_iso(state.failing_since)
+            if state.down_notified or not state.failures or since is None or now - since < after:
+                return None
+            conn.execute("UPDATE feeds SET down_notified = 1 WHERE name = ?", [name])
+            self._notices(conn, operators, notices(state), now)
+            return state
+
+    def feed_recovered(
+        self, name: str, now: datetime, notices: Callable[[FeedState], str],
+        operators: Sequence[int],
+    ) -> FeedState | None:  # fmt: skip
+        """End a feed's outage after a successful poll; returns its state if operators had
+        been told it was down (they are told it is back, in the same transaction)."""
+        with self.transaction() as conn:
+            row = conn.execute(
+                "SELECT name, etag, last_modified, body_hash, first_polled_at, last_success_at, "
+                "last_error, last_error_at, failures, retry_at, failing_since, down_notified "
+                "FROM feeds WHERE name = ? AND failing_since IS NOT NULL",
+                [name],
+            ).fetchone()
+            if row is None:
+                return None
+            state = FeedState(*row)
+            conn.execute(
+                "UPDATE feeds SET failing_since = NULL, down_notified = 0 WHERE name = ?", [name]
+            )
+            if not state.down_notified:
+                return None
+            self._notices(conn, operators, notices(state), now)
+            return state
+
+    def _notices(
+        self, conn: sqlite3.Connection, chats: Sequence[int], body: str, now: datetime
+    ) -> None:
+        for chat_id in chats:
+            conn.execute(
+                "INSERT INTO outbox(chat_id, kind, format, body, created_at, attempts) "
+                "VALUES(?, 'notice', 'text', ?, ?, 0)",
+                [chat_id, body, iso(now)],
+            )
+
+    # -- the bot's own record, for health checks and `status` --
+
+    def set_meta(self, **values: str | None) -> None:
+        """Write a few facts about the running bot (one transaction; also proves writability)."""
+        with self.transaction() as conn:
+            for key, value in values.items():
+                conn.execute(
+                    "INSERT INTO meta(key, value) VALUES(?, ?) "
+                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    [key, value],
+                )
+
+    def meta(self) -> dict[str, str]:
+        return dict(self.db.execute("SELECT key, value FROM meta").fetchall())
 
     def record_unchanged(
         self, name: str, url: str, now: datetime, etag: str | None, last_modified: str | None
@@ -956,6 +1042,20 @@ class Store:
             conn.execute(
                 "UPDATE outbox SET body = ?, format = ? WHERE id = ?", [body, fmt, outbox_id]
             )
+
+    def matched_since(self, since: datetime) -> list[tuple[str, str]]:
+        """(seen_at, rules JSON) of every item matched since ``since``, for ``stats``."""
+        return self.db.execute(
+            "SELECT seen_at, rules FROM items WHERE status = 'matched' AND seen_at >= ?",
+            [iso(since)],
+        ).fetchall()
+
+    def sent_since(self, since: datetime) -> list[tuple[str, str]]:
+        """(sent_at, kind) of every message sent since ``since``, for ``stats``."""
+        return self.db.execute(
+            "SELECT sent_at, kind FROM outbox WHERE sent_at IS NOT NULL AND sent_at >= ?",
+            [iso(since)],
+        ).fetchall()
 
     def outbox_depth(self) -> int:
         return self.db.execute(

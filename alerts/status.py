@@ -1,0 +1,101 @@
+"""The operators' picture of the bot: feeds' health, the outbox, the subscribers, the bot itself.
+
+One renderer for both places it is shown: ``/status`` in Telegram (HTML) and ``bot.py status``
+on the command line (plain text, read from the state database, the bot running or not), so the
+two never drift apart.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+
+from .durations import format_duration
+from .health import Health
+from .store import FeedState, parse_iso
+
+
+@dataclass(frozen=True)
+class FeedRow:
+    name: str
+    state: FeedState | None
+    next_poll: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Picture:
+    feeds: Sequence[FeedRow]
+    outbox: int
+    subscribers: int
+    rules: int | None = None
+    urgent: int | None = None
+    bot: str | None = None  # "running; heartbeat 4s ago" and the like, when known
+
+
+def render(picture: Picture, now: datetime, tz: tzinfo, *, as_html: bool) -> str:
+    esc: Callable[[str], str] = html.escape if as_html else (lambda s: s)
+
+    def bold(text: str) -> str:
+        return f"<b>{text}</b>" if as_html else text
+
+    def ago(text: str | None) -> str:
+        when = parse_iso(text)
+        if when is None:
+            return "never"
+        return f"{when.astimezone(tz):%d %b %H:%M} ({_ago(now, when)})"
+
+    lines = []
+    if picture.bot:
+        lines += [f"{bold('Bot')}: {esc(picture.bot)}", ""]
+    lines.append(f"{bold('Feeds')} ({len(picture.feeds)})")
+    for row in picture.feeds:
+        st = row.state
+        name = esc(row.name)
+        if st is None:
+            lines.append(f"• {name}: not polled yet")
+            continue
+        parts = [f"last success {ago(st.last_success_at)}"]
+        if st.failures:
+            parts.append(bold(f"{st.failures} consecutive failures"))
+            since = parse_iso(st.failing_since)
+            if since is not None:
+                parts.append(f"failing for {format_duration((now - since).total_seconds())}")
+        if st.last_error:
+            parts.append(f"last error {ago(st.last_error_at)}: {esc(st.last_error)}")
+        if row.next_poll:
+            parts.append(f"next poll {row.next_poll.astimezone(tz):%H:%M:%S}")
+        lines.append(f"• {name}: " + "; ".join(parts))
+    lines.append("")
+    lines.append(f"Outbox: {picture.outbox} waiting")
+    lines.append(f"Subscribers: {picture.subscribers}")
+    if picture.rules is not None:
+        lines.append(f"Rules: {picture.rules} ({picture.urgent or 0} urgent)")
+    return "\n".join(lines)
+
+
+def _ago(now: datetime, when: datetime) -> str:
+    seconds = (now - when).total_seconds()
+    if seconds < 0:
+        return f"in {format_duration(-seconds)}"
+    return f"{format_duration(seconds)} ago"
+
+
+def describe_bot(meta: dict[str, str], verdict: Health, now: datetime) -> str:
+    """One line on the bot process from what it recorded: running, stopped, or stalled."""
+    stopped = parse_iso(meta.get("stopped_at"))
+    beat = parse_iso(meta.get("heartbeat_at"))
+    once = parse_iso(meta.get("last_once_at"))
+    if beat is None and once is not None:
+        return f"not running as a service; last `once` run {_ago(now, once)}"
+    if beat is None:
+        return "never ran as a service here (no heartbeat recorded)"
+    if stopped is not None and stopped >= beat:
+        return f"stopped {_ago(now, stopped)}"
+    if verdict.ok:
+        started = parse_iso(meta.get("started_at"))
+        up = f", up {format_duration((now - started).total_seconds())}" if started else ""
+        pid = f", pid {meta['pid']}" if meta.get("pid") else ""
+        return f"running; heartbeat {_ago(now, beat)}{pid}{up}"
+    return "NOT HEALTHY: " + "; ".join(verdict.reasons)
