@@ -1,25 +1,35 @@
 # A small image for running the bot unattended: python slim, non-root, pinned dependencies.
+#
+#   docker build -t conflict-alerts .
+#   docker run -d -e TELEGRAM_BOT_TOKEN -v alerts-state:/app/state \
+#     -v "$PWD/rules.yaml:/app/rules.yaml:ro" conflict-alerts
+#
+# See docker-compose.yml for the same with a restart policy and the metrics port.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
     RULES_FILE=/app/rules.yaml \
     STATE_DIR=/app/state
 
 WORKDIR /app
+# Dependencies first (exact pins in pyproject.toml), so a code change does not reinstall them.
 COPY pyproject.toml README.md ./
 COPY alerts ./alerts
-COPY bot.py rules.yaml ./
-COPY examples ./examples
 RUN pip install --no-compile . \
     && useradd --create-home --uid 10001 bot \
     && mkdir -p /app/state && chown bot:bot /app/state
+COPY bot.py rules.yaml ./
+COPY examples ./examples
 
 USER bot
+# The database lives here; mount a volume so it outlives the container.
 VOLUME ["/app/state"]
-# The rules file is validated on each check; a broken file marks the container unhealthy.
-HEALTHCHECK --interval=1m --timeout=10s --start-period=30s \
-    CMD ["python", "bot.py", "check"]
+# Healthy when the running bot wrote its heartbeat to the database within the last minute and
+# polled a feed recently (`bot.py status --check`); works whether or not http_port is set.
+HEALTHCHECK --interval=1m --timeout=15s --start-period=1m --retries=3 \
+    CMD ["python", "bot.py", "status", "--check"]
 ENTRYPOINT ["python", "bot.py"]
 CMD ["run"]
