@@ -789,6 +789,9 @@ class Service:
                 max_instances=1,
                 replace_existing=True,
             )
+        # Prune soon after start too, not only six hours in: a bot restarted more often than
+        # that (deploys, crashes) would otherwise never prune, and its database would only grow.
+        scheduler.modify_job("prune", next_run_time=now + timedelta(minutes=1))
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Run until SIGTERM, SIGINT or ``stop`` is set; then finish cleanly."""

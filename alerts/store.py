@@ -514,6 +514,14 @@ class Store:
         """A successful poll that brought nothing new (304, or the same bytes as last time)."""
         with self.transaction() as conn:
             self._touch_feed(conn, name, url)
+            # The feed still carries what its last successful poll saw (those items' last_seen_at
+            # is that poll's time): they are seen now too, or retention would forget them while
+            # the feed carries them, and they would be delivered again when the feed next changes.
+            conn.execute(
+                "UPDATE items SET last_seen_at = ? WHERE feed = ? "
+                "AND last_seen_at = (SELECT last_success_at FROM feeds WHERE name = ?)",
+                [iso(now), name, name],
+            )
             conn.execute(
                 "UPDATE feeds SET failures = 0, retry_at = NULL, last_polled_at = ?, "
                 "last_success_at = ?, etag = COALESCE(?, etag), "
@@ -1068,22 +1076,37 @@ class Store:
         """Forget items the feeds stopped carrying ``keep_days`` ago, and delivered messages.
 
         Items are judged by when a feed last carried them, not when they were first seen, so an
-        item still in a feed is never forgotten and then delivered again as if new.
+        item still in a feed is never forgotten and then delivered again as if new. Only a later
+        successful poll shows that a feed stopped carrying an item: a feed that is down keeps
+        its items until it answers. A story that reports can still join (inside the story
+        window) keeps its items and the record of which chats had it, however short keep_days.
         """
         cutoff = iso(now - timedelta(days=keep_days))
+        live = iso(now - self.stories.window)
         with self.transaction() as conn:
             conn.execute("DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ?", [cutoff])
             conn.execute(
-                "DELETE FROM queue WHERE outbox_id IS NOT NULL "
-                "AND outbox_id NOT IN (SELECT id FROM outbox)"
+                "DELETE FROM outbox WHERE gave_up_at IS NOT NULL AND gave_up_at < ?", [cutoff]
             )
             conn.execute(
-                "DELETE FROM outbox WHERE gave_up_at IS NOT NULL AND gave_up_at < ?", [cutoff]
+                "DELETE FROM queue WHERE outbox_id IS NOT NULL "
+                "AND outbox_id NOT IN (SELECT id FROM outbox) "
+                "AND story_id NOT IN (SELECT id FROM stories WHERE first_at >= ?)",
+                [live],
+            )
+            # Owed to a chat that is no longer served (dropped from settings.chats): it would
+            # wait forever, and keep its items with it.
+            conn.execute(
+                "DELETE FROM queue WHERE outbox_id IS NULL AND created_at < ? "
+                "AND chat_id NOT IN (SELECT id FROM chats WHERE active = 1)",
+                [cutoff],
             )
             removed = conn.execute(
                 "DELETE FROM items WHERE last_seen_at < ? "
-                "AND (story_id IS NULL OR story_id NOT IN (SELECT story_id FROM queue))",
-                [cutoff],
+                "AND last_seen_at < (SELECT last_success_at FROM feeds WHERE name = items.feed) "
+                "AND (story_id IS NULL OR (story_id NOT IN (SELECT story_id FROM queue) "
+                "AND story_id NOT IN (SELECT id FROM stories WHERE first_at >= ?)))",
+                [cutoff, live],
             ).rowcount
             conn.execute(
                 "DELETE FROM stories WHERE id NOT IN (SELECT story_id FROM items "

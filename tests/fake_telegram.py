@@ -519,6 +519,15 @@ class _Fault:
     chat_id: int | str | None
 
 
+@dataclass
+class _Hold:
+    method: str  # lower-case
+    seconds: float
+    after: bool  # True: the call takes effect first and only its answer is late
+    remaining: int | None  # None: forever
+    chat_id: int | str | None
+
+
 def _chat_key(value: Any) -> int | str:
     if isinstance(value, bool):
         raise TelegramApiError(400, "Bad Request: chat not found")
@@ -607,6 +616,10 @@ class FakeTelegram:
 
         # faults
         self._faults: list[_Fault] = []
+        self._holds: list[_Hold] = []
+        self._held: list[dict[str, Any]] = []  # every call that was held, and how it ended
+        self._holding = 0  # calls being held right now
+        self._in_flight: dict[str, int] = {}  # calls being handled right now, by method
         self._blocked: dict[int | str, str] = {}
         self._migrated: dict[int | str, int] = {}
         self._per_second: int | None = None
@@ -826,9 +839,82 @@ class FakeTelegram:
         with self._lock:
             self._faults.append(fault)
 
+    def hold_next(
+        self,
+        method: str,
+        seconds: float,
+        *,
+        after: bool = False,
+        count: int | None = 1,
+        chat_id: int | str | None = None,
+    ) -> None:
+        """Make the next ``count`` calls (None: all) of ``method`` wait ``seconds``: a slow
+        Telegram, for killing a client in the middle of a call.
+
+        By default the wait comes before the call takes effect, so a client that dies meanwhile
+        changed nothing. With ``after=True`` the call takes effect first (a message is recorded
+        in ``sent``) and only the answer is late: a client that dies meanwhile never learns that
+        its message was delivered. ``held`` records how each held call ended.
+        """
+        hold = _Hold(
+            method=method.lower(),
+            seconds=seconds,
+            after=after,
+            remaining=count,
+            chat_id=None if chat_id is None else _chat_key(chat_id),
+        )
+        with self._lock:
+            self._holds.append(hold)
+
+    @property
+    def holding(self) -> int:
+        """How many calls are being held by ``hold_next`` right now."""
+        with self._lock:
+            return self._holding
+
+    @property
+    def held(self) -> list[dict[str, Any]]:
+        """Every held call: method, chat_id, after, seconds, and outcome ("holding" while it
+        waits, then "answered", or "abandoned" when the client went away first)."""
+        with self._lock:
+            return [dict(h) for h in self._held]
+
+    def wait_holding(self, timeout: float) -> bool:
+        """Block until some call is being held; False if none was within ``timeout``."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._holding == 0:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._cond.wait(remaining)
+            return True
+
+    def in_flight(self, method: str | None = None) -> int:
+        """Calls (of ``method``, or all) received and not yet answered or abandoned."""
+        with self._lock:
+            if method is None:
+                return sum(self._in_flight.values())
+            return self._in_flight.get(method.lower(), 0)
+
+    def wait_idle(self, method: str | None = None, timeout: float = 10.0) -> None:
+        """Block until no call (of ``method``, or at all) is in flight: after a client was
+        killed, whatever it had sent has then either taken effect or been dropped."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self.in_flight(method):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise WaitTimeout(
+                        f"{self.in_flight(method)} {method or 'calls'} still in flight after "
+                        f"{timeout:g}s"
+                    )
+                self._cond.wait(min(remaining, 0.05))
+
     def clear_faults(self) -> None:
         with self._lock:
             self._faults.clear()
+            self._holds.clear()
             self._blocked.clear()
             self._migrated.clear()
             self._per_second = self._per_chat_per_second = None
@@ -1213,6 +1299,50 @@ class FakeTelegram:
                 return fault.error
         return None
 
+    def _take_hold(self, method: str, params: dict[str, Any]) -> _Hold | None:
+        wanted = method.lower()
+        with self._lock:
+            for hold in self._holds:
+                if hold.method != wanted:
+                    continue
+                if hold.chat_id is not None:
+                    try:
+                        if _chat_key(params.get("chat_id")) != hold.chat_id:
+                            continue
+                    except TelegramApiError:
+                        continue
+                if hold.remaining is not None:
+                    hold.remaining -= 1
+                    if hold.remaining <= 0:
+                        self._holds.remove(hold)
+                return hold
+        return None
+
+    async def _hold(self, hold: _Hold, method: str, params: dict[str, Any]) -> None:
+        record = {
+            "method": method,
+            "chat_id": params.get("chat_id"),
+            "text": params.get("text"),
+            "after": hold.after,
+            "seconds": hold.seconds,
+            "outcome": "holding",
+            "time": time.time(),
+        }
+        with self._cond:
+            self._held.append(record)
+            self._holding += 1
+            self._cond.notify_all()
+        try:
+            await asyncio.sleep(hold.seconds)
+            record["outcome"] = "answered"
+        except asyncio.CancelledError:  # the client hung up (or was killed) meanwhile
+            record["outcome"] = "abandoned"
+            raise
+        finally:
+            with self._cond:
+                self._holding -= 1
+                self._cond.notify_all()
+
     # ---------------------------------------------------------------- internals: HTTP
 
     async def _not_found(self, request: web.Request) -> web.Response:
@@ -1253,13 +1383,18 @@ class FakeTelegram:
             with self._lock:
                 self._calls.append((canonical, params))
             return self._error_response(canonical, params, err)
-        with self._lock:
+        key = canonical.lower()
+        with self._cond:
             self._calls.append((canonical, params))
+            self._in_flight[key] = self._in_flight.get(key, 0) + 1
         try:
             if token != self.token:
                 raise TelegramApiError(401, "Unauthorized")
             if handler is None:
                 raise TelegramApiError(404, "Not Found")
+            hold = self._take_hold(canonical, params)
+            if hold is not None and not hold.after:
+                await self._hold(hold, canonical, params)
             fault = self._take_fault(canonical, params)
             if fault is not None:
                 raise fault
@@ -1268,8 +1403,14 @@ class FakeTelegram:
             result = handler(params)
             if asyncio.iscoroutine(result):
                 result = await result
+            if hold is not None and hold.after:
+                await self._hold(hold, canonical, params)
         except TelegramApiError as err:
             return self._error_response(canonical, params, err)
+        finally:
+            with self._cond:
+                self._in_flight[key] -= 1
+                self._cond.notify_all()
         return web.json_response({"ok": True, "result": result})
 
     def _error_response(

@@ -285,3 +285,28 @@ def test_parse_html_offsets_are_utf16():
     text, entities = parse_html("\U0001f3df <b>x</b>")
     assert text == "\U0001f3df x"
     assert entities == [{"offset": 3, "length": 1, "type": "bold"}]
+
+
+@pytest.mark.asyncio
+async def test_held_calls_and_a_client_that_gives_up(fake, bot):
+    # Held before taking effect: a client that gives up meanwhile sent nothing.
+    fake.hold_next("sendMessage", 30)
+    with pytest.raises(NetworkError):  # PTB's TimedOut
+        await bot.send_message(CHAT, "never", read_timeout=0.3)
+    # Held after taking effect: the message is delivered, but the client never hears so.
+    fake.hold_next("sendMessage", 30, after=True)
+    with pytest.raises(NetworkError):
+        await bot.send_message(CHAT, "delivered, unconfirmed", read_timeout=0.3)
+    deadline = time.monotonic() + 10
+    while fake.in_flight("sendMessage") and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+    assert fake.in_flight("sendMessage") == 0 and fake.holding == 0
+    assert [m["text"] for m in fake.sent_to(CHAT)] == ["delivered, unconfirmed"]
+    assert [(h["text"], h["after"], h["outcome"]) for h in fake.held] == [
+        ("never", False, "abandoned"),
+        ("delivered, unconfirmed", True, "abandoned"),
+    ]
+    # A short hold is simply a slow answer.
+    fake.hold_next("sendMessage", 0.1, after=True)
+    await bot.send_message(CHAT, "slow")
+    assert fake.held[-1]["outcome"] == "answered"

@@ -1,0 +1,278 @@
+"""Retention: a bot that runs for months keeps a database of bounded size, and never forgets an
+item a feed still carries (it would be delivered again as new).
+
+The store is driven as the service drives it (poll -> ingest or record_unchanged or
+record_failure, compose, mark_sent, prune), with a ``now`` that advances day by day.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from alerts import digest
+from alerts.config import Rule
+from alerts.items import Item
+from alerts.store import Entry, Matched, Store, parse_iso
+
+START = datetime(2026, 1, 5, 6, 0, tzinfo=UTC)
+CHAT = 1001
+RULES = (
+    Rule(id="troops", name="Troops", any=("troops",), priority="urgent"),
+    Rule(id="grid", name="Grid", any=("substation",)),
+)
+URGENT = frozenset({"troops"})
+
+
+class Sim:
+    """The store, the feeds as the bot would see them, and every story each delivery carried."""
+
+    def __init__(self, path: Path, keep_days: int, story_window: timedelta | None = None):
+        self.path = path
+        self.keep_days = keep_days
+        self.store = (
+            Store.open(path, story_window) if story_window is not None else Store.open(path)
+        )
+        self.store.start_chat(CHAT, "private", "A reader", START - timedelta(days=1))
+        self.delivered: Counter[str] = Counter()  # title -> messages that carried it
+        self.rules: dict[str, tuple[str, ...]] = {}  # title -> the rules it matches
+
+    def poll(self, feed: str, items: list[Item], now: datetime) -> None:
+        """What Service.poll_feed does with the store for one successful fetch."""
+        body = hashlib.sha256(repr([(i.guid, i.title) for i in items]).encode()).hexdigest()
+        state = self.store.feed_state(feed)
+        url = f"https://{feed}.example/rss"
+        if state and state.body_hash == body:  # 304, or the same bytes as last time
+            self.store.record_unchanged(feed, url, now, None, None)
+        else:
+            self._ingest(feed, url, items, state, body, now)
+        if state is not None and state.failing_since:
+            self.store.feed_recovered(feed, now, lambda state: "back", ())
+
+    def _ingest(self, feed, url, items, state, body, now) -> None:
+        known = self.store.known_guids(feed, [i.guid for i in items])
+        first = state is None or state.first_polled_at is None
+        # As the service does: back from an outage (of over feed_alert_after, 1h by default),
+        # items older than backfill are recorded, not delivered. Items without a date are new.
+        since = parse_iso(state.failing_since) if state else None
+        first = first or (since is not None and now - since >= timedelta(hours=1))
+        self.store.ingest(
+            feed,
+            url,
+            now=now,
+            etag=None,
+            last_modified=None,
+            body_hash=body,
+            seen=sorted(known),
+            new=[Matched(i, self.rules[i.title], ()) for i in items if i.guid not in known],
+            backfill_before=now - timedelta(days=1) if first else None,
+            urgent_rules=URGENT,
+        )
+
+    def fail(self, feed: str, now: datetime) -> None:
+        self.store.record_failure(
+            feed, f"https://{feed}.example/rss", "HTTP 503", now, lambda n: 60
+        )
+
+    def deliver(self, now: datetime) -> None:
+        """Alerts, then the digest, each message confirmed as Telegram would."""
+        for urgent in (True, False):
+            render = digest.alerts_html if urgent else digest.digest_html
+
+            def record(entries: list[Entry], render=render) -> list[tuple[str, list[int]]]:
+                self.delivered.update(e.title for e in entries)
+                return render(entries, RULES, UTC, now)
+
+            for chat_id in self.store.chats_with_pending(urgent):
+                kind = "alert" if urgent else "digest"
+                self.store.compose(
+                    chat_id, urgent=urgent, kind=kind, fmt="html", render=record, now=now
+                )
+        for msg in self.store.due(now, 1000):
+            self.store.mark_sent(msg.id, now)
+
+    def item(self, feed: str, guid: str, title: str, rules: tuple[str, ...], when) -> Item:
+        self.rules[title] = rules
+        return Item(feed, guid, title, f"https://{feed}.example/{guid}", "", when)
+
+    def size(self) -> dict[str, int]:
+        db = sqlite3.connect(self.path / "alerts.db")
+        try:
+            out = {
+                table: db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                for table in ("items", "stories", "queue", "outbox")
+            }
+            out["pages"] = db.execute("PRAGMA page_count").fetchone()[0]
+        finally:
+            db.close()
+        return out
+
+
+def test_a_long_run_stays_bounded_and_remembers_what_feeds_still_carry(tmp_path) -> None:
+    days, keep_days, per_day = 120, 7, 12
+    sim = Sim(tmp_path, keep_days)
+    daily: list[Item] = []  # a busy feed: a dozen items a day, carrying the latest 30
+    # A feed whose few items never change: every poll after the first is a 304 or the same
+    # bytes. On day 60 it adds one item, and its old ones must still be known then.
+    pinned = [
+        sim.item(
+            "pinned",
+            f"p{n}",
+            f"Pinned: {5000 + n} troops stay at the substation",
+            ("troops",),
+            START,
+        )
+        for n in range(3)
+    ]
+    # A feed that is down from day 10 to day 40, far longer than keep_days, and comes back
+    # carrying what it carried before, and one item more. Its items have no date, so coming
+    # back from an outage does not make them backfill: only memory keeps them from repeating.
+    flaky = [
+        sim.item("flaky", f"f{n}", f"Flaky: substation {7000 + n} repaired", ("grid",), None)
+        for n in range(2)
+    ]
+    sizes: dict[int, dict[str, int]] = {}
+    serial = 0
+    for day in range(days):
+        for poll in range(4):  # every six hours
+            now = START + timedelta(days=day, hours=6 * poll)
+            if poll == 0:
+                for _ in range(per_day):
+                    serial += 1
+                    kind = serial % 4  # urgent, digest, both, unmatched
+                    rules = [("troops",), ("grid",), ("troops", "grid"), ()][kind]
+                    title = f"Report {serial}: {serial} troops near substation {serial}"
+                    daily.append(sim.item("daily", f"d{serial}", title, rules, now))
+                del daily[:-30]
+            if day == 40 and poll == 0:
+                flaky.append(
+                    sim.item("flaky", "f-new", "Flaky: substation 7100 back", ("grid",), None)
+                )
+            if day == 60 and poll == 0:
+                pinned.append(
+                    sim.item("pinned", "p-new", "Pinned: 6000 new troops arrive", ("troops",), now)
+                )
+            sim.poll("daily", daily, now)
+            sim.poll("pinned", pinned, now)
+            if 10 <= day < 40:
+                sim.fail("flaky", now)
+            else:
+                sim.poll("flaky", flaky, now)
+            sim.deliver(now)
+            if poll == 0:
+                sim.store.prune(keep_days, now)  # as the service's prune job does
+        if day in (30, 60, 90, days - 1):
+            sizes[day] = sim.size()
+
+    # Everything matched was delivered, each item exactly once: nothing the feeds kept carrying
+    # (unchanged for months, or behind an outage longer than keep_days) came back as new.
+    matched = [title for title, rules in sim.rules.items() if rules]
+    assert set(sim.delivered) == set(matched)
+    assert [t for t, n in sim.delivered.items() if n != 1] == []
+    # What is kept is what the last keep_days brought, not everything since the start.
+    for table in ("items", "stories", "queue", "outbox"):
+        counts = [sizes[d][table] for d in sorted(sizes)]
+        assert max(counts) <= counts[0] * 1.1 + 5, (table, counts)
+    assert sizes[days - 1]["items"] < (keep_days + 3) * per_day + 30 + len(pinned) + len(flaky)
+    pages = [sizes[d]["pages"] for d in sorted(sizes)]
+    assert max(pages) <= pages[0] * 1.25 + 10, pages  # freed pages are reused: no growth
+    sim.store.close()
+
+
+def test_a_story_is_remembered_while_reports_can_still_join_it(tmp_path) -> None:
+    """keep_days shorter than the story window: a late report of a story delivered and pruned
+    must still join it (not start a story nobody can be sent, nor repeat the first one)."""
+    sim = Sim(tmp_path, keep_days=1, story_window=timedelta(hours=48))
+    first = sim.item(
+        "wire",
+        "a",
+        "Russian strike on Kyiv kills at least 14 troops",
+        ("troops",),
+        START,
+    )
+    late = sim.item(
+        "desk",
+        "b",
+        "Death Toll From Russian Attack on Kyiv Rises to 28 troops",
+        ("troops",),
+        START + timedelta(hours=9),
+    )
+    sim.poll("desk", [], START)
+    sim.poll("wire", [first], START)
+    sim.deliver(START)
+    assert sim.delivered == Counter({first.title: 1})
+    sim.poll("wire", [], START + timedelta(hours=1))  # the feed no longer carries it
+    # A day later the item and its delivery are past keep_days; the story is 26 hours old.
+    sim.store.prune(1, START + timedelta(hours=26))
+    now = START + timedelta(hours=27)
+    sim.poll("desk", [late], now)  # a slow outlet's report of the same event
+    sim.deliver(now)
+    sim.deliver(now + timedelta(hours=1))
+    # The first report is not alerted again; the late one is shown as more coverage of it.
+    assert sim.delivered == Counter({first.title: 2}), sim.delivered
+    db = sqlite3.connect(tmp_path / "alerts.db")
+    bodies = [r[0] for r in db.execute("SELECT body FROM outbox ORDER BY id")]
+    db.close()
+    assert "🚨" not in bodies[-1] and "more coverage" in bodies[-1]
+    assert "https://desk.example/b" in bodies[-1]
+    assert sim.store.outbox_depth() == 0 and not sim.store.chats_with_pending(False)
+    sim.store.close()
+
+
+def test_a_story_nobody_was_sent_is_remembered_while_reports_can_join_it(tmp_path) -> None:
+    sim = Sim(tmp_path, keep_days=1, story_window=timedelta(hours=48))
+    first = sim.item(
+        "wire", "a", "Russian strike on Kyiv kills at least 14 troops", ("troops",), START
+    )
+    late = sim.item(
+        "desk",
+        "b",
+        "Death Toll From Russian Attack on Kyiv Rises to 28 troops",
+        ("troops",),
+        START + timedelta(hours=9),
+    )
+    sim.store.update_chat(CHAT, rules=[])  # the only chat follows nothing for now
+    sim.poll("desk", [], START)
+    sim.poll("wire", [first], START)
+    sim.poll("wire", [], START + timedelta(hours=1))
+    sim.deliver(START + timedelta(hours=1))
+    assert not sim.delivered
+    sim.store.prune(1, START + timedelta(hours=26))
+    sim.store.update_chat(CHAT, rules=None)  # ... and now follows every rule
+    now = START + timedelta(hours=27)
+    sim.poll("desk", [late], now)
+    sim.deliver(now)
+    # The story reaches the chat once, as one alert naming both reports.
+    assert sim.delivered == Counter({first.title: 1}), sim.delivered
+    db = sqlite3.connect(tmp_path / "alerts.db")
+    (body,) = [r[0] for r in db.execute("SELECT body FROM outbox")]
+    db.close()
+    assert body.startswith("🚨") and "https://desk.example/b" in body
+    assert sim.store.outbox_depth() == 0 and not sim.store.chats_with_pending(True)
+    sim.store.close()
+
+
+def test_prune_runs_soon_after_start_not_only_hours_later(tmp_path) -> None:
+    """A bot restarted more often than the prune interval must still prune."""
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    from alerts import config as configmod
+    from alerts.service import Service
+
+    from .conftest import write_rules
+
+    rules = write_rules(
+        tmp_path / "rules.yaml", {"Wire": "https://e.example/rss"}, "  - id: a\n    any: [x]\n"
+    )
+    store = Store.open(tmp_path / "state")
+    service = Service(configmod.load(rules), store)
+    scheduler = AsyncIOScheduler(timezone=UTC)
+    before = datetime.now(UTC)
+    service.schedule(scheduler)
+    job = scheduler.get_job("prune")
+    assert job.next_run_time <= before + timedelta(minutes=5)
+    assert job.trigger.interval == timedelta(hours=6)  # and every six hours after that
+    store.close()
