@@ -37,6 +37,9 @@ from .store import Chat, FeedState, IngestResult, Matched, Outgoing, Store, pars
 log = logging.getLogger("alerts")
 
 FETCH_CONCURRENCY = 10
+# Polls under way at once, from fetch to store: what was fetched and parsed waits for the one
+# store thread, and without a bound a thousand feeds polled together would all wait in memory.
+POLL_CONCURRENCY = 2 * FETCH_CONCURRENCY
 MAX_BACKOFF = 6 * 3600.0
 SEND_RETRY_MAX = 15 * 60.0
 SEND_CONCURRENCY = 50  # chats sent to at once; each chat's messages stay in order
@@ -81,6 +84,7 @@ class Service:
         self._rules_changed_at: float | None = None  # when a change was seen, not yet loaded
         self._db_thread = ThreadPoolExecutor(1, thread_name_prefix="store")
         self._fetch_slots = asyncio.Semaphore(FETCH_CONCURRENCY)
+        self._poll_slots = asyncio.Semaphore(POLL_CONCURRENCY)
         self._send_lock = asyncio.Lock()
         self._http: httpx.AsyncClient | None = None
         self._inflight: set[asyncio.Task] = set()
@@ -115,9 +119,10 @@ class Service:
         if not force and state and state.retry_at and parse_iso(state.retry_at) > now:
             self.last_poll_at = now  # the scheduler is alive; the feed waits out its backoff
             return PollOutcome(feed.name, ok=False, skipped=True, reason=state.last_error or "")
-        started = time.monotonic()
-        outcome = await self._poll(feed, state)
-        self.metrics.poll_seconds.observe(time.monotonic() - started)
+        async with self._poll_slots:
+            started = time.monotonic()
+            outcome = await self._poll(feed, state)
+            self.metrics.poll_seconds.observe(time.monotonic() - started)
         self.last_poll_at = datetime.now(UTC)
         kind = "failed" if not outcome.ok else "unchanged" if outcome.unchanged else "ok"
         self.metrics.polls.labels(feed.name, kind).inc()

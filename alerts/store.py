@@ -608,7 +608,7 @@ class Store:
                     f"UPDATE items SET last_seen_at = ? WHERE feed = ? AND guid IN ({marks})",
                     [stamp, feed, *chunk],
                 )
-            chats = self._active_chats(conn)
+            chats: list[Chat] | None = None  # read at the first matched item: most polls have none
             self.stories.expire(now)
             # Earliest first, so that the first report of a story starts it.
             ordered = sorted(new, key=lambda m: (m.item.published or now, m.item.guid))
@@ -662,6 +662,8 @@ class Store:
                 story_id = self._file_story(conn, item_id, m, now)
                 if story_id != item_id:
                     result.joined += 1
+                if chats is None:
+                    chats = self._active_chats(conn)
                 for chat in chats:
                     queued = self._queue_story(conn, chat, story_id, m.rules, urgent_rules, stamp)
                     if queued:

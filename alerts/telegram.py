@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("alerts.telegram")
 
+OVERALL_RATE = 29  # messages a second to all chats together: Telegram allows 30
 PRIVATE_INTERVAL = 1.0  # seconds between messages to one private chat
 GROUP_INTERVAL = 3.0  # 20 a minute per group
 MIN_DIGEST_EVERY = 5 * 60
@@ -57,7 +58,11 @@ def build_application(token: str, base_url: str | None = None) -> Application:
     builder = (
         Application.builder()
         .token(token)
-        .rate_limiter(AIORateLimiter(max_retries=0))
+        # Evenly spaced, one at a time: PTB's default bucket lets 30 messages go at once and
+        # 30 more within the same second, twice the limit, which Telegram answers with 429.
+        .rate_limiter(
+            AIORateLimiter(overall_max_rate=1, overall_time_period=1 / OVERALL_RATE, max_retries=0)
+        )
         .job_queue(None)
     )
     if base_url:
