@@ -137,13 +137,24 @@ class Matcher:
                 for tid in compiled.any:
                     self._term_rules.setdefault(tid, set()).add(index)
 
+        self._indexed = frozenset(self._term_regions) | frozenset(self._term_rules)
         self._automaton = ahocorasick.Automaton()
         keys: dict[str, list[tuple[int, tuple[tuple[str, bool], ...], bool]]] = {}
         for term, tid in self._terms.items():
             key, tail = _key(term)
             keys.setdefault(key, []).append((tid, tail, term.case_sensitive))
         for key, entries in keys.items():
-            self._automaton.add_word(key, (len(key), tuple(entries)))
+            # Most keys have nothing left to check (whole words and phrases, which end on a
+            # space, and single-word prefixes, which start on one): a hit on one is a hit on its
+            # terms, and the value is just their ids (a frozenset), which the scan adds to the
+            # result in one C call. Keys that need checking (a prefix with words after it, an
+            # alias that counts only when capitalised) keep their entries.
+            simple = all(not tail and not cased for _, tail, cased in entries)
+            if simple:
+                value: object = frozenset(tid for tid, _, _ in entries)
+            else:
+                value = (len(key), tuple(entries))
+            self._automaton.add_word(key, value)
         if keys:
             self._automaton.make_automaton()
         self._term_list = list(self._terms)
@@ -170,7 +181,15 @@ class Matcher:
         if not self._terms:
             return found
         cased: str | None = None
-        for end, (length, entries) in self._automaton.iter(stream):
+        for end, value in self._automaton.iter(stream):
+            if isinstance(value, frozenset):
+                # A whole-word key ends on a space; a prefix key runs on to the end of its word.
+                stop = end if stream[end] == " " else stream.index(" ", end)
+                for tid in value:
+                    if tid not in found:
+                        found[tid] = (end - len(self._term_key(tid)) + 2, stop)
+                continue
+            length, entries = value
             start = end - length + 1
             for tid, tail, case_sensitive in entries:
                 if tid in found:
@@ -189,6 +208,37 @@ class Matcher:
                 found[tid] = (start + 1, stop)
         return found
 
+    def _term_key(self, tid: int) -> str:
+        return _key(self._term_list[tid])[0]
+
+    def hit_ids(self, stream: str, text: str = "") -> set[int]:
+        """The ids of the terms found in a word stream: :meth:`hits` without the spans.
+
+        This is the per-item hot loop of the pipeline, so the common hit (a whole word or
+        phrase) costs one set union in C; only keys that need a check go through Python.
+        """
+        found: set[int] = set()
+        if not self._terms:
+            return found
+        cased: str | None = None
+        for end, value in self._automaton.iter(stream):
+            if type(value) is frozenset:
+                found |= value
+                continue
+            length, entries = value
+            for tid, tail, case_sensitive in entries:
+                if tid in found:
+                    continue
+                if (tail or stream[end] != " ") and _verify(stream, end, tail) is None:
+                    continue
+                if case_sensitive:
+                    if cased is None:
+                        cased = textmod.words_cased(text)
+                    if not _capitalised(stream, cased, end - length + 2):
+                        continue
+                found.add(tid)
+        return found
+
     def match(self, text: str, forms: bool = False) -> Match:
         """Match plain text (title and summary) against every rule.
 
@@ -196,7 +246,7 @@ class Matcher:
         pipeline does not need it and skips the cost.
         """
         stream = textmod.words(text)
-        hits = self.hits(stream, text)
+        hits = self.hits(stream, text) if forms else self.hit_ids(stream, text)
         if not hits:
             return Match((), ())
         term_regions, term_rules, region_rules = (
@@ -206,7 +256,9 @@ class Matcher:
         )
         region_ids: set[int] = set()
         candidates: set[int] = set()
-        for tid in hits:
+        # Most hits are words that no rule is indexed under (a rule's later terms): skip them
+        # with one intersection in C.
+        for tid in self._indexed.intersection(hits):
             regs = term_regions.get(tid)
             if regs:
                 region_ids |= regs
@@ -218,7 +270,7 @@ class Matcher:
             if rules:
                 candidates |= rules
         matched = []
-        hit_ids = hits.keys()
+        hit_ids = hits.keys() if forms else hits
         for index in sorted(candidates):
             rule = self._rules[index]
             if rule.none and not rule.none.isdisjoint(hit_ids):
@@ -232,7 +284,7 @@ class Matcher:
         regions = tuple(sorted(self._region_names[r] for r in region_ids)) if region_ids else ()
         found = {}
         if forms:
-            found = {self._term_list[tid]: stream[a:b] for tid, (a, b) in hits.items()}
+            found = {self._term_list[tid]: stream[a:b] for tid, (a, b) in hits.items()}  # type: ignore[union-attr]
         return Match(tuple(matched), regions, found)
 
 

@@ -274,7 +274,7 @@ def test_fast_word_stream_agrees_with_the_reference() -> None:
     """:func:`words` takes shortcuts; on Latin and Cyrillic text it must equal the definition."""
     import random
 
-    from alerts.text import words, words_reference
+    from alerts.text import words, words_reference, words_slow
 
     alphabet = (
         list("abcXYZ019 .,;:!?'\"-_()[]/\\\n\t~`@#$%^&*+=|<>{}\x00\x7f")
@@ -287,6 +287,21 @@ def test_fast_word_stream_agrees_with_the_reference() -> None:
     for _ in range(20000):
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30)))
         assert words(text) == words_reference(text), repr(text)
+        assert words_slow(text) == words(text), repr(text)
+
+
+def test_byte_level_word_stream_agrees_with_the_regex_one_on_every_character() -> None:
+    """:func:`words` works on UTF-8 bytes for speed; :func:`words_slow` is the same stream by
+    regular expressions on the text. Every code point, between Cyrillic letters, at either
+    end, alone and next to a separator, must come out the same."""
+    from alerts.text import words, words_slow
+
+    for cp in range(0x80, 0x20000):
+        if 0xD800 <= cp < 0xE000:
+            continue
+        c = chr(cp)
+        for text in (f"а{c}б", f"{c}б", f"а{c}", f"а, {c} б", c + c):
+            assert words(text) == words_slow(text), (hex(cp), text)
 
 
 def test_benchmark_matcher_agrees_with_the_reference_matcher() -> None:
