@@ -63,6 +63,12 @@ def _read_text(path) -> str | None:
         return None
 
 
+def _outage(state: FeedState, now: datetime) -> str:
+    """How long a feed has been failing, for operators' notices: ``2h15m``."""
+    since = parse_iso(state.failing_since) or now
+    return format_duration((now - since).total_seconds())
+
+
 def backoff(interval: float, failures: int) -> float:
     """Seconds to wait after ``failures`` consecutive failures: doubling, jittered, capped."""
     base = min(interval * 2 ** max(failures - 1, 0), max(MAX_BACKOFF, interval))
@@ -243,10 +249,8 @@ class Service:
         now = datetime.now(UTC)
 
         def text(st: FeedState) -> str:
-            since = parse_iso(st.failing_since) or now
             return (
-                f"Feed down: {feed.name} has failed for "
-                f"{format_duration((now - since).total_seconds())} "
+                f"Feed down: {feed.name} has failed for {_outage(st, now)} "
                 f"({st.failures} polls in a row).\nLast error: {st.last_error}\n{feed.url}"
             )
 
@@ -274,11 +278,7 @@ class Service:
         now = datetime.now(UTC)
 
         def text(st: FeedState) -> str:
-            since = parse_iso(st.failing_since) or now
-            return (
-                f"Feed back: {feed.name} answers again after "
-                f"{format_duration((now - since).total_seconds())} of failures."
-            )
+            return f"Feed back: {feed.name} answers again after {_outage(st, now)} of failures."
 
         state = await self.db(
             self.store.feed_recovered, feed.name, now, text, self._operator_chats()

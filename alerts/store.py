@@ -30,6 +30,11 @@ from .stories import Report, Signature, StoryIndex, signature
 DB_NAME = "alerts.db"
 CONSOLE_CHAT = 0  # Telegram never uses chat id 0, so it can stand for the console.
 STORY_WINDOW = timedelta(hours=48)
+# The columns of FeedState, in its order.
+_FEED_COLUMNS = (
+    "name, etag, last_modified, body_hash, first_polled_at, last_success_at, last_error, "
+    "last_error_at, failures, retry_at, failing_since, down_notified"
+)
 
 migrations = Migrations("alerts")
 
@@ -378,6 +383,17 @@ class Store:
         self.db.close()
 
     @contextlib.contextmanager
+    def _stories_follow_the_database(self, now: datetime) -> Iterator[None]:
+        """Around a transaction that adds to the story index: if it does not commit, rebuild the
+        index from what the database holds, or a later report could join a story that is not."""
+        try:
+            yield
+        except BaseException:
+            self.stories = StoryIndex(window=self.stories.window)
+            self._load_stories(now)
+            raise
+
+    @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One write transaction; IMMEDIATE so a second process waits instead of failing midway."""
         conn = self.db.conn
@@ -396,18 +412,14 @@ class Store:
     # -- feeds --
 
     def feed_state(self, name: str) -> FeedState | None:
-        row = self.db.execute(
-            "SELECT name, etag, last_modified, body_hash, first_polled_at, last_success_at, "
-            "last_error, last_error_at, failures, retry_at, failing_since, down_notified FROM feeds WHERE name = ?",
-            [name],
-        ).fetchone()
+        return self._feed_state(self.db.conn, name)
+
+    def _feed_state(self, conn: sqlite3.Connection, name: str) -> FeedState | None:
+        row = conn.execute(f"SELECT {_FEED_COLUMNS} FROM feeds WHERE name = ?", [name]).fetchone()
         return FeedState(*row) if row else None
 
     def feed_states(self) -> dict[str, FeedState]:
-        rows = self.db.execute(
-            "SELECT name, etag, last_modified, body_hash, first_polled_at, last_success_at, "
-            "last_error, last_error_at, failures, retry_at, failing_since, down_notified FROM feeds"
-        ).fetchall()
+        rows = self.db.execute(f"SELECT {_FEED_COLUMNS} FROM feeds").fetchall()
         return {row[0]: FeedState(*row) for row in rows}
 
     def _touch_feed(self, conn: sqlite3.Connection, name: str, url: str) -> None:
@@ -443,15 +455,9 @@ class Store:
         told exactly once: never twice, never not at all.
         """
         with self.transaction() as conn:
-            row = conn.execute(
-                "SELECT name, etag, last_modified, body_hash, first_polled_at, last_success_at, "
-                "last_error, last_error_at, failures, retry_at, failing_since, down_notified "
-                "FROM feeds WHERE name = ?",
-                [name],
-            ).fetchone()
-            if row is None:
+            state = self._feed_state(conn, name)
+            if state is None:
                 return None
-            state = FeedState(*row)
             since = parse_iso(state.failing_since)
             if state.down_notified or not state.failures or since is None or now - since < after:
                 return None
@@ -466,15 +472,9 @@ class Store:
         """End a feed's outage after a successful poll; returns its state if operators had
         been told it was down (they are told it is back, in the same transaction)."""
         with self.transaction() as conn:
-            row = conn.execute(
-                "SELECT name, etag, last_modified, body_hash, first_polled_at, last_success_at, "
-                "last_error, last_error_at, failures, retry_at, failing_since, down_notified "
-                "FROM feeds WHERE name = ? AND failing_since IS NOT NULL",
-                [name],
-            ).fetchone()
-            if row is None:
+            state = self._feed_state(conn, name)
+            if state is None or state.failing_since is None:
                 return None
-            state = FeedState(*row)
             conn.execute(
                 "UPDATE feeds SET failing_since = NULL, down_notified = 0 WHERE name = ?", [name]
             )
@@ -487,11 +487,7 @@ class Store:
         self, conn: sqlite3.Connection, chats: Sequence[int], body: str, now: datetime
     ) -> None:
         for chat_id in chats:
-            conn.execute(
-                "INSERT INTO outbox(chat_id, kind, format, body, created_at, attempts) "
-                "VALUES(?, 'notice', 'text', ?, ?, 0)",
-                [chat_id, body, iso(now)],
-            )
+            self._notice(conn, chat_id, body, now)
 
     # -- the bot's own record, for health checks and `status` --
 
@@ -566,34 +562,9 @@ class Store:
         retention never forgets an item the feed still carries). ``backfill_before`` is set on a
         feed's first poll: older items are remembered but nobody is sent them.
         """
-        try:
-            return self._ingest(
-                feed, url, now, etag, last_modified, body_hash, seen, new, backfill_before,
-                urgent_rules,
-            )  # fmt: skip
-        except BaseException:
-            # The story index was changed along with a transaction that did not commit: rebuild
-            # it from what the database holds, or a later report could join a story that is not.
-            self.stories = StoryIndex(window=self.stories.window)
-            self._load_stories(now)
-            raise
-
-    def _ingest(
-        self,
-        feed: str,
-        url: str,
-        now: datetime,
-        etag: str | None,
-        last_modified: str | None,
-        body_hash: str | None,
-        seen: Sequence[str],
-        new: Sequence[Matched],
-        backfill_before: datetime | None,
-        urgent_rules: frozenset[str],
-    ) -> IngestResult:
         result = IngestResult()
         stamp = iso(now)
-        with self.transaction() as conn:
+        with self._stories_follow_the_database(now), self.transaction() as conn:
             self._touch_feed(conn, feed, url)
             conn.execute(
                 "UPDATE feeds SET failures = 0, retry_at = NULL, last_polled_at = ?, "
@@ -894,12 +865,17 @@ class Store:
     def notice(self, chat_id: int, body: str, now: datetime, fmt: str = "text") -> int:
         """Queue a message that is not about items (operator notices) through the outbox."""
         with self.transaction() as conn:
-            cur = conn.execute(
-                "INSERT INTO outbox(chat_id, kind, format, body, created_at, attempts) "
-                "VALUES(?, 'notice', ?, ?, ?, 0)",
-                [chat_id, fmt, body, iso(now)],
-            )
-            return cur.lastrowid
+            return self._notice(conn, chat_id, body, now, fmt)
+
+    def _notice(
+        self, conn: sqlite3.Connection, chat_id: int, body: str, now: datetime, fmt: str = "text"
+    ) -> int:
+        cur = conn.execute(
+            "INSERT INTO outbox(chat_id, kind, format, body, created_at, attempts) "
+            "VALUES(?, 'notice', ?, ?, ?, 0)",
+            [chat_id, fmt, body, iso(now)],
+        )
+        return cur.lastrowid
 
     def set_console(self, active: bool, now: datetime) -> None:
         """The console is a chat subscribed to every rule, active when there is no Telegram."""
