@@ -363,8 +363,7 @@ def _quiet_load(args: argparse.Namespace) -> configmod.Config | None:
 def cmd_status(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
-    from . import health, status
-    from .store import parse_iso
+    from . import status
 
     setup("WARNING")
     store = _existing_store(args)
@@ -382,21 +381,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     finally:
         store.close()
     now = datetime.now(UTC)
-    started = parse_iso(meta.get("started_at"))
-    verdict = health.evaluate(
-        now,
-        started_at=started or now,
-        heartbeat_at=parse_iso(meta.get("heartbeat_at")),
-        heartbeat_error=None,
-        last_poll_at=parse_iso(meta.get("last_poll_at")),
-        poll_limit=float(meta.get("poll_limit") or 0),
-    )
-    stopped = parse_iso(meta.get("stopped_at"))
-    beat = parse_iso(meta.get("heartbeat_at"))
-    if beat is None:
-        verdict = health.Health(False, ("no heartbeat recorded: the service has not run here",))
-    elif stopped is not None and stopped >= beat:
-        verdict = health.Health(False, (f"the service stopped at {stopped:%Y-%m-%d %H:%M} UTC",))
+    verdict = status.recorded_health(meta, now)
+    bot = status.describe_bot(meta, verdict, now)
     rows = []
     if config is not None:
         for feed in config.feeds:
@@ -408,22 +394,20 @@ def cmd_status(args: argparse.Namespace) -> int:
         rows = [status.FeedRow(name, st) for name, st in sorted(states.items())]
         rules = urgent = None
         tz = UTC
-    picture = status.Picture(
-        rows, depth, subscribers, rules, urgent, status.describe_bot(meta, verdict, now)
-    )
+    picture = status.Picture(rows, depth, subscribers, rules, urgent, bot)
     if not args.check:
         print(status.render(picture, now, tz, as_html=False))
         return 0
     if verdict.ok:
-        print("healthy: " + status.describe_bot(meta, verdict, now))
+        print("healthy: " + bot)
         return 0
     print("unhealthy: " + "; ".join(verdict.reasons))
     return 1
 
 
 def _next_poll(config: configmod.Config, feed: configmod.Feed, st) -> object:
-    """When the feed is next due, from what was recorded: its backoff, or its last poll plus
-    its interval. Only an estimate: the running scheduler adds a little jitter."""
+    """When the feed is next due, from what was recorded: its backoff, or its last success
+    plus its interval. Only an estimate: the running scheduler adds a little jitter."""
     from datetime import timedelta
 
     from .store import parse_iso
@@ -433,7 +417,7 @@ def _next_poll(config: configmod.Config, feed: configmod.Feed, st) -> object:
     retry = parse_iso(st.retry_at)
     if retry is not None:
         return retry
-    last = parse_iso(getattr(st, "last_polled_at", None) or st.last_success_at)
+    last = parse_iso(st.last_success_at)
     return last + timedelta(seconds=config.poll_interval(feed)) if last else None
 
 

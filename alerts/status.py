@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
 from .durations import format_duration
-from .health import Health
+from .health import Health, evaluate
 from .store import FeedState, parse_iso
 
 
@@ -80,6 +80,25 @@ def _ago(now: datetime, when: datetime) -> str:
     if seconds < 0:
         return f"in {format_duration(-seconds)}"
     return f"{format_duration(seconds)} ago"
+
+
+def recorded_health(meta: dict[str, str], now: datetime) -> Health:
+    """The verdict :func:`health.evaluate` gives on what the bot recorded in the database, for
+    ``bot.py status``: a bot that never ran as a service, or stopped, is not healthy either."""
+    beat = parse_iso(meta.get("heartbeat_at"))
+    stopped = parse_iso(meta.get("stopped_at"))
+    if beat is None:
+        return Health(False, ("no heartbeat recorded: the service has not run here",))
+    if stopped is not None and stopped >= beat:
+        return Health(False, (f"the service stopped at {stopped:%Y-%m-%d %H:%M} UTC",))
+    return evaluate(
+        now,
+        started_at=parse_iso(meta.get("started_at")) or now,
+        heartbeat_at=beat,
+        heartbeat_error=None,
+        last_poll_at=parse_iso(meta.get("last_poll_at")),
+        poll_limit=float(meta.get("poll_limit") or 0),
+    )
 
 
 def describe_bot(meta: dict[str, str], verdict: Health, now: datetime) -> str:
