@@ -965,35 +965,13 @@ def bench_fanout(chats: int) -> list[Row]:
 # 3. Peak memory
 # ------------------------------------------------------------------------------------------
 
-_SPAWNER = """
-import os, sys
-pid = os.fork()
-if pid == 0:
-    os.execv(sys.executable, [sys.executable, *sys.argv[1:]])
-_, status, usage = os.wait4(pid, 0)
-sys.stderr.write(f"\\nPEAK_RSS_KB={usage.ru_maxrss}\\n")
-sys.exit(os.waitstatus_to_exitcode(status))
-"""
-
 
 def _measured(args: list[str], env: dict[str, str], timeout: float) -> tuple[int, str, float, int]:
-    """Run ``bot.py ARGS`` from a tiny spawner: exit code, stderr, seconds, peak RSS in bytes.
+    """Run ``bot.py ARGS``: exit code, stderr, seconds, and its own peak RSS in bytes."""
+    from tests.peak_rss import run_bot
 
-    The spawner is a bare interpreter, so the bot's ru_maxrss is its own, not the image of a big
-    parent that a fork would carry over exec."""
-    started = time.monotonic()
-    proc = subprocess.run(
-        [sys.executable, "-c", _SPAWNER, str(ROOT / "bot.py"), *args],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=timeout,
-    )
-    elapsed = time.monotonic() - started
-    stderr, _, peak = proc.stderr.rpartition("\nPEAK_RSS_KB=")
-    return proc.returncode, stderr, elapsed, int(peak) * 1024
+    m = run_bot(args, env, timeout, capture_stdout=False)
+    return m.code, m.stderr, m.seconds, m.peak
 
 
 def _clean_env() -> dict[str, str]:

@@ -18,8 +18,6 @@ import re
 import socket
 import sqlite3
 import struct
-import subprocess
-import sys
 import threading
 import time
 import tracemalloc
@@ -41,7 +39,8 @@ from alerts.service import Service
 from alerts.sinks import ConsoleSink
 from alerts.store import Store
 
-from .conftest import ROOT, FeedServer, hours_ago, rss, write_rules
+from .conftest import FeedServer, hours_ago, rss, write_rules
+from .peak_rss import run_bot
 
 MB = 1024 * 1024
 
@@ -718,39 +717,15 @@ settings:
 """
 
 
-# Linux keeps the peak RSS of the process image an exec replaced: a child forked from pytest
-# (hundreds of MB after a long run) would report pytest's peak, not its own. So the bot is started
-# from a small Python process that forks it, waits for it and reports the bot's own peak.
-_SPAWNER = """
-import os, sys
-pid = os.fork()
-if pid == 0:
-    os.execv(sys.executable, [sys.executable, *sys.argv[1:]])
-_, status, usage = os.wait4(pid, 0)
-sys.stderr.write(f"\\nPEAK_RSS_KB={usage.ru_maxrss}\\n")
-sys.exit(os.waitstatus_to_exitcode(status))
-"""
-
-
 def _run_measured(args: list[str], timeout: float) -> tuple[int, str, str, float, int]:
-    """Run the bot; exit code, stdout, stderr, wall time and peak RSS (bytes) of that process."""
+    """Run the bot; exit code, stdout, stderr, wall time and its own peak RSS (bytes)."""
     env = {
         k: v
         for k, v in os.environ.items()
         if k not in ("TELEGRAM_BOT_TOKEN", "RULES_FILE", "STATE_DIR", "LOG_LEVEL")
     }
-    started = time.monotonic()
-    proc = subprocess.run(
-        [sys.executable, "-c", _SPAWNER, str(ROOT / "bot.py"), *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=timeout,
-    )
-    elapsed = time.monotonic() - started
-    stderr, _, peak = proc.stderr.rpartition("\nPEAK_RSS_KB=")
-    return proc.returncode, proc.stdout, stderr, elapsed, int(peak) * 1024
+    m = run_bot(args, env, timeout)
+    return m.code, m.stdout or "", m.stderr, m.seconds, m.peak
 
 
 def test_bot_once_survives_every_hostile_feed_at_once(
