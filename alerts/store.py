@@ -344,8 +344,8 @@ class Store:
         self.db.execute("PRAGMA foreign_keys=ON")
         migrations.apply(self.db)
         self._lock = threading.RLock()
-        self.stories = StoryIndex(window=story_window)
-        self._load_stories(datetime.now(UTC))
+        self.story_window = story_window
+        self._stories: StoryIndex | None = None
 
     @classmethod
     def open(cls, state_dir: str | Path, story_window: timedelta = STORY_WINDOW) -> Store:
@@ -353,9 +353,19 @@ class Store:
         directory.mkdir(parents=True, exist_ok=True)
         return cls(directory / DB_NAME, story_window)
 
+    @property
+    def stories(self) -> StoryIndex:
+        """The in-memory index of recent stories, built from the database on first use: only
+        the pipeline needs it, and ``status`` (a health check every minute) should not pay for
+        reading two days of reports."""
+        if self._stories is None:
+            self._stories = StoryIndex(window=self.story_window)
+            self._load_stories(datetime.now(UTC))
+        return self._stories
+
     def _load_stories(self, now: datetime) -> None:
-        """Rebuild the in-memory story index from the reports of the stories still in window."""
-        since = iso(now - self.stories.window)
+        """Fill the story index from the reports of the stories still in window."""
+        since = iso(now - self.story_window)
         rows = self.db.execute(
             "SELECT i.id, i.story_id, i.title, i.summary, COALESCE(i.published, i.seen_at), "
             "i.feed, i.regions, i.signature FROM items i JOIN stories s ON s.id = i.story_id "
@@ -383,14 +393,14 @@ class Store:
         self.db.close()
 
     @contextlib.contextmanager
-    def _stories_follow_the_database(self, now: datetime) -> Iterator[None]:
-        """Around a transaction that adds to the story index: if it does not commit, rebuild the
-        index from what the database holds, or a later report could join a story that is not."""
+    def _stories_follow_the_database(self) -> Iterator[None]:
+        """Around a transaction that adds to the story index: if it does not commit, drop the
+        index (it is built again from the database on next use), or a later report could join a
+        story that is not."""
         try:
             yield
         except BaseException:
-            self.stories = StoryIndex(window=self.stories.window)
-            self._load_stories(now)
+            self._stories = None  # built again from the database when next needed
             raise
 
     @contextlib.contextmanager
@@ -564,7 +574,7 @@ class Store:
         """
         result = IngestResult()
         stamp = iso(now)
-        with self._stories_follow_the_database(now), self.transaction() as conn:
+        with self._stories_follow_the_database(), self.transaction() as conn:
             self._touch_feed(conn, feed, url)
             conn.execute(
                 "UPDATE feeds SET failures = 0, retry_at = NULL, last_polled_at = ?, "
@@ -1060,7 +1070,7 @@ class Store:
         window) keeps its items and the record of which chats had it, however short keep_days.
         """
         cutoff = iso(now - timedelta(days=keep_days))
-        live = iso(now - self.stories.window)
+        live = iso(now - self.story_window)
         with self.transaction() as conn:
             conn.execute("DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ?", [cutoff])
             conn.execute(
