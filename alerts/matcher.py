@@ -82,6 +82,9 @@ class Match:
     rules: tuple[str, ...]
     regions: tuple[str, ...]
     found: dict[Term, str] = field(default_factory=dict)
+    keywords: tuple[Term, ...] = ()
+    """When a rule matched: the terms found that are rules' keywords, not region names (what
+    grouping reports into stories weighs)."""
 
 
 @dataclass(frozen=True)
@@ -161,11 +164,6 @@ class Matcher:
 
     def _id(self, term: Term) -> int:
         return self._terms.setdefault(term, len(self._terms))
-
-    def is_region_term(self, term: Term) -> bool:
-        """Whether a term is a region's name or alias (not a rule's keyword)."""
-        tid = self._terms.get(term)
-        return tid is not None and tid in self._term_regions
 
     @property
     def term_count(self) -> int:
@@ -285,7 +283,12 @@ class Matcher:
         found = {}
         if forms:
             found = {self._term_list[tid]: stream[a:b] for tid, (a, b) in hits.items()}  # type: ignore[union-attr]
-        return Match(tuple(matched), regions, found)
+        keywords = ()
+        if matched:
+            keywords = tuple(
+                self._term_list[tid] for tid in sorted(hit_ids) if tid not in self._term_regions
+            )
+        return Match(tuple(matched), regions, found, keywords)
 
 
 def _key(term: Term) -> tuple[str, tuple[tuple[str, bool], ...]]:

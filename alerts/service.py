@@ -180,8 +180,7 @@ class Service:
                     continue
                 # Matched items are grouped into stories: their fingerprint and the terms found
                 # are computed here, off the event loop, not in the store's thread.
-                found = matcher.match(item.text, forms=True).found
-                terms = frozenset(str(t) for t in found if not matcher.is_region_term(t))
+                terms = frozenset(str(t) for t in m.keywords)
                 sig = stories.signature(item.title, item.summary)
                 out.append(Matched(item, m.rules, m.regions, sig, terms))
             return out
