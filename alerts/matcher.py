@@ -84,7 +84,7 @@ class Match:
     found: dict[Term, str] = field(default_factory=dict)
     keywords: tuple[Term, ...] = ()
     """When a rule matched: the terms found that are rules' keywords, not region names (what
-    grouping reports into stories weighs)."""
+    grouping reports into stories weighs), in no particular order."""
 
 
 @dataclass(frozen=True)
@@ -141,6 +141,7 @@ class Matcher:
                     self._term_rules.setdefault(tid, set()).add(index)
 
         self._indexed = frozenset(self._term_regions) | frozenset(self._term_rules)
+        self._region_tids = frozenset(self._term_regions)
         self._automaton = ahocorasick.Automaton()
         keys: dict[str, list[tuple[int, tuple[tuple[str, bool], ...], bool]]] = {}
         for term, tid in self._terms.items():
@@ -285,9 +286,7 @@ class Matcher:
             found = {self._term_list[tid]: stream[a:b] for tid, (a, b) in hits.items()}  # type: ignore[union-attr]
         keywords = ()
         if matched:
-            keywords = tuple(
-                self._term_list[tid] for tid in sorted(hit_ids) if tid not in self._term_regions
-            )
+            keywords = tuple(map(self._term_list.__getitem__, hit_ids - self._region_tids))
         return Match(tuple(matched), regions, found, keywords)
 
 
