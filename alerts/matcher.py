@@ -87,6 +87,10 @@ class Match:
     grouping reports into stories weighs), in no particular order."""
 
 
+_NOTHING = Match((), ())
+"""What most items match; shared, as a Match is immutable."""
+
+
 @dataclass(frozen=True)
 class _Compiled:
     id: str
@@ -140,6 +144,18 @@ class Matcher:
                 for tid in compiled.any:
                     self._term_rules.setdefault(tid, set()).add(index)
 
+        # What evaluating a candidate checks, flattened: a rule indexed under its first "all"
+        # group is only ever a candidate when that group was hit, so the group is left out.
+        self._checks = [
+            (
+                rule.id,
+                rule.none,
+                rule.any,
+                rule.regions,
+                rule.all[1:] if rule.all else (),
+            )
+            for rule in self._rules
+        ]
         self._indexed = frozenset(self._term_regions) | frozenset(self._term_rules)
         self._region_tids = frozenset(self._term_regions)
         self._automaton = ahocorasick.Automaton()
@@ -247,7 +263,15 @@ class Matcher:
         stream = textmod.words(text)
         hits = self.hits(stream, text) if forms else self.hit_ids(stream, text)
         if not hits:
-            return Match((), ())
+            return _NOTHING
+        hit_ids = hits.keys() if forms else hits
+        found = {}
+        if forms:
+            found = {self._term_list[tid]: stream[a:b] for tid, (a, b) in hits.items()}  # type: ignore[union-attr]
+        indexed = self._indexed.intersection(hit_ids)
+        if not indexed:
+            # Most items: only words that no rule is indexed under (a rule's later terms).
+            return Match((), (), found) if forms else _NOTHING
         term_regions, term_rules, region_rules = (
             self._term_regions,
             self._term_rules,
@@ -255,9 +279,7 @@ class Matcher:
         )
         region_ids: set[int] = set()
         candidates: set[int] = set()
-        # Most hits are words that no rule is indexed under (a rule's later terms): skip them
-        # with one intersection in C.
-        for tid in self._indexed.intersection(hits):
+        for tid in indexed:
             regs = term_regions.get(tid)
             if regs:
                 region_ids |= regs
@@ -269,21 +291,21 @@ class Matcher:
             if rules:
                 candidates |= rules
         matched = []
-        hit_ids = hits.keys() if forms else hits
+        checks = self._checks
         for index in sorted(candidates):
-            rule = self._rules[index]
-            if rule.none and not rule.none.isdisjoint(hit_ids):
+            rule_id, none, any_, regions_, groups = checks[index]
+            if none and not none.isdisjoint(hit_ids):
                 continue
-            if rule.any and rule.any.isdisjoint(hit_ids):
+            if any_ and any_.isdisjoint(hit_ids):
                 continue
-            if rule.regions and rule.regions.isdisjoint(region_ids):
+            if regions_ and regions_.isdisjoint(region_ids):
                 continue
-            if all(not group.isdisjoint(hit_ids) for group in rule.all):
-                matched.append(rule.id)
+            for group in groups:
+                if group.isdisjoint(hit_ids):
+                    break
+            else:
+                matched.append(rule_id)
         regions = tuple(sorted(self._region_names[r] for r in region_ids)) if region_ids else ()
-        found = {}
-        if forms:
-            found = {self._term_list[tid]: stream[a:b] for tid, (a, b) in hits.items()}  # type: ignore[union-attr]
         keywords = ()
         if matched:
             keywords = tuple(map(self._term_list.__getitem__, hit_ids - self._region_tids))
