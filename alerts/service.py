@@ -585,7 +585,12 @@ class Service:
         await self.flush()
 
     async def prune(self) -> None:
-        removed = await self.db(self.store.prune, self.config.settings.keep_days, datetime.now(UTC))
+        removed = await self.db(
+            self.store.prune,
+            self.config.settings.keep_days,
+            datetime.now(UTC),
+            [feed.name for feed in self.config.feeds],
+        )
         if removed:
             log.info(kv(event="pruned", items=removed))
 

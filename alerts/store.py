@@ -16,7 +16,7 @@ import contextlib
 import json
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -1060,7 +1060,9 @@ class Store:
 
     # -- retention --
 
-    def prune(self, keep_days: int, now: datetime) -> int:
+    def prune(
+        self, keep_days: int, now: datetime, configured: Collection[str] | None = None
+    ) -> int:
         """Forget items the feeds stopped carrying ``keep_days`` ago, and delivered messages.
 
         Items are judged by when a feed last carried them, not when they were first seen, so an
@@ -1068,6 +1070,11 @@ class Store:
         successful poll shows that a feed stopped carrying an item: a feed that is down keeps
         its items until it answers. A story that reports can still join (inside the story
         window) keeps its items and the record of which chats had it, however short keep_days.
+
+        ``configured`` names the feeds rules.yaml still lists. A feed it no longer names will
+        not be polled again, so its items age from their last sighting alone, and its row goes
+        with its last item: added back later, it starts as a new feed, whose first poll records
+        its backlog instead of delivering it.
         """
         cutoff = iso(now - timedelta(days=keep_days))
         live = iso(now - self.story_window)
@@ -1096,6 +1103,20 @@ class Store:
                 "AND story_id NOT IN (SELECT id FROM stories WHERE first_at >= ?)))",
                 [cutoff, live],
             ).rowcount
+            if configured is not None:
+                names = sorted(configured)
+                marks = ",".join("?" * len(names)) or "NULL"
+                removed += conn.execute(
+                    f"DELETE FROM items WHERE last_seen_at < ? AND feed NOT IN ({marks}) "
+                    "AND (story_id IS NULL OR (story_id NOT IN (SELECT story_id FROM queue) "
+                    "AND story_id NOT IN (SELECT id FROM stories WHERE first_at >= ?)))",
+                    [cutoff, *names, live],
+                ).rowcount
+                conn.execute(
+                    f"DELETE FROM feeds WHERE name NOT IN ({marks}) "
+                    "AND name NOT IN (SELECT feed FROM items)",
+                    names,
+                )
             conn.execute(
                 "DELETE FROM stories WHERE id NOT IN (SELECT story_id FROM items "
                 "WHERE story_id IS NOT NULL)"

@@ -182,6 +182,71 @@ def test_a_long_run_stays_bounded_and_remembers_what_feeds_still_carry(tmp_path)
     sim.store.close()
 
 
+def test_a_feed_taken_out_of_the_rules_is_forgotten_after_keep_days(tmp_path) -> None:
+    """Nothing polls a feed rules.yaml no longer names, so no poll ever shows that it stopped
+    carrying its items: without being told which feeds are configured, they were kept forever.
+    Put back within keep_days it is still known; put back later it starts as a new feed."""
+    sim = Sim(tmp_path, keep_days=7)
+    # Titles unlike each other, so that each item is a story of its own.
+    titles = {
+        "k1": "Convoy of troops crosses the Dnipro bridge at dawn",
+        "k2": "Parliament votes on the mobilisation age for troops",
+        "g1": "Troops dig new trenches north of Kupiansk",
+        "g2": "Hospital in Kherson receives wounded troops overnight",
+        "g3": "Winter uniforms reach troops on the southern front",
+    }
+    kept = [sim.item("kept", g, titles[g], ("troops",), START) for g in ("k1", "k2")]
+    gone = [sim.item("gone", g, titles[g], ("troops",), START) for g in ("g1", "g2")]
+    sim.poll("kept", kept, START)
+    sim.poll("gone", gone, START)
+    sim.deliver(START)
+    assert sim.delivered == Counter(i.title for i in kept + gone)
+
+    def feeds() -> list[str]:
+        db = sqlite3.connect(tmp_path / "alerts.db")
+        try:
+            return [r[0] for r in db.execute("SELECT name FROM feeds ORDER BY name")]
+        finally:
+            db.close()
+
+    def items_of(feed: str) -> int:
+        db = sqlite3.connect(tmp_path / "alerts.db")
+        try:
+            return db.execute("SELECT count(*) FROM items WHERE feed = ?", [feed]).fetchone()[0]
+        finally:
+            db.close()
+
+    # "gone" leaves rules.yaml on day 1. Three days on it is put back: still known, so its
+    # items, unchanged, are not new again.
+    for day in range(1, 4):
+        now = START + timedelta(days=day)
+        sim.poll("kept", kept, now)
+        sim.store.prune(7, now, ["kept"])
+    assert items_of("gone") == 2 and feeds() == ["gone", "kept"]
+    now = START + timedelta(days=4)
+    sim.poll("gone", gone, now)
+    sim.deliver(now)
+    assert set(sim.delivered.values()) == {1}
+
+    # Taken out again on day 5, and past keep_days: its items and its row go, the other
+    # feed's stay (it still carries them).
+    for day in range(5, 14):
+        now = START + timedelta(days=day)
+        sim.poll("kept", kept, now)
+        sim.store.prune(7, now, ["kept"])
+    assert items_of("gone") == 0 and items_of("kept") == 2 and feeds() == ["kept"]
+
+    # Put back a month later, still carrying the same old items and one new: the first poll
+    # records the backlog (older than backfill) and delivers only what is new.
+    later = START + timedelta(days=40)
+    fresh = sim.item("gone", "g3", titles["g3"], ("troops",), later)
+    sim.poll("gone", [*gone, fresh], later)
+    sim.deliver(later)
+    assert sim.delivered == Counter(i.title for i in kept + gone + [fresh])
+    assert set(sim.delivered.values()) == {1}
+    sim.store.close()
+
+
 def test_a_story_is_remembered_while_reports_can_still_join_it(tmp_path) -> None:
     """keep_days shorter than the story window: a late report of a story delivered and pruned
     must still join it (not start a story nobody can be sent, nor repeat the first one)."""
