@@ -44,7 +44,8 @@ import itertools
 import json
 import math
 import re
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -883,29 +884,61 @@ def same_story(
     outlet on the same template read almost the same. Additive evidence rather than a trained
     model because the evidence is few, strong and explainable: every step ends up in ``reason``.
     """
+    why: list[str] = []
+    score = _score(a, sa, b, sb, max_gap, why)
+    if score is None:
+        return Decision(False, 0.0, why[0])
+    same = score >= THRESHOLD
+    verdict = "same story" if same else "different story"
+    return Decision(same, round(score, 3), f"{verdict} (score {score:.2f}): " + "; ".join(why))
+
+
+def _score(
+    a: Report,
+    sa: Signature,
+    b: Report,
+    sb: Signature,
+    max_gap: timedelta,
+    why: list[str] | None = None,
+) -> float | None:
+    """The score of :func:`same_story`, None when the reports are too far apart in time.
+
+    Each step is written out into ``why`` when it is given; story assignment, which compares
+    every report with a dozen candidates, passes None and skips the formatting, which cost as
+    much as the scoring.
+    """
     gap = _hours(b.published - a.published)
     if gap > _hours(max_gap):
-        return Decision(False, 0.0, f"reported {gap:.0f}h apart (more than {_hours(max_gap):.0f}h)")
+        if why is not None:
+            why.append(f"reported {gap:.0f}h apart (more than {_hours(max_gap):.0f}h)")
+        return None
 
     light = _term_stems(a.terms | b.terms)
     t_title = _cosine(sa.title, sb.title, light)
     t_lead = _cosine(sa.lead, sb.lead, light)
     text = max(t_lead, (t_title + t_lead) / 2)
     score = text
-    why = [f"text {text:.2f}"]
+    if why is not None:
+        why.append(f"text {text:.2f}")
 
-    def evidence(delta: float, what: str) -> None:
+    # Each piece of evidence adds ``delta``; ``what`` is a function making its text, called
+    # only when the reason is wanted.
+    def evidence(delta: float, what: Callable[[], str]) -> None:
         nonlocal score
         score += delta
-        why.append(f"{what} {delta:+.2f}")
+        if why is not None:
+            why.append(f"{what()} {delta:+.2f}")
 
     shared_bigrams = len(sa.bigrams & sb.bigrams)
     if shared_bigrams:
-        evidence(BIGRAM * min(shared_bigrams, 3), f"{shared_bigrams} word pairs in the same order")
+        evidence(
+            BIGRAM * min(shared_bigrams, 3),
+            lambda: f"{shared_bigrams} word pairs in the same order",
+        )
 
     shared_names = sa.names & sb.names
     if shared_names:
-        evidence(NAME * min(len(shared_names), 2), f"same names ({_join(shared_names)})")
+        evidence(NAME * min(len(shared_names), 2), lambda: f"same names ({_join(shared_names)})")
 
     # Numbers: the titles' if both have some, else title and lead, which weigh less.
     if sa.title_numbers and sb.title_numbers:
@@ -914,56 +947,58 @@ def same_story(
         na, nb, where, weight = sa.numbers, sb.numbers, "text", 0.4
     if na and nb:
         if na & nb:
-            evidence(NUMBER * weight, f"same numbers in {where} ({_join(na & nb)})")
+            evidence(NUMBER * weight, lambda: f"same numbers in {where} ({_join(na & nb)})")
         elif "update" in sa.flags or "update" in sb.flags:
-            why.append("numbers differ but one report updates the count")
+            if why is not None:
+                why.append("numbers differ but one report updates the count")
         else:
-            evidence(-STRONG * weight, f"numbers differ in {where} ({_join(na)} vs {_join(nb)})")
+            evidence(
+                -STRONG * weight,
+                lambda: f"numbers differ in {where} ({_join(na)} vs {_join(nb)})",
+            )
 
     conflict = _mod_conflict(sa.mods, sb.mods)
     if conflict:
-        evidence(-STRONG, f"who did what differs ({conflict})")
+        evidence(-STRONG, lambda: f"who did what differs ({conflict})")
 
     third_a, third_b = sa.actors - _MAIN_ACTORS, sb.actors - _MAIN_ACTORS
     people_a, people_b = sa.persons - _MAIN_ACTORS, sb.persons - _MAIN_ACTORS
     if third_a and third_b and third_a.isdisjoint(third_b):
-        evidence(-STRONG, f"different actors ({_join(third_a)} vs {_join(third_b)})")
+        evidence(-STRONG, lambda: f"different actors ({_join(third_a)} vs {_join(third_b)})")
     elif people_a and people_b and people_a.isdisjoint(people_b):
-        evidence(-STRONG, f"different leaders ({_join(people_a)} vs {_join(people_b)})")
+        evidence(-STRONG, lambda: f"different leaders ({_join(people_a)} vs {_join(people_b)})")
 
     only_a = sa.names - sb.lead
     only_b = sb.names - sa.lead
     if only_a and only_b:
-        evidence(-STRONG, f"different names ({_join(only_a)} vs {_join(only_b)})")
+        evidence(-STRONG, lambda: f"different names ({_join(only_a)} vs {_join(only_b)})")
 
     if sa.weekdays and sb.weekdays and sa.weekdays.isdisjoint(sb.weekdays):
-        evidence(-STRONG, "different weekdays")
+        evidence(-STRONG, lambda: "different weekdays")
 
-    ra, rb = set(a.regions), set(b.regions)
-    if ra and rb:
+    if a.regions and b.regions:
+        ra, rb = set(a.regions), set(b.regions)
         if ra & rb:
-            evidence(REGION, f"same region ({', '.join(sorted(ra & rb))})")
+            evidence(REGION, lambda: f"same region ({', '.join(sorted(ra & rb))})")
         elif not shared_names:  # a shared place name in the titles outweighs "Kyiv says"
             evidence(
-                -MODERATE, f"different regions ({', '.join(sorted(ra))} vs {', '.join(sorted(rb))})"
+                -MODERATE,
+                lambda: f"different regions ({', '.join(sorted(ra))} vs {', '.join(sorted(rb))})",
             )
 
     if a.terms and b.terms:
         overlap = len(a.terms & b.terms) / len(a.terms | b.terms)
         if overlap:
-            evidence(TERMS * overlap, f"same rule terms {overlap:.0%}")
+            evidence(TERMS * overlap, lambda: f"same rule terms {overlap:.0%}")
 
     close = _hours(CLOSE)
     if gap > close:
-        evidence(-LATE * (gap - close) / close, f"{gap:.0f}h apart")
+        evidence(-LATE * (gap - close) / close, lambda: f"{gap:.0f}h apart")
         if "again" in sa.flags or "again" in sb.flags:
-            evidence(-MODERATE, '"again" the next day')
-    else:
+            evidence(-MODERATE, lambda: '"again" the next day')
+    elif why is not None:
         why.append(f"{gap:.1f}h apart")
-
-    same = score >= THRESHOLD
-    verdict = "same story" if same else "different story"
-    return Decision(same, round(score, 3), f"{verdict} (score {score:.2f}): " + "; ".join(why))
+    return score
 
 
 # --------------------------------------------------------------------------------------------
@@ -1033,6 +1068,8 @@ class StoryIndex:
         self.keep_reports = max(keep_reports, 1)
         self.seed_budget = seed_budget
         self._stories: dict[int, _Story] = {}
+        self._last_ts: dict[int, float] = {}
+        """Each story's ``last_ts``, where ranking can read it from C."""
         self._postings: dict[str, set[int]] = {}
         self._by_first: list[tuple[datetime, int]] = []
 
@@ -1063,6 +1100,7 @@ class StoryIndex:
         if report.published >= story.last:
             story.last = report.published
             story.last_ts = report.published.timestamp()
+        self._last_ts[story_id] = story.last_ts
         story.members.append((report, sig))
         if len(story.members) > self.keep_reports:
             del story.members[1]
@@ -1121,21 +1159,27 @@ class StoryIndex:
         if len(weight) <= 2 * keep:
             best: Iterable[int] = weight
         else:
-            # As nlargest(2 * keep, weight, key=rank), without a Python call per story: the
-            # tuples compare in C. Hundreds of stories are seeded for each report.
-            ranked = [(w, stories[sid].last_ts, sid) for sid, w in weight.items()]
-            best = [entry[2] for entry in heapq.nlargest(2 * keep, ranked)]
+            # As nlargest(2 * keep, weight, key=rank) for the hundreds of stories seeded, by
+            # three stable sorts on plain keys, all in C: by id, then by the latest report's
+            # time, then by weight; each keeps the order of the one before among its equals.
+            ranked = sorted(weight, reverse=True)
+            ranked.sort(key=self._last_ts.__getitem__, reverse=True)
+            ranked.sort(key=weight.__getitem__, reverse=True)
+            best = ranked[: 2 * keep]
         close = [sid for sid in best if abs(when - stories[sid].first_ts) <= gap][:keep]
         if len(close) < keep and len(best) < len(weight):  # most of the best are too old
             close = [sid for sid in weight if abs(when - stories[sid].first_ts) <= gap]
             close = heapq.nlargest(keep, close, rank)
 
-        # Complete the weights of those few with the stems that did not seed.
+        # Complete the weights of those few with the stems that did not seed, and count the
+        # stems each shares: set intersections in C, each as long as the few, not the posting.
+        few = frozenset(close)
         for _, _, _, posting, rarity in rest:
-            for sid in close:
-                if sid in posting:
-                    weight[sid] += rarity
-        shared = {sid: sum(1 for entry in lists if sid in entry[3]) for sid in close}
+            for sid in few.intersection(posting):
+                weight[sid] += rarity
+        shared: Counter[int] = Counter()
+        for entry in lists:
+            shared.update(few.intersection(entry[3]))
         return heapq.nlargest(
             self.max_candidates,
             (sid for sid in close if shared[sid] >= 2),
@@ -1160,11 +1204,27 @@ class StoryIndex:
         return out
 
     def assign(self, report: Report, sig: Signature) -> tuple[int | None, Decision | None]:
-        """The story this report belongs to and why, or ``(None, None)``: a new story."""
-        ranked = self.decisions(report, sig)
-        if ranked and ranked[0][1].same:
-            return ranked[0]
-        return None, None
+        """The story this report belongs to and why, or ``(None, None)``: a new story.
+
+        The story :meth:`decisions` would put first, found by scores alone: only the winner's
+        reason is written out.
+        """
+        best_sid: int | None = None
+        best_member: tuple[Report, Signature] | None = None
+        best_score = 0.0
+        for sid in self.candidates(report, sig):
+            for member in self._stories[sid].members:
+                raw = _score(member[0], member[1], report, sig, self.max_gap)
+                # Ranked as Decision.score is, rounded, and the first of equals kept.
+                score = 0.0 if raw is None else round(raw, 3)
+                if best_sid is None or score > best_score:
+                    best_sid, best_member, best_score = sid, member, score
+        if best_member is None:
+            return None, None
+        decision = same_story(best_member[0], best_member[1], report, sig, max_gap=self.max_gap)
+        if not decision.same:
+            return None, None
+        return best_sid, decision
 
     def expire(self, now: datetime) -> None:
         """Forget the stories whose first report is older than the window."""
@@ -1176,6 +1236,7 @@ class StoryIndex:
             if story is None or story.first != first:
                 continue  # stale entry: the story is gone or an earlier report moved its start
             del self._stories[sid]
+            del self._last_ts[sid]
             for stem in story.stems:
                 posting = self._postings.get(stem)
                 if posting is not None:

@@ -380,13 +380,14 @@ def test_candidates_come_from_the_index_not_a_scan() -> None:
 
     # and the full decision is taken for the candidates only, not for 5,000 stories
     calls = []
+    score = stories._score
 
-    def counting(*args: object, **kwargs: object) -> Decision:
+    def counting(*args: object, **kwargs: object) -> float | None:
         calls.append(args)
-        return same_story(*args, **kwargs)  # type: ignore[arg-type]
+        return score(*args, **kwargs)  # type: ignore[arg-type]
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(stories, "same_story", counting)
+        mp.setattr(stories, "_score", counting)
         assert index.assign(news, news_sig)[0] == 5001
     assert 0 < len(calls) <= index.max_candidates * index.keep_reports
 
@@ -410,3 +411,44 @@ def test_a_busy_index_still_finds_the_story() -> None:
     )
     story, decision = index.assign(follow, signature(follow.title, follow.summary))
     assert story == 9000, decision
+
+
+def test_assign_picks_what_the_full_decisions_put_first() -> None:
+    """assign() ranks candidates by score alone and writes out the winner's reason only; it must
+    choose exactly what the explained decisions (what ``explain`` shows) put first."""
+    index = StoryIndex()
+    reports = []
+    for n, pair in enumerate(PAIRS):
+        for k, side in enumerate((pair["a"], pair["b"])):
+            r = report(side, 2 * n + k)
+            reports.append((r, signature(r.title, r.summary)))
+    reports.sort(key=lambda pair: pair[0].published)
+    joined = 0
+    for r, sig in reports:
+        ranked = index.decisions(r, sig)
+        want = ranked[0] if ranked and ranked[0][1].same else (None, None)
+        got = index.assign(r, sig)
+        assert got == want, r.title
+        joined += got[0] is not None
+        index.add(got[0] if got[0] is not None else 10_000 + r.item_id, r, sig)
+    assert joined >= 40  # many reports had a story to join, not a test of empty indexes
+
+
+def test_among_equally_close_stories_the_most_recent_are_candidates() -> None:
+    """Hundreds of stories tie on the stems they share with a report: the candidates are the
+    most recent of them, newest first (their last report counts, not their first)."""
+    index = StoryIndex()
+    rng = random.Random(8)
+    for sid, title in enumerate(unrelated(rng, 2000)):
+        add(index, sid, story_report(sid, title, T0 + timedelta(minutes=sid % 600)))
+    tied = list(range(5000, 5300))
+    order = tied[:]
+    rng.shuffle(order)  # added in no particular order of time
+    for sid in order:
+        when = T0 + timedelta(hours=2, seconds=sid - 5000)
+        add(index, sid, story_report(sid, "Blast at the Zorvik grain depot", when))
+    # The oldest of them gets a new report: it is now the most recent.
+    add(index, 5000, story_report(9000, "Blast at the Zorvik grain depot", T0 + timedelta(hours=3)))
+    probe = story_report(9001, "Blast at the Zorvik grain depot", T0 + timedelta(hours=4))
+    found = index.candidates(probe, signature(probe.title, probe.summary))
+    assert found == [5000, *range(5299, 5299 - index.max_candidates + 1, -1)]
