@@ -2,6 +2,7 @@
 
     python bench/matching.py            # the full run
     python bench/matching.py --quick    # smaller, for a quick look
+    python bench/matching.py --parts    # where the time of one match goes, at 1,000 rules
 
 For each rule count it prints, measured in the same run on one core:
   * match:  items/s through ``Matcher.match`` (word stream, automaton, rule evaluation);
@@ -276,10 +277,61 @@ def run(rule_counts: list[int], n_items: int, check: int, repeat: int) -> list[d
     return rows
 
 
+def parts(n_rules: int, n_items: int, repeat: int) -> list[tuple[str, float]]:
+    """Microseconds per item of each step of ``Matcher.match``, beside the raw scan."""
+    items = make_items(n_items, n_entities=n_rules)
+    rules, regions = make_rules(n_rules)
+    matcher = Matcher(rules, regions)
+    streams = [words(t) for t in items]
+    automaton = matcher._automaton
+    pairs = list(zip(streams, items, strict=True))
+
+    def scan() -> None:
+        for s in streams:
+            for _ in automaton.iter(s):
+                pass
+
+    def stream() -> None:
+        for t in items:
+            words(t)
+
+    def hit_ids() -> None:
+        for s, t in pairs:
+            matcher.hit_ids(s, t)
+
+    def match() -> None:
+        for t in items:
+            matcher.match(t)
+
+    us = {
+        name: best_of(fn, repeat) / n_items * 1e6
+        for name, fn in (("scan", scan), ("stream", stream), ("hits", hit_ids), ("match", match))
+    }
+    hits = sum(1 for s in streams for _ in automaton.iter(s)) / n_items
+    return [
+        (f"raw scan of the word stream (the floor; {hits:.1f} hits per item)", us["scan"]),
+        ("building the word stream (words())", us["stream"]),
+        ("collecting the hit term ids (hit_ids(): the scan and a set union per hit)", us["hits"]),
+        (
+            "evaluating the candidate rules (the rest of match())",
+            us["match"] - us["stream"] - us["hits"],
+        ),
+        ("match() in all", us["match"]),
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer items and repeats")
+    parser.add_argument("--parts", action="store_true", help="the steps of one match, timed")
     args = parser.parse_args()
+    if args.parts:
+        rows = parts(1000, 20000, 7)
+        scan_us = rows[0][1]
+        print("1000 rules, 20000 items; microseconds per item, and against the raw scan")
+        for name, value in rows:
+            print(f"{name:<76} {value:6.2f} us {value / scan_us:5.2f}x")
+        return
     n_items, check, repeat = (3000, 200, 3) if args.quick else (20000, 1000, 5)
     rows = run([100, 1000, 10000], n_items, check, repeat)
     print(
