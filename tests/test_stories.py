@@ -165,6 +165,7 @@ def test_the_measure_can_fail() -> None:
         ("drones-odesa-vs-kharkiv", "different regions"),
         ("kharkiv-glide-vs-drone-same-day", "numbers differ in title"),
         ("uk-air-force-two-nights", "numbers differ in title"),
+        ("convoy-short-one-word", "one content word in common"),
     ],
 )
 def test_hard_negative(pair_id: str, because: str) -> None:
