@@ -37,7 +37,9 @@ class Section:
 def group(entries: Sequence[Entry], rules: Sequence[Rule], cap: int | None = None) -> list[Section]:
     """File stories under their first rule, sections in rules.yaml order.
 
-    Within a section, stories carried by more outlets come first, then the newest. With a
+    Within a section, stories carried by more outlets come first, then the newest, then by
+    source and title: feeds are polled concurrently, so the order in which two stories of the
+    same minute were stored must not decide their order in the digest. With a
     ``cap``, each section keeps that many and counts the rest in ``more``. Stories whose rules no
     longer exist (the file changed since they were matched) are kept under "Other matches"
     rather than dropped: they were promised to the chat.
@@ -54,7 +56,12 @@ def group(entries: Sequence[Entry], rules: Sequence[Rule], cap: int | None = Non
         sections.setdefault(index, Section(title)).entries.append((entry, others))
     for section in sections.values():
         section.entries.sort(
-            key=lambda pair: (-pair[0].outlets, -(pair[0].last_at or pair[0].when).timestamp())
+            key=lambda pair: (
+                -pair[0].outlets,
+                -(pair[0].last_at or pair[0].when).timestamp(),
+                pair[0].feed,
+                pair[0].title,
+            )
         )
         if cap is not None and len(section.entries) > cap:
             section.more = len(section.entries) - cap

@@ -152,6 +152,25 @@ def test_digest_groups_under_first_rule_and_names_the_others() -> None:
     assert sections[0].entries[0][1] == ["Sumy <front>"]
 
 
+def test_digest_order_does_not_depend_on_the_order_stories_were_stored() -> None:
+    """Feeds are polled concurrently, so two stories of the same minute may be stored in either
+    order; the digest lists them the same way each time: more outlets, newer, then by source
+    and title."""
+    older = NOW - timedelta(hours=1)
+    stories = [
+        Entry(1, "Wire", "Drones downed over Sumy", None, "", NOW, NOW, ("sumy",)),
+        Entry(2, "Desk", "Shelling in Sumy", None, "", NOW, NOW, ("sumy",)),
+        Entry(3, "Desk", "Blackout in Sumy", None, "", NOW, NOW, ("sumy",)),
+        Entry(4, "Wire", "Older report", None, "", older, older, ("sumy",)),
+        Entry(5, "Zeta", "Carried twice", None, "", older, older, ("sumy",), (("Wire", None),)),
+    ]
+    want = ["Carried twice", "Blackout in Sumy", "Shelling in Sumy", "Drones downed over Sumy"]
+    want.append("Older report")
+    for order in (stories, stories[::-1], stories[2:] + stories[:2]):
+        (section,) = digest.group(order, RULES)
+        assert [e.title for e, _ in section.entries] == want
+
+
 def test_html_escapes_feed_text_and_renders_only_http_links() -> None:
     evil = entry(1, ("sumy",), title='<script>alert("x")</script> & co', link="javascript:alert(1)")
     ok = entry(2, ("sumy",), link='https://e.example/a?b=1&c="2"')
