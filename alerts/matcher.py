@@ -91,15 +91,6 @@ _NOTHING = Match((), ())
 """What most items match; shared, as a Match is immutable."""
 
 
-@dataclass(frozen=True)
-class _Compiled:
-    id: str
-    all: tuple[frozenset[int], ...]
-    any: frozenset[int]
-    none: frozenset[int]
-    regions: frozenset[int]
-
-
 class Matcher:
     """Every rule and region compiled into one automaton.
 
@@ -117,45 +108,37 @@ class Matcher:
             for term in [parse_term(name), *aliases]:
                 self._term_regions.setdefault(self._id(term), set()).add(rid)
 
-        self._rules: list[_Compiled] = []
         # term id -> indexes of rules that a hit on it could make match
         self._term_rules: dict[int, set[int]] = {}
         # region id -> indexes of rules that name it
         self._region_rules: dict[int, set[int]] = {}
+        # per rule, what evaluating it as a candidate checks: id, none, any, regions, and the
+        # "all" groups it is not indexed under
+        self._checks: list[
+            tuple[str, frozenset[int], frozenset[int], frozenset[int], tuple[frozenset[int], ...]]
+        ] = []
         for index, spec in enumerate(rules):
-            compiled = _Compiled(
-                id=spec.id,
-                all=tuple(frozenset(self._id(t) for t in group) for group in spec.all),
-                any=frozenset(self._id(t) for t in spec.any),
-                none=frozenset(self._id(t) for t in spec.none),
-                regions=frozenset(region_index[r] for r in spec.regions),
-            )
-            self._rules.append(compiled)
+            groups = tuple(frozenset(self._id(t) for t in group) for group in spec.all)
+            any_ = frozenset(self._id(t) for t in spec.any)
+            none = frozenset(self._id(t) for t in spec.none)
+            regions_ = frozenset(region_index[r] for r in spec.regions)
             # Index a rule under one set of terms that it cannot match without, so that a hit on
             # a common word ("troops") does not make every rule that mentions it a candidate.
             # Places are rarer than topics ("Sumy" against "shelling"), so regions come first.
-            if compiled.all:
-                for tid in compiled.all[0]:
+            # A rule indexed under its first "all" group is only ever a candidate when that
+            # group was hit, so evaluating it leaves the group out.
+            if groups:
+                for tid in groups[0]:
                     self._term_rules.setdefault(tid, set()).add(index)
-            elif compiled.regions:
-                for reg in compiled.regions:
+                groups = groups[1:]
+            elif regions_:
+                for reg in regions_:
                     self._region_rules.setdefault(reg, set()).add(index)
             else:
-                for tid in compiled.any:
+                for tid in any_:
                     self._term_rules.setdefault(tid, set()).add(index)
+            self._checks.append((spec.id, none, any_, regions_, groups))
 
-        # What evaluating a candidate checks, flattened: a rule indexed under its first "all"
-        # group is only ever a candidate when that group was hit, so the group is left out.
-        self._checks = [
-            (
-                rule.id,
-                rule.none,
-                rule.any,
-                rule.regions,
-                rule.all[1:] if rule.all else (),
-            )
-            for rule in self._rules
-        ]
         self._indexed = frozenset(self._term_regions) | frozenset(self._term_rules)
         self._region_tids = frozenset(self._term_regions)
         self._automaton = ahocorasick.Automaton()
