@@ -1096,22 +1096,20 @@ class Store:
                 "AND chat_id NOT IN (SELECT id FROM chats WHERE active = 1)",
                 [cutoff],
             )
+            # A feed rules.yaml no longer names is not polled again: its items age from their
+            # last sighting alone.
+            names = sorted(configured) if configured is not None else []
+            marks = ",".join("?" * len(names)) or "NULL"
+            unlisted = f" OR feed NOT IN ({marks})" if configured is not None else ""
             removed = conn.execute(
                 "DELETE FROM items WHERE last_seen_at < ? "
-                "AND last_seen_at < (SELECT last_success_at FROM feeds WHERE name = items.feed) "
+                "AND (last_seen_at < (SELECT last_success_at FROM feeds WHERE name = items.feed)"
+                f"{unlisted}) "
                 "AND (story_id IS NULL OR (story_id NOT IN (SELECT story_id FROM queue) "
                 "AND story_id NOT IN (SELECT id FROM stories WHERE first_at >= ?)))",
-                [cutoff, live],
+                [cutoff, *names, live],
             ).rowcount
             if configured is not None:
-                names = sorted(configured)
-                marks = ",".join("?" * len(names)) or "NULL"
-                removed += conn.execute(
-                    f"DELETE FROM items WHERE last_seen_at < ? AND feed NOT IN ({marks}) "
-                    "AND (story_id IS NULL OR (story_id NOT IN (SELECT story_id FROM queue) "
-                    "AND story_id NOT IN (SELECT id FROM stories WHERE first_at >= ?)))",
-                    [cutoff, *names, live],
-                ).rowcount
                 conn.execute(
                     f"DELETE FROM feeds WHERE name NOT IN ({marks}) "
                     "AND name NOT IN (SELECT feed FROM items)",
