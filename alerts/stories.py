@@ -1026,7 +1026,6 @@ class _Story:
     stems: set[str]
     """Stems the story is filed under in the inverted index."""
     first_ts: float = 0.0
-    last_ts: float = 0.0
     filed: int = 0
     """Reports whose stems were filed (at most ``keep_reports``)."""
 
@@ -1080,7 +1079,8 @@ class StoryIndex:
         self.seed_budget = seed_budget
         self._stories: dict[int, _Story] = {}
         self._last_ts: dict[int, float] = {}
-        """Each story's ``last_ts``, where ranking can read it from C."""
+        """Each story's latest report's time as a timestamp, kept apart from the stories so
+        that ranking can read it from C."""
         self._postings: dict[str, set[int]] = {}
         self._by_first: list[tuple[datetime, int]] = []
 
@@ -1101,7 +1101,7 @@ class StoryIndex:
         story = self._stories.get(story_id)
         if story is None:
             story = _Story(story_id, report.published, report.published, [], set())
-            story.first_ts = story.last_ts = report.published.timestamp()
+            story.first_ts = report.published.timestamp()
             self._stories[story_id] = story
             heapq.heappush(self._by_first, (story.first, story_id))
         elif report.published < story.first:
@@ -1110,8 +1110,7 @@ class StoryIndex:
             heapq.heappush(self._by_first, (story.first, story_id))
         if report.published >= story.last:
             story.last = report.published
-            story.last_ts = report.published.timestamp()
-        self._last_ts[story_id] = story.last_ts
+            self._last_ts[story_id] = report.published.timestamp()
         story.members.append((report, sig))
         if len(story.members) > self.keep_reports:
             del story.members[1]
@@ -1158,14 +1157,14 @@ class StoryIndex:
             budget -= size
             for sid in posting:
                 weight[sid] = weight.get(sid, 0.0) + rarity
-        stories = self._stories
+        stories, last_ts = self._stories, self._last_ts
         when = report.published.timestamp()
         gap = self.max_gap.total_seconds()
         keep = 4 * self.max_candidates
 
         # The best seeded (the most recent first among equals) that are close enough in time.
         def rank(sid: int) -> tuple[float, float, int]:
-            return weight[sid], stories[sid].last_ts, sid
+            return weight[sid], last_ts[sid], sid
 
         if len(weight) <= 2 * keep:
             best: Iterable[int] = weight
@@ -1174,7 +1173,7 @@ class StoryIndex:
             # three stable sorts on plain keys, all in C: by id, then by the latest report's
             # time, then by weight; each keeps the order of the one before among its equals.
             ranked = sorted(weight, reverse=True)
-            ranked.sort(key=self._last_ts.__getitem__, reverse=True)
+            ranked.sort(key=last_ts.__getitem__, reverse=True)
             ranked.sort(key=weight.__getitem__, reverse=True)
             best = ranked[: 2 * keep]
         close = [sid for sid in best if abs(when - stories[sid].first_ts) <= gap][:keep]
@@ -1194,7 +1193,7 @@ class StoryIndex:
         return heapq.nlargest(
             self.max_candidates,
             (sid for sid in close if shared[sid] >= 2),
-            key=lambda sid: (weight[sid], shared[sid], stories[sid].last_ts, sid),
+            key=lambda sid: (weight[sid], shared[sid], last_ts[sid], sid),
         )
 
     def decisions(self, report: Report, sig: Signature) -> list[tuple[int, Decision]]:
