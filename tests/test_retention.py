@@ -202,19 +202,12 @@ def test_a_feed_taken_out_of_the_rules_is_forgotten_after_keep_days(tmp_path) ->
     sim.deliver(START)
     assert sim.delivered == Counter(i.title for i in kept + gone)
 
-    def feeds() -> list[str]:
-        db = sqlite3.connect(tmp_path / "alerts.db")
-        try:
-            return [r[0] for r in db.execute("SELECT name FROM feeds ORDER BY name")]
-        finally:
-            db.close()
-
     def items_of(feed: str) -> int:
-        db = sqlite3.connect(tmp_path / "alerts.db")
-        try:
-            return db.execute("SELECT count(*) FROM items WHERE feed = ?", [feed]).fetchone()[0]
-        finally:
-            db.close()
+        [(count,)] = sim.store.db.execute("SELECT count(*) FROM items WHERE feed = ?", [feed])
+        return count
+
+    def feeds() -> list[str]:
+        return sorted(sim.store.feed_states())
 
     # "gone" leaves rules.yaml on day 1. Three days on it is put back: still known, so its
     # items, unchanged, are not new again.
