@@ -85,10 +85,34 @@ class Alias:
     case_sensitive: bool = False
 
 
+@dataclass(frozen=True)
+class Place:
+    """One entry of the gazetteer: a region's own names (its oblast and centre) or one town.
+
+    Rules name regions; grouping reports into stories needs the finer grain, since two reports
+    of one oblast may be about two towns (Kupiansk and Chuhuiv are both Kharkiv).
+    """
+
+    id: str
+    """The region's name for its own entry, else the town's first English name."""
+    region: str
+    aliases: tuple[Alias, ...]
+
+
 @functools.lru_cache(maxsize=1)
+def builtin_gazetteer() -> tuple[dict[str, tuple[Alias, ...]], tuple[Place, ...]]:
+    """Regions with their aliases, and the places they are made of (built once, cached)."""
+    return load_places(DATA)
+
+
 def builtin_regions() -> dict[str, tuple[Alias, ...]]:
     """Every built-in region by its English name, with all its aliases (built once, cached)."""
-    return load(DATA)
+    return builtin_gazetteer()[0]
+
+
+def builtin_places() -> tuple[Place, ...]:
+    """Every built-in place (each region's own entry and each town), in file order."""
+    return builtin_gazetteer()[1]
 
 
 def builtin_names() -> list[str]:
@@ -97,7 +121,12 @@ def builtin_names() -> list[str]:
 
 
 def load(path: Path) -> dict[str, tuple[Alias, ...]]:
-    """Read a gazetteer file and expand it into aliases; :func:`builtin_regions` caches this."""
+    """Read a gazetteer file and expand it into aliases per region."""
+    return load_places(path)[0]
+
+
+def load_places(path: Path) -> tuple[dict[str, tuple[Alias, ...]], tuple[Place, ...]]:
+    """Read a gazetteer file and expand it into aliases, per region and per place."""
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     if not isinstance(data, dict) or not isinstance(data.get("regions"), dict):
         raise GazetteerError(f"{path.name}: expected a mapping with a regions: section")
@@ -109,6 +138,7 @@ def load(path: Path) -> dict[str, tuple[Alias, ...]]:
         not_common=_strings(data.get("not_common_words"), "not_common_words"),
     )
     regions: dict[str, tuple[Alias, ...]] = {}
+    places: list[Place] = []
     for name, spec in data["regions"].items():
         if not isinstance(name, str) or not isinstance(spec, dict):
             raise GazetteerError(f"{path.name}: region {name!r}: expected a mapping")
@@ -121,14 +151,18 @@ def load(path: Path) -> dict[str, tuple[Alias, ...]]:
             _check_keys(town, _ENTRY_KEYS, where)
             entries.append(town)
         aliases: dict[str, Alias] = {}
-        for entry in entries:
+        for index, entry in enumerate(entries):
+            own: dict[str, Alias] = {}
             for term, sensitive in expander.entry(entry, where):
                 key = term.casefold()
-                old = aliases.get(key)
-                # A form that is an ordinary word in any of the entry's languages stays so.
-                aliases[key] = Alias(
-                    old.term if old else term, sensitive or bool(old and old.case_sensitive)
-                )
+                for table in (aliases, own):
+                    old = table.get(key)
+                    # A form that is an ordinary word in any of the entry's languages stays so.
+                    table[key] = Alias(
+                        old.term if old else term, sensitive or bool(old and old.case_sensitive)
+                    )
+            place_id = name if index == 0 else _place_id(entry)
+            places.append(Place(place_id, name, tuple(own.values())))
         regions[name] = tuple(aliases.values())
     unused = (expander.common | expander.not_common) - expander.used
     if unused:
@@ -136,7 +170,15 @@ def load(path: Path) -> dict[str, tuple[Alias, ...]]:
             f"{path.name}: common_words/not_common_words name nothing in the file: "
             + ", ".join(sorted(unused))
         )
-    return regions
+    return regions, tuple(places)
+
+
+def _place_id(entry: dict[str, Any]) -> str:
+    """A town's id: its first English name, or its first name in another language."""
+    for key in ("en", "uk", "ru", "literal"):
+        if entry.get(key):
+            return entry[key][0]
+    raise GazetteerError(f"a town has no name: {entry!r}")
 
 
 def _strings(value: Any, where: str) -> frozenset[str]:

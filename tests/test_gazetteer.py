@@ -676,3 +676,20 @@ def test_a_small_file_loads_with_overrides(tmp_path: Path):
     assert aliases["Kharkiv"] is False
     assert aliases["Харків"] is True and aliases["Харкова"] is True  # by name: every form
     assert aliases["Харківщина"] is False
+
+
+def test_places_are_the_regions_entries_with_unique_ids() -> None:
+    """Story grouping tells towns apart: every region's own entry and every town is a place,
+    under an id of its own, and a region's aliases are exactly its places' aliases."""
+    regions, places = gazetteer.builtin_gazetteer()
+    ids = [p.id for p in places]
+    assert len(ids) == len(set(ids))
+    assert {p.id for p in places if p.id == p.region} == set(regions)
+    kupiansk = next(p for p in places if p.id == "Kupiansk")
+    assert kupiansk.region == "Kharkiv"
+    assert "Куп'янськом".replace("'", " ") in {a.term for a in kupiansk.aliases} or any(
+        a.term.startswith("Куп") for a in kupiansk.aliases
+    )
+    for region, aliases in regions.items():
+        own = {a.term.casefold() for p in places if p.region == region for a in p.aliases}
+        assert own == {a.term.casefold() for a in aliases}
