@@ -1,0 +1,154 @@
+"""What the store reads and writes, as typed records, and how times are stored."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from ..items import Item
+from ..stories import Signature
+
+CONSOLE_CHAT = 0  # Telegram never uses chat id 0, so it can stand for the console.
+
+_FEED_COLUMNS = (
+    "name, etag, last_modified, body_hash, first_polled_at, last_success_at, last_error, "
+    "last_error_at, failures, retry_at, failing_since, down_notified"
+)
+
+
+def iso(when: datetime) -> str:
+    return when.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def parse_iso(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+@dataclass(frozen=True)
+class FeedState:
+    name: str
+    etag: str | None
+    last_modified: str | None
+    body_hash: str | None
+    first_polled_at: str | None
+    last_success_at: str | None
+    last_error: str | None
+    last_error_at: str | None
+    failures: int
+    retry_at: str | None
+    failing_since: str | None = None
+    down_notified: bool = False
+
+
+@dataclass(frozen=True)
+class Chat:
+    """A destination and the choices its members made; None fields fall back to rules.yaml."""
+
+    id: int
+    kind: str
+    active: bool
+    rules: tuple[str, ...] | None  # None: every rule, including rules added later
+    title: str | None = None
+    digest_every: int | None = None
+    digest_at: tuple[str, ...] | None = None
+    digest_off: bool = False
+    timezone: str | None = None
+    quiet: str | None = None
+    paused_until: datetime | None = None
+    last_digest_at: datetime | None = None
+    created_at: datetime | None = None
+    thread_id: int | None = None
+    configured: bool = False
+
+    def wants(self, rule_ids: Sequence[str]) -> list[str]:
+        return list(rule_ids) if self.rules is None else [r for r in rule_ids if r in self.rules]
+
+    def paused(self, now: datetime) -> bool:
+        return self.paused_until is not None and self.paused_until > now
+
+
+_CHAT_COLUMNS = (
+    "id, kind, active, rules, title, digest_every, digest_at, digest_off, timezone, quiet, "
+    "paused_until, last_digest_at, created_at, thread_id, configured"
+)
+
+
+def _chat(row: Sequence) -> Chat:
+    return Chat(
+        id=row[0],
+        kind=row[1],
+        active=bool(row[2]),
+        rules=tuple(json.loads(row[3])) if row[3] is not None else None,
+        title=row[4],
+        digest_every=row[5],
+        digest_at=tuple(json.loads(row[6])) if row[6] else None,
+        digest_off=bool(row[7]),
+        timezone=row[8],
+        quiet=row[9],
+        paused_until=parse_iso(row[10]),
+        last_digest_at=parse_iso(row[11]),
+        created_at=parse_iso(row[12]),
+        thread_id=row[13],
+        configured=bool(row[14]),
+    )
+
+
+@dataclass(frozen=True)
+class Matched:
+    """A new item with what the matcher found, ready to be stored."""
+
+    item: Item
+    rules: tuple[str, ...]
+    regions: tuple[str, ...]
+    signature: Signature | None = None  # computed for matched items, for story grouping
+    terms: frozenset[str] = frozenset()  # the rule terms found, as evidence for grouping
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A queued story as read back for rendering: its first report, the other outlets that
+    carried it, and the chat's rules it matched."""
+
+    story_id: int
+    feed: str
+    title: str
+    link: str | None
+    summary: str
+    published: datetime | None
+    seen_at: datetime
+    rules: tuple[str, ...]
+    others: tuple[tuple[str, str | None], ...] = ()  # (feed, link) of later reports
+    update: bool = False  # more coverage of a story the chat was already alerted to
+    last_at: datetime | None = None  # the newest report
+
+    @property
+    def when(self) -> datetime:
+        return self.published or self.seen_at
+
+    @property
+    def outlets(self) -> int:
+        return 1 + len({feed for feed, _ in self.others if feed != self.feed})
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    id: int
+    chat_id: int
+    kind: str
+    format: str
+    body: str
+    attempts: int
+    thread_id: int | None = None
+
+
+@dataclass
+class IngestResult:
+    new: int = 0
+    matched: int = 0
+    backfilled: int = 0
+    duplicates: int = 0
+    joined: int = 0  # matched items that joined a story already known
+    queued: int = 0
+    urgent: int = 0
