@@ -61,6 +61,11 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("once", help="poll every feed once, deliver everything pending, exit")
     rules_arg(p)
     state_arg(p)
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print each delivered story as one JSON object per line (console only)",
+    )
     p = sub.add_parser("check", help="validate the rules file")
     rules_arg(p)
     p.add_argument(
@@ -181,13 +186,17 @@ def _service(args: argparse.Namespace, polling: bool) -> Service | None:
         return None
     token = _token()
     if not token:
-        return Service(config, store, ConsoleSink())
+        return Service(config, store, ConsoleSink(format="json" if _wants_json(args) else "text"))
     from .telegram import TelegramFrontend, TelegramSink, build_application
 
     app = build_application(token, os.environ.get("TELEGRAM_API_URL") or None)
     service = Service(config, store, TelegramSink(app.bot))
     service.frontend = TelegramFrontend(app, service, polling=polling)
     return service
+
+
+def _wants_json(args: argparse.Namespace) -> bool:
+    return bool(getattr(args, "json", False))
 
 
 async def _with_service(service: Service, work) -> object:
@@ -241,7 +250,7 @@ def cmd_once(args: argparse.Namespace) -> int:
         print(f'feed "{o.feed}" failed: {o.reason}', file=sys.stderr)
     new = sum(o.result.new for o in outcomes)
     matched = sum(o.result.matched for o in outcomes)
-    urgent = sum(1 for o in outcomes if o.result.urgent)
+    urgent = len(service.settled.urgent_feeds)
     print(
         f"polled {len(outcomes)} feeds ({len(failed)} failed): {new} new items, "
         f"{matched} matched" + (f", urgent in {urgent} feeds" if urgent else ""),

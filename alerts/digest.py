@@ -1,21 +1,25 @@
-"""Rendering alerts and digests, as console text and as Telegram HTML. Pure functions.
+"""Rendering alerts, edits of alerts and digests, as console text, Telegram HTML or JSON lines.
+Pure functions.
 
-A digest groups items under the name of the first rule (in rules.yaml order) they matched, with
-any other rules named beside the item, so an item that matched three rules is read once. Every
-piece of feed text is escaped before it enters HTML, and only http(s) links become anchors.
+A digest groups stories under the name of the first rule (in rules.yaml order) they matched,
+with any other rules named beside the story, so a story that matched three rules is read once.
+A story's entry links every report it carries: the headline, then "also" each other outlet, so
+grouping hides no report. Every piece of feed text is escaped before it enters HTML, and only
+http(s) links become anchors.
 """
 
 from __future__ import annotations
 
 import html
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 
 from .config import Rule
 from .items import safe_link
-from .store import Entry
+from .store import Entry, Piece
 
 TELEGRAM_LIMIT = 4096
 OTHER = "Other matches"
@@ -44,15 +48,9 @@ def group(entries: Sequence[Entry], rules: Sequence[Rule], cap: int | None = Non
     longer exist (the file changed since they were matched) are kept under "Other matches"
     rather than dropped: they were promised to the chat.
     """
-    order = {r.id: i for i, r in enumerate(rules)}
-    names = {r.id: r.name for r in rules}
     sections: dict[int, Section] = {}
     for entry in entries:
-        known = sorted((r for r in entry.rules if r in order), key=order.__getitem__)
-        if known:
-            index, title, others = order[known[0]], names[known[0]], [names[r] for r in known[1:]]
-        else:
-            index, title, others = len(order), OTHER, list(entry.rules[1:])
+        index, title, others = _heading(entry, rules)
         sections.setdefault(index, Section(title)).entries.append((entry, others))
     for section in sections.values():
         section.entries.sort(
@@ -73,16 +71,27 @@ def _ids(sections: Sequence[Section]) -> list[int]:
     return [e.story_id for s in sections for e, _ in s.entries]
 
 
-def _others(entry: Entry) -> list[tuple[str, str | None]]:
-    """The other reports of a story, one per outlet and link (an outlet's own follow-up
+def _others(entry: Entry) -> list[Piece]:
+    """The other reports an entry carries, one per outlet and link (an outlet's own follow-up
     counts: its link is the news)."""
-    seen = {(entry.feed, entry.link)}
+    seen = set() if entry.coverage else {(entry.feed, entry.link)}
     out = []
-    for feed, link in entry.others:
-        if (feed, link) not in seen:
-            seen.add((feed, link))
-            out.append((feed, link))
+    for other in entry.others:
+        if (other.feed, other.link) not in seen:
+            seen.add((other.feed, other.link))
+            out.append(other)
     return out
+
+
+def _heading(entry: Entry, rules: Sequence[Rule]) -> tuple[int, str, list[str]]:
+    """The first rule (in rules.yaml order) an entry matched: its place and name, and the
+    names of the others. Rules no longer in the file go under "Other matches"."""
+    order = {r.id: i for i, r in enumerate(rules)}
+    names = {r.id: r.name for r in rules}
+    known = sorted((r for r in entry.rules if r in order), key=order.__getitem__)
+    if known:
+        return order[known[0]], names[known[0]], [names[r] for r in known[1:]]
+    return len(order), OTHER, list(entry.rules[1:])
 
 
 def local_time(when: datetime, tz: tzinfo, now: datetime) -> str:
@@ -93,8 +102,14 @@ def local_time(when: datetime, tz: tzinfo, now: datetime) -> str:
     return f"{local.day} {local.strftime('%b %H:%M')}"
 
 
-def _count(n: int) -> str:
-    return f"{n} new stor" + ("y" if n == 1 else "ies")
+def _count(sections: Sequence[Section]) -> str:
+    """What a digest holds: "2 new stories, more coverage of 1"."""
+    more = sum(1 for s in sections for e, _ in s.entries if e.coverage)
+    new = sum(len(s.entries) for s in sections) - more
+    parts = [f"{new} new stor" + ("y" if new == 1 else "ies")] if new or not more else []
+    if more:
+        parts.append(f"more coverage of {more}")
+    return ", ".join(parts)
 
 
 # --- console text ---------------------------------------------------------------------------
@@ -112,19 +127,19 @@ def digest_text(
     sections = group(entries, rules, cap)
     zone = getattr(tz, "key", str(tz))
     stamp = now.astimezone(tz).strftime("%d %b %Y %H:%M")
-    shown = sum(len(s.entries) for s in sections)
-    lines = [f"=== Digest: {_count(shown)} · {stamp} {zone} ==="]
+    lines = [f"=== Digest: {_count(sections)} · {stamp} {zone} ==="]
     for section in sections:
         lines.append("")
         lines.append(f"{section.title} ({len(section.entries)})")
         for entry, others in section.entries:
-            mark = " (more coverage)" if entry.update else ""
-            lines.append(f"  • {entry.title}{mark}")
-            lines.append(f"    {entry.feed} · {local_time(entry.when, tz, now)}")
-            if entry.link:
-                lines.append(f"    {entry.link}")
-            for feed, link in _others(entry):
-                lines.append(f"    also {feed}" + (f": {link}" if link else ""))
+            if entry.coverage:
+                lines.append(f"  • {entry.title} (more coverage)")
+            else:
+                lines.append(f"  • {entry.title}")
+                lines.append(f"    {entry.feed} · {local_time(entry.when, tz, now)}")
+                if entry.link:
+                    lines.append(f"    {entry.link}")
+            lines.extend(f"    {line}" for line in _others_text(entry))
             if others:
                 lines.append(f"    also matched: {', '.join(others)}")
         if section.more:
@@ -133,28 +148,34 @@ def digest_text(
     return [("\n".join(lines), _ids(sections))]
 
 
+def _others_text(entry: Entry) -> list[str]:
+    return [f"also {o.feed}" + (f": {o.link}" if o.link else "") for o in _others(entry)]
+
+
 def alerts_text(
     entries: Sequence[Entry], rules: Sequence[Rule], tz: tzinfo, now: datetime, **_: object
 ) -> list[tuple[str, list[int]]]:
-    """One console message per urgent story."""
+    """One console message per urgent story, in the order given (oldest first)."""
     out = []
-    for section in group(entries, rules):
-        for entry, others in section.entries:
-            lines = [
-                f"!!! URGENT · {section.title}"
-                + (f" (also: {', '.join(others)})" if others else "")
-            ]
-            lines.append(entry.title)
-            if entry.summary:
-                lines.append(_shorten(entry.summary, _ALERT_SUMMARY))
-            lines.append(f"{entry.feed} · {local_time(entry.when, tz, now)}")
-            if entry.link:
-                lines.append(entry.link)
-            for feed, link in _others(entry):
-                lines.append(f"also {feed}" + (f": {link}" if link else ""))
-            lines.append("")
-            out.append(("\n".join(lines), [entry.story_id]))
+    for entry in entries:
+        _, title, others = _heading(entry, rules)
+        lines = [f"!!! URGENT · {title}" + (f" (also: {', '.join(others)})" if others else "")]
+        lines.append(entry.title)
+        if entry.summary:
+            lines.append(_shorten(entry.summary, _ALERT_SUMMARY))
+        lines.append(f"{entry.feed} · {local_time(entry.when, tz, now)}")
+        if entry.link:
+            lines.append(entry.link)
+        lines.extend(_others_text(entry))
+        lines.append("")
+        out.append(("\n".join(lines), [entry.story_id]))
     return out
+
+
+def coverage_text(entry: Entry, rules: Sequence[Rule]) -> str:
+    """A story the chat already had, as a console message: only its new reports."""
+    _, title, _ = _heading(entry, rules)
+    return "\n".join([f"+++ More coverage · {title}", entry.title, *_others_text(entry), ""])
 
 
 def _shorten(text: str, limit: int) -> str:
@@ -178,15 +199,17 @@ def _link_html(text: str, url: str | None) -> str:
 
 
 def _title_html(entry: Entry, limit: int = 300) -> str:
-    return _link_html(esc(_shorten(entry.title, limit)), entry.link)
+    text = esc(_shorten(entry.title, limit))
+    return text if entry.coverage else _link_html(text, entry.link)
 
 
 def _others_html(entry: Entry) -> str:
-    """ "also: BBC, The Independent", each name linking to that outlet's report."""
-    others = _others(entry)[:8]
+    """ "also: BBC, The Independent", each name linking to that outlet's report: every one,
+    since a report a subscriber wanted must not be hidden behind a "+3 more"."""
+    others = _others(entry)
     if not others:
         return ""
-    return "also: " + ", ".join(_link_html(esc(feed), link) for feed, link in others)
+    return "also: " + ", ".join(_link_html(esc(o.feed), o.link) for o in others)
 
 
 def digest_html(
@@ -204,7 +227,7 @@ def digest_html(
     its heading, so every message reads on its own and no tag is ever split.
     """
     sections = group(entries, rules, cap)
-    header = f"<b>Digest</b> · {_count(sum(len(s.entries) for s in sections))}"
+    header = f"<b>Digest</b> · {_count(sections)}"
     messages: list[tuple[str, list[int]]] = []
     parts: list[str] = [header]
     ids: list[int] = []
@@ -235,14 +258,14 @@ def digest_html(
         pending_heading: str | None = f"\n<b>{esc(section.title)}</b>"
         for entry, others in section.entries:
             block = f"• {_title_html(entry)}"
-            if entry.update:
-                block += " <i>(more coverage)</i>"
-            block += f"\n  <i>{esc(entry.feed)}, {local_time(entry.when, tz, now)}</i>"
-            also = _others_html(entry)
-            if also:
-                block += f" · {also}"
+            if entry.coverage:
+                block += " <i>(more coverage)</i>\n  "
+            else:
+                block += f"\n  <i>{esc(entry.feed)}, {local_time(entry.when, tz, now)}</i> · "
+            block += _others_html(entry)
             if others:
                 block += f" · also matched: {esc(', '.join(others))}"
+            block = block.rstrip(" ·\n")
             pending_heading = add(block, entry.story_id, pending_heading, section.title)
         if section.more:
             add(f"  <i>… and {section.more} more; {esc(more_hint)}</i>", None, None, section.title)
@@ -250,25 +273,42 @@ def digest_html(
     return messages
 
 
+def alert_html(entry: Entry, rules: Sequence[Rule], tz: tzinfo, now: datetime) -> str | None:
+    """One story as a Telegram alert, or None when even without its summary the text would be
+    longer than Telegram takes (the links then go another way)."""
+    _, title, others = _heading(entry, rules)
+    head = f"🚨 <b>{esc(title)}</b>" + (f" · also: {esc(', '.join(others))}" if others else "")
+    tail = [f"<i>{esc(entry.feed)}, {local_time(entry.when, tz, now)}</i>"]
+    also = _others_html(entry)
+    if also:
+        tail.append(also)
+    summary = [esc(_shorten(entry.summary, _ALERT_SUMMARY))] if entry.summary else []
+    for middle in (summary, []):
+        body = "\n".join([head, f"<b>{_title_html(entry)}</b>", *middle, *tail])
+        if visible_length(body) <= TELEGRAM_LIMIT:
+            return body
+    return None
+
+
 def alerts_html(
     entries: Sequence[Entry], rules: Sequence[Rule], tz: tzinfo, now: datetime, **_: object
 ) -> list[tuple[str, list[int]]]:
-    """One Telegram HTML message per urgent story."""
-    out = []
-    for section in group(entries, rules):
-        for entry, others in section.entries:
-            lines = [f"🚨 <b>{esc(section.title)}</b>"]
-            if others:
-                lines[0] += f" · also: {esc(', '.join(others))}"
-            lines.append(f"<b>{_title_html(entry)}</b>")
-            if entry.summary:
-                lines.append(esc(_shorten(entry.summary, _ALERT_SUMMARY)))
-            lines.append(f"<i>{esc(entry.feed)}, {local_time(entry.when, tz, now)}</i>")
-            also = _others_html(entry)
-            if also:
-                lines.append(also)
-            out.append(("\n".join(lines), [entry.story_id]))
-    return out
+    """One Telegram HTML message per urgent story, in the order given (oldest first)."""
+    return [(alert_html(e, rules, tz, now) or "", [e.story_id]) for e in entries]
+
+
+def coverage_html(entry: Entry, rules: Sequence[Rule]) -> str | None:
+    """A story the chat was alerted to but whose alert could not be edited, as a Telegram
+    message of its own: only its new reports (None when they would not fit in one)."""
+    _, title, _ = _heading(entry, rules)
+    body = "\n".join(
+        [
+            f"➕ <b>More coverage</b> · {esc(title)}",
+            f"<b>{_title_html(entry)}</b>",
+            _others_html(entry),
+        ]
+    )
+    return body if visible_length(body) <= TELEGRAM_LIMIT else None
 
 
 _ANCHOR = re.compile(r'<a\s+href="([^"]*)"\s*>(.*?)</a>', re.DOTALL)
@@ -281,3 +321,98 @@ def html_to_text(body: str) -> str:
     text = _ANCHOR.sub(lambda m: f"{m.group(2)} ({m.group(1)})", body)
     text = _ANY_TAG.sub("", text)
     return html.unescape(text)
+
+
+def visible_length(body: str) -> int:
+    """The length Telegram counts for an HTML message: its text without tags, entities
+    decoded, in UTF-16 code units."""
+    text = html.unescape(_ANY_TAG.sub("", body))
+    return len(text.encode("utf-16-le")) // 2
+
+
+# --- JSON lines -----------------------------------------------------------------------------
+
+
+def _piece_json(piece: Piece) -> dict:
+    return {"source": piece.feed, "title": piece.title, "link": safe_link(piece.link)}
+
+
+def entry_json(entry: Entry, kind: str, rules: Sequence[Rule]) -> str:
+    """One delivered story as a JSON object on one line (``once --json``, for scripts).
+
+    ``title``, ``link``, ``source`` and ``published`` are the story's headline report and
+    ``also`` its other reports. For ``coverage`` (reports joining a story delivered before),
+    they are the first new report and ``also`` the other new ones, so that every report is
+    printed once; ``story`` then names the headline that was delivered before.
+    """
+    order = {r.id: i for i, r in enumerate(rules)}
+    ids = sorted(entry.rules, key=lambda r: (order.get(r, len(order)), r))
+    others = _others(entry)
+    head = Piece(entry.feed, entry.title, entry.link, entry.when)
+    if entry.coverage:
+        head, others = others[0], others[1:]
+    data = {
+        "kind": "coverage" if entry.coverage else kind,
+        "rules": ids,
+        "title": head.title,
+        "link": safe_link(head.link),
+        "source": head.feed,
+        "published": (head.published or entry.when).astimezone(UTC).isoformat(timespec="seconds"),
+        "also": [_piece_json(o) for o in others],
+    }
+    if entry.coverage:
+        data["story"] = {"title": entry.title, "link": safe_link(entry.link)}
+    return json.dumps(data, ensure_ascii=False)
+
+
+# --- what the service calls -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Renderer:
+    """How one chat's messages are written: the format (``text`` for the console, ``html`` for
+    Telegram, ``json`` for ``once --json``), the rules for headings, the chat's time zone and
+    the digest's cap.
+
+    An alert, an edit or a coverage message is None when its text would be longer than Telegram
+    takes: the caller then gives it fewer links and owes the rest.
+    """
+
+    fmt: str
+    rules: Sequence[Rule]
+    tz: tzinfo
+    cap: int | None = None
+    more_hint: str = "they come in the next digest"
+
+    def alert(self, entry: Entry, now: datetime) -> str | None:
+        if self.fmt == "json":
+            return entry_json(entry, "alert", self.rules)
+        if self.fmt == "html":
+            return alert_html(entry, self.rules, self.tz, now)
+        return alerts_text([entry], self.rules, self.tz, now)[0][0]
+
+    def coverage(self, entry: Entry, now: datetime) -> str | None:
+        if self.fmt == "json":
+            return entry_json(entry, "coverage", self.rules)
+        if self.fmt == "html":
+            return coverage_html(entry, self.rules)
+        return coverage_text(entry, self.rules)
+
+    def edit(self, entry: Entry, made_at: datetime) -> str | None:
+        """The text an alert is edited to, as it read when made but with every link it now
+        carries; None when that would be too long (or the format has no edits)."""
+        if self.fmt != "html":
+            return None
+        return alert_html(entry, self.rules, self.tz, made_at)
+
+    def digest(self, entries: Sequence[Entry], now: datetime) -> list[tuple[str, list[int]]]:
+        """The digest's messages, each with the stories it carries (those over the cap wait)."""
+        if self.fmt == "json":
+            sections = group(entries, self.rules, self.cap)
+            shown = [e for s in sections for e, _ in s.entries]
+            if not shown:
+                return []
+            body = "\n".join(entry_json(e, "digest", self.rules) for e in shown)
+            return [(body, [e.story_id for e in shown])]
+        render = digest_html if self.fmt == "html" else digest_text
+        return render(entries, self.rules, self.tz, now, cap=self.cap, more_hint=self.more_hint)

@@ -14,9 +14,10 @@ import os
 import random
 import signal
 import time
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -100,6 +101,7 @@ class Service:
         self.heartbeat_at: datetime | None = None
         self.heartbeat_error: str | None = None
         self.http_server: health.HealthServer | None = None
+        self.settled = IngestResult()  # what the last settle() of once() grouped and owed
 
     async def db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         loop = asyncio.get_running_loop()
@@ -206,12 +208,11 @@ class Service:
             backfill_before=now - timedelta(seconds=settings.backfill)
             if first_poll or long_outage
             else None,
-            urgent_rules=frozenset(r.id for r in self.config.rules if r.urgent),
         )
         self.metrics.items_new.labels(feed.name).inc(result.new)
-        for m in matched:
-            for rule in m.rules:
-                self.metrics.items_matched.labels(rule).inc()
+        per_rule = Counter(rule for m in matched for rule in m.rules)
+        for rule, count in per_rule.items():
+            self.metrics.items_matched.labels(rule).inc(count)
         log.info(
             kv(
                 event="polled",
@@ -219,12 +220,28 @@ class Service:
                 items=len(parsed.items),
                 new=result.new,
                 matched=result.matched,
-                urgent=result.urgent,
                 backfilled=result.backfilled,
                 duplicates=result.duplicates,
             )
         )
         return PollOutcome(feed.name, ok=True, result=result)
+
+    async def settle(self) -> IngestResult:
+        """Group the reports the polls stored into stories, in publication order, and owe them
+        to the chats (see :mod:`alerts.store.items` for why this follows the polls)."""
+        urgent_rules = frozenset(r.id for r in self.config.rules if r.urgent)
+        result = await self.db(self.store.settle, datetime.now(UTC), urgent_rules)
+        if result.matched:
+            log.info(
+                kv(
+                    event="settled",
+                    reports=result.matched,
+                    joined=result.joined,
+                    owed=result.queued,
+                    urgent=result.urgent,
+                )
+            )
+        return result
 
     async def _failed(self, feed: Feed, reason: str) -> PollOutcome:
         interval = self.config.poll_interval(feed)
@@ -400,37 +417,38 @@ class Service:
 
     # -- delivery --
 
-    def _renderers(self):
-        if self.sink.format == "html":
-            return digest.alerts_html, digest.digest_html
-        return digest.alerts_text, digest.digest_text
-
-    async def _compose(self, chat_id: int, urgent: bool) -> int:
-        """Move a chat's pending stories into the outbox as rendered messages."""
-        alerts, digests = self._renderers()
-        render = alerts if urgent else digests
-        chat = await self.db(self.store.chat, chat_id)
-        rules, tz = self.config.rules, self.tz_for(chat)
-        now = datetime.now(UTC)
-        cap = self.config.settings.digest_max
+    def renderer(self, chat: Chat | None) -> digest.Renderer:
+        """How messages to a chat are written: the sink's format, the chat's time zone."""
         hint = (
             "send /now to see them"
             if self.sink.format == "html"
             else "they come in the next digest"
         )
+        return digest.Renderer(
+            self.sink.format,
+            self.config.rules,
+            self.tz_for(chat),
+            self.config.settings.digest_max,
+            hint,
+        )
+
+    async def _compose(self, chat_id: int, urgent: bool) -> int:
+        """Move what a chat is owed into the outbox as messages (alerts, edits and coverage in
+        the urgent pass; the digest otherwise)."""
+        chat = await self.db(self.store.chat, chat_id)
         ids = await self.db(
             self.store.compose,
             chat_id,
             urgent=urgent,
-            kind="alert" if urgent else "digest",
-            fmt=self.sink.format,
-            render=lambda entries: render(entries, rules, tz, now, cap=cap, more_hint=hint),
-            now=now,
+            renderer=self.renderer(chat),
+            now=datetime.now(UTC),
+            can_edit=getattr(self.sink, "can_edit", False),
         )
         return len(ids)
 
     async def send_alerts(self) -> int:
-        """Queue every pending urgent item as an alert (paused chats wait) and send."""
+        """Queue every pending urgent report as an alert or an edit of one (paused chats
+        wait), and send."""
         now = datetime.now(UTC)
         for chat_id in await self.db(self.store.chats_with_pending, True):
             chat = await self.db(self.store.chat, chat_id)
@@ -517,7 +535,17 @@ class Service:
         """Deliver one message, handling each kind of refusal; returns sent, skip or stop."""
         for _attempt in range(5):
             try:
-                await self.sink.send(msg)
+                message_id = await self.sink.send(msg)
+            except sinks.EditImpossible as exc:
+                # The alert is gone or will not change: its new links go another way (the next
+                # digest, or a message of their own for a chat that takes no digests).
+                log.warning(
+                    kv(event="edit_refused", chat=msg.chat_id, outbox=msg.id, error=str(exc))
+                )
+                chat_id = await self.db(self.store.edit_failed, msg.id, str(exc), datetime.now(UTC))
+                self.metrics.messages.labels(msg.kind, "failed").inc()
+                await self._compose(chat_id, urgent=True)
+                return "skip"
             except sinks.RetryAfter as exc:
                 # Flood control: wait as told and send the same message again; nothing dropped.
                 self.metrics.messages.labels(msg.kind, "retried").inc()
@@ -527,9 +555,7 @@ class Service:
             except sinks.ChatMoved as exc:
                 log.info(kv(event="chat_migrated", chat=msg.chat_id, new_chat=exc.new_id))
                 await self.db(self.store.migrate_chat, msg.chat_id, exc.new_id)
-                msg = Outgoing(
-                    msg.id, exc.new_id, msg.kind, msg.format, msg.body, msg.attempts, msg.thread_id
-                )
+                msg = replace(msg, chat_id=exc.new_id)
                 continue
             except sinks.ChatGone as exc:
                 self.metrics.messages.labels(msg.kind, "failed").inc()
@@ -540,9 +566,7 @@ class Service:
                 log.error(kv(event="bad_html", chat=msg.chat_id, outbox=msg.id, error=str(exc)))
                 text = digest.html_to_text(msg.body)
                 await self.db(self.store.replace_body, msg.id, text, "text")
-                msg = Outgoing(
-                    msg.id, msg.chat_id, msg.kind, "text", text, msg.attempts, msg.thread_id
-                )
+                msg = replace(msg, format="text", body=text)
                 continue
             except sinks.Rejected as exc:
                 log.error(
@@ -570,7 +594,7 @@ class Service:
                 )
                 self.metrics.messages.labels(msg.kind, "retried").inc()
                 return "stop"
-            await self.db(self.store.mark_sent, msg.id, datetime.now(UTC))
+            await self.db(self.store.mark_sent, msg.id, datetime.now(UTC), message_id)
             self.metrics.messages.labels(msg.kind, "sent").inc()
             return "sent"
         return "stop"
@@ -714,6 +738,7 @@ class Service:
         """Poll every feed now, then deliver everything pending: alerts first, then the digest."""
         await self.flush()  # whatever an earlier run left unconfirmed
         outcomes = await self.poll_all(force=True)
+        self.settled = await self.settle()
         await self.send_alerts()
         await self.send_digests()
         await self.prune()
@@ -738,8 +763,10 @@ class Service:
         if current is None:
             return
         outcome = await self.poll_feed(current)
-        if outcome.result.urgent:
-            await self.send_alerts()
+        if outcome.result.matched:
+            settled = await self.settle()
+            if settled.queued:
+                await self.send_alerts()
 
     def _add_poll_job(self, scheduler: AsyncIOScheduler, feed: Feed, first: datetime) -> None:
         every = self.config.poll_interval(feed)
@@ -820,6 +847,10 @@ class Service:
             )
         await self.db(self.store.retry_now)
         await self.flush()  # whatever an earlier run left unconfirmed
+        # Reports stored but not yet grouped when the bot last stopped (a kill -9 between the
+        # two steps) are grouped and owed now.
+        if (await self.settle()).queued:
+            await self.send_alerts()
         scheduler = AsyncIOScheduler(timezone=UTC)
         self.schedule(scheduler)
         await self.watch_rules()

@@ -48,21 +48,37 @@ class Transient(SendError):
     """Network trouble or a server error: try again later with backoff."""
 
 
+class EditImpossible(SendError):
+    """The message to edit is gone, too old, or was never sent: its new links go another way."""
+
+
 class Sink(Protocol):
     format: str
+    can_edit: bool
 
-    async def send(self, msg: Outgoing) -> None: ...
+    async def send(self, msg: Outgoing) -> int | None:
+        """Deliver a message (an ``edit`` changes the one it targets); returns the id the
+        destination gave it, if any."""
+        ...
 
 
 class ConsoleSink:
-    """Prints each message to stdout; the destination when no Telegram token is set."""
+    """Prints each message to stdout; the destination when no Telegram token is set.
 
-    format = "text"
+    ``json`` prints one JSON object per delivered story per line (``once --json``); ``text``
+    separates messages with a blank line. Printed text cannot be edited, so more coverage of a
+    story comes in the next digest.
+    """
 
-    def __init__(self, stream: Any = None):
+    can_edit = False
+
+    def __init__(self, stream: Any = None, format: str = "text"):
         self.stream = stream
+        self.format = format
 
-    async def send(self, msg: Outgoing) -> None:
+    async def send(self, msg: Outgoing) -> int | None:
         stream = self.stream or sys.stdout
-        stream.write(msg.body.rstrip("\n") + "\n\n")
+        gap = "\n" if msg.format == "json" else "\n\n"
+        stream.write(msg.body.rstrip("\n") + gap)
         stream.flush()
+        return None

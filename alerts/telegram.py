@@ -85,6 +85,7 @@ class TelegramSink:
     """Sends outbox messages with the PTB bot, translating its errors into :mod:`alerts.sinks`."""
 
     format = "html"
+    can_edit = True
 
     def __init__(self, bot):
         self.bot = bot
@@ -98,33 +99,67 @@ class TelegramSink:
         if slot > now:
             await asyncio.sleep(slot - now)
 
-    async def send(self, msg: Outgoing) -> None:
+    async def send(self, msg: Outgoing) -> int | None:
+        """Send a message, or make an edit; returns the message's id in its chat."""
+        if msg.kind == "edit":
+            return await self._edit(msg)
         await self._pace(msg.chat_id)
         try:
-            await self.bot.send_message(
+            sent = await self.bot.send_message(
                 chat_id=msg.chat_id,
                 text=msg.body,
                 parse_mode=ParseMode.HTML if msg.format == "html" else None,
                 link_preview_options=NO_PREVIEW,
                 message_thread_id=msg.thread_id,
             )
-        except TgRetryAfter as exc:
-            raise sinks.RetryAfter(_seconds(exc), str(exc)) from None
-        except ChatMigrated as exc:
-            raise sinks.ChatMoved(exc.new_chat_id) from None
-        except Forbidden as exc:
-            raise sinks.ChatGone(exc.message) from None
+        except TelegramError as exc:
+            raise _refusal(exc) from None
+        return sent.message_id
+
+    async def _edit(self, msg: Outgoing) -> int | None:
+        """Edit an alert to carry more links. Edits are idempotent: Telegram's "message is not
+        modified" (an edit made before a crash, made again) counts as done."""
+        if msg.target_message is None:
+            raise sinks.EditImpossible("the alert was never sent, or was sent before ids were kept")
+        await self._pace(msg.chat_id)
+        try:
+            await self.bot.edit_message_text(
+                chat_id=msg.chat_id,
+                message_id=msg.target_message,
+                text=msg.body,
+                parse_mode=ParseMode.HTML if msg.format == "html" else None,
+                link_preview_options=NO_PREVIEW,
+            )
         except BadRequest as exc:
             text = exc.message.lower()
-            if "parse entities" in text or "unsupported start tag" in text:
-                raise sinks.BadMarkup(exc.message) from None
-            if "chat not found" in text or "kicked" in text or "not enough rights" in text:
-                raise sinks.ChatGone(exc.message) from None
-            raise sinks.Rejected(exc.message) from None
-        except NetworkError as exc:  # includes timeouts and 5xx answers
-            raise sinks.Transient(str(exc) or type(exc).__name__) from None
+            if "not modified" in text:
+                return msg.target_message
+            if "to edit not found" in text or "can't be edited" in text or "message_id" in text:
+                raise sinks.EditImpossible(exc.message) from None
+            raise _refusal(exc) from None
         except TelegramError as exc:
-            raise sinks.Transient(f"{type(exc).__name__}: {exc}") from None
+            raise _refusal(exc) from None
+        return msg.target_message
+
+
+def _refusal(exc: TelegramError) -> sinks.SendError:
+    """A PTB error as the refusal the service knows how to handle."""
+    if isinstance(exc, TgRetryAfter):
+        return sinks.RetryAfter(_seconds(exc), str(exc))
+    if isinstance(exc, ChatMigrated):
+        return sinks.ChatMoved(exc.new_chat_id)
+    if isinstance(exc, Forbidden):
+        return sinks.ChatGone(exc.message)
+    if isinstance(exc, BadRequest):
+        text = exc.message.lower()
+        if "parse entities" in text or "unsupported start tag" in text:
+            return sinks.BadMarkup(exc.message)
+        if "chat not found" in text or "kicked" in text or "not enough rights" in text:
+            return sinks.ChatGone(exc.message)
+        return sinks.Rejected(exc.message)
+    if isinstance(exc, NetworkError):  # includes timeouts and 5xx answers
+        return sinks.Transient(str(exc) or type(exc).__name__)
+    return sinks.Transient(f"{type(exc).__name__}: {exc}")
 
 
 # --- commands -------------------------------------------------------------------------------

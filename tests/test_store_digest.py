@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from alerts import digest
 from alerts.config import Rule
 from alerts.items import Item
-from alerts.store import Entry, Matched, Store
+from alerts.store import Entry, Matched, Piece, Store
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 RULES = (
@@ -34,8 +34,18 @@ def ingest(store: Store, *matched: Matched, first: bool = False) -> None:
         seen=[],
         new=list(matched),
         backfill_before=NOW - timedelta(days=1) if first else None,
-        urgent_rules=frozenset({"nk"}),
     )
+    store.settle(NOW, frozenset({"nk"}))
+
+
+TEXT = digest.Renderer("text", RULES, UTC)
+
+
+class Fixed(digest.Renderer):
+    """Every message has the same body: the test is about what the outbox holds."""
+
+    def digest(self, entries, now):
+        return [("body", [e.story_id for e in entries])]
 
 
 def test_outbox_resends_unconfirmed_and_never_confirmed_twice(tmp_path) -> None:
@@ -43,30 +53,11 @@ def test_outbox_resends_unconfirmed_and_never_confirmed_twice(tmp_path) -> None:
     store.set_console(True, NOW)
     ingest(store, Matched(item(1), ("sumy",), ()), Matched(item(2), ("nk", "sumy"), ()))
     assert store.chats_with_pending(urgent=True) == [0]
-    alert_ids = store.compose(
-        0,
-        urgent=True,
-        kind="alert",
-        fmt="text",
-        render=lambda es: digest.alerts_text(es, RULES, UTC, NOW),
-        now=NOW,
-    )
-    digest_ids = store.compose(
-        0,
-        urgent=False,
-        kind="digest",
-        fmt="text",
-        render=lambda es: digest.digest_text(es, RULES, UTC, NOW),
-        now=NOW,
-    )
+    alert_ids = store.compose(0, urgent=True, renderer=TEXT, now=NOW)
+    digest_ids = store.compose(0, urgent=False, renderer=TEXT, now=NOW)
     assert len(alert_ids) == 1 and len(digest_ids) == 1
     # Composing again finds nothing: the queue entries moved into the outbox atomically.
-    assert (
-        store.compose(
-            0, urgent=False, kind="digest", fmt="text", render=lambda es: [("x", [])], now=NOW
-        )
-        == []
-    )
+    assert store.compose(0, urgent=False, renderer=TEXT, now=NOW) == []
     store.mark_sent(alert_ids[0], NOW)
     store.close()
     # "Crash" and reopen: the unconfirmed digest is still due, the confirmed alert is not.
@@ -82,14 +73,7 @@ def test_failed_send_waits_for_its_retry_time(tmp_path) -> None:
     store = Store.open(tmp_path)
     store.set_console(True, NOW)
     ingest(store, Matched(item(1), ("sumy",), ()))
-    (oid,) = store.compose(
-        0,
-        urgent=False,
-        kind="digest",
-        fmt="text",
-        render=lambda es: [("body", [e.story_id for e in es])],
-        now=NOW,
-    )
+    (oid,) = store.compose(0, urgent=False, renderer=Fixed("text", RULES, UTC), now=NOW)
     store.mark_failed(oid, "boom", NOW + timedelta(minutes=1))
     assert store.due(NOW) == []
     assert [m.id for m in store.due(NOW + timedelta(minutes=2))] == [oid]
@@ -111,9 +95,8 @@ def test_backfill_and_duplicates_are_not_queued(tmp_path) -> None:
         seen=[],
         new=[Matched(dup, ("sumy",), ())],
         backfill_before=None,
-        urgent_rules=frozenset(),
     )
-    assert result.duplicates == 1 and result.queued == 0
+    assert result.duplicates == 1 and store.settle(NOW, frozenset()).queued == 0
     assert [e.title for e in store.pending(0, urgent=False)] == ["Title 2"]
 
 
@@ -131,7 +114,6 @@ def test_retention_keeps_items_feeds_still_carry(tmp_path) -> None:
         seen=["g1"],
         new=[],
         backfill_before=None,
-        urgent_rules=frozenset(),
     )
     assert store.prune(30, later) == 1
     assert store.known_guids("Feed & Co", ["g1", "g2"]) == {"g1"}
@@ -162,7 +144,17 @@ def test_digest_order_does_not_depend_on_the_order_stories_were_stored() -> None
         Entry(2, "Desk", "Shelling in Sumy", None, "", NOW, NOW, ("sumy",)),
         Entry(3, "Desk", "Blackout in Sumy", None, "", NOW, NOW, ("sumy",)),
         Entry(4, "Wire", "Older report", None, "", older, older, ("sumy",)),
-        Entry(5, "Zeta", "Carried twice", None, "", older, older, ("sumy",), (("Wire", None),)),
+        Entry(
+            5,
+            "Zeta",
+            "Carried twice",
+            None,
+            "",
+            older,
+            older,
+            ("sumy",),
+            (Piece("Wire", "", None),),
+        ),
     ]
     want = ["Carried twice", "Blackout in Sumy", "Shelling in Sumy", "Drones downed over Sumy"]
     want.append("Older report")

@@ -8,9 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 from alerts import digest
 from alerts.config import Rule
-from alerts.store import Entry
+from alerts.store import Entry, Piece
 
 from .conftest import ROOT, bot, hours_ago, rss, write_rules
+from .ledger import Ledger
 from .test_telegram import ALICE, RULES, SETTINGS, Bot
 
 SUMY = [
@@ -103,24 +104,35 @@ async def test_one_event_from_three_feeds_is_one_digest_entry_with_three_links(
     assert later.count("glide bombs") == 1
 
 
-async def test_urgent_event_from_three_feeds_is_alerted_once(tmp_path, feed_server, fake) -> None:
+async def test_urgent_event_from_three_feeds_is_one_alert_edited_to_carry_every_link(
+    tmp_path, feed_server, fake
+) -> None:
     async with ThreeFeeds(tmp_path, feed_server, fake) as b:
         await b.command(ALICE, "/start")
         since = len(fake.sent)
         b.publish_to("Wire", report(0, *TROOPS[0], 0))
-        await fake.wait_for("3,000 more troops", timeout=10, chat_id=ALICE, since=since)
-        # The other outlets follow after the alert went out: no second alert, and the next
-        # digest shows the added coverage.
+        alert = await fake.wait_for("3,000 more troops", timeout=10, chat_id=ALICE, since=since)
+        # The other outlets follow after the alert went out: no second alert; the alert is
+        # edited to carry their links.
         b.publish_to("Ledger", report(1, *TROOPS[1], 15))
         b.publish_to("Courier", report(2, *TROOPS[2], 30))
-        update = await fake.wait_for("more coverage", timeout=20, chat_id=ALICE, since=since)
-        assert "https://ledger.example/1" in update["text"]
-        assert "https://courier.example/2" in update["text"]
-        await asyncio.sleep(2)
+        links = ["https://ledger.example/1", "https://courier.example/2"]
+        await fake.wait_for(
+            lambda m: m["message_id"] == alert["message_id"] and all(u in m["text"] for u in links),
+            timeout=20,
+            chat_id=ALICE,
+            since=since,
+        )
+        await asyncio.sleep(7)  # a digest comes and goes (every 6 s): nothing more of it
+    ledger = Ledger()
+    for m in fake.sent_to(ALICE)[since:]:
+        ledger.send(ALICE, m["message_id"], m["text"])  # each message as it reads now
+    assert ledger.repeated(ALICE) == [] and ledger.violations == []
     sent = [m["text"] for m in fake.sent_to(ALICE)[since:]]
     alerts = [t for t in sent if t.startswith("🚨")]
-    assert len(alerts) == 1
-    assert not any("dispatched another 3,000" in t or "DPRK deploys 3,000" in t for t in alerts)
+    assert len(alerts) == 1 and all(u in alerts[0] for u in ["https://wire.example/0", *links])
+    assert TROOPS[0][1] in alerts[0]  # the first report stays the headline
+    assert [e["chat_id"] for e in fake.edits] and all(e["chat_id"] == ALICE for e in fake.edits)
 
 
 def test_digest_orders_by_outlets_then_newest_and_caps_each_rule() -> None:
@@ -129,7 +141,9 @@ def test_digest_orders_by_outlets_then_newest_and_caps_each_rule() -> None:
 
     def story(n: int, outlets: int, hours: float) -> Entry:
         when = now - timedelta(hours=hours)
-        others = tuple((f"Outlet {k}", f"https://o{k}.example/{n}") for k in range(outlets - 1))
+        others = tuple(
+            Piece(f"Outlet {k}", "", f"https://o{k}.example/{n}") for k in range(outlets - 1)
+        )
         return Entry(
             n,
             "Wire",

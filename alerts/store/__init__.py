@@ -16,7 +16,7 @@ import contextlib
 import sqlite3
 import threading
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlite_utils import Database
@@ -34,6 +34,7 @@ from .records import (
     IngestResult,
     Matched,
     Outgoing,
+    Piece,
     iso,
     parse_iso,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "IngestResult",
     "Matched",
     "Outgoing",
+    "Piece",
     "Store",
     "iso",
     "parse_iso",
@@ -74,6 +76,8 @@ class Store(FeedStorage, ItemStorage, ChatStorage, OutboxStorage, Retention):
         self._lock = threading.RLock()
         self.story_window = story_window
         self._stories: StoryIndex | None = None
+        self._stories_since: datetime | None = None  # the earliest first report it holds
+        self._fresh: dict[int, tuple] = {}  # ingested reports settle() has yet to file
 
     @classmethod
     def open(cls, state_dir: str | Path, story_window: timedelta = STORY_WINDOW) -> Store:

@@ -10,8 +10,11 @@ from datetime import datetime
 from .records import (
     _CHAT_COLUMNS,
     CONSOLE_CHAT,
+    Carried,
     Chat,
-    Entry,
+    Owing,
+    Piece,
+    StoryOwed,
     _chat,
     iso,
     parse_iso,
@@ -21,57 +24,45 @@ from .records import (
 class ChatStorage:
     """Chats, their preferences, and the queue of what each is owed (a part of :class:`alerts.store.Store`)."""
 
-    def _queue_story(
+    def _owe(
         self,
         conn: sqlite3.Connection,
         chat: Chat,
+        item_id: int,
         story_id: int,
         rules: Sequence[str],
         urgent_rules: frozenset[str],
         stamp: str,
-    ) -> str | None:
-        """Owe a chat a story once: an alert, a digest entry, or (for a story it was already
-        alerted to) an update in the next digest. Returns the kind queued, if any."""
+    ) -> bool | None:
+        """Owe a chat one report, once. Returns whether it is owed as urgent, None if the chat
+        does not want it.
+
+        A chat with digests off wants the reports of its urgent rules only, and every report of
+        a story it was alerted to (they come as an edit of that alert, not in a digest).
+        """
         wanted = chat.wants(rules)
-        if chat.digest_off:  # urgent alerts only
-            wanted = [r for r in wanted if r in urgent_rules]
+        urgent = any(r in urgent_rules for r in wanted)
+        if chat.digest_off and not urgent and not self._alerted(conn, chat.id, story_id):
+            return None
         if not wanted:
             return None
-        urgent = any(r in urgent_rules for r in wanted)
-        rows = conn.execute(
-            "SELECT kind, rules, outbox_id FROM queue WHERE chat_id = ? AND story_id = ?",
-            [chat.id, story_id],
-        ).fetchall()
-        if not rows:
-            kind = "alert" if urgent else "digest"
+        cur = conn.execute(
+            "INSERT OR IGNORE INTO queue(chat_id, item_id, story_id, rules, urgent, created_at) "
+            "VALUES(?, ?, ?, ?, ?, ?)",
+            [chat.id, item_id, story_id, json.dumps(wanted), int(urgent), stamp],
+        )
+        return urgent if cur.rowcount else None
+
+    def _alerted(self, conn: sqlite3.Connection, chat_id: int, story_id: int) -> bool:
+        """Whether the chat was sent (or is being sent) an alert of the story."""
+        return (
             conn.execute(
-                "INSERT INTO queue(chat_id, story_id, kind, rules, created_at) VALUES(?,?,?,?,?)",
-                [chat.id, story_id, kind, json.dumps(wanted), stamp],
-            )
-            return kind
-        by_kind = {kind: (json.loads(r), outbox) for kind, r, outbox in rows}
-        for kind in ("alert", "digest"):
-            if kind in by_kind and by_kind[kind][1] is None:  # still pending: widen its rules
-                merged = list(dict.fromkeys([*by_kind[kind][0], *wanted]))
-                new_kind = "alert" if urgent else kind
-                conn.execute(
-                    "UPDATE queue SET rules = ?, kind = ? WHERE chat_id = ? AND story_id = ? "
-                    "AND kind = ?",
-                    [json.dumps(merged), new_kind, chat.id, story_id, kind],
-                )
-                return None
-        if "alert" in by_kind:
-            # Alerted already: no second alert; the next digest shows the added coverage.
-            if chat.digest_off:
-                return None
-            conn.execute(
-                "INSERT INTO queue(chat_id, story_id, kind, rules, created_at) "
-                "VALUES(?, ?, 'update', ?, ?) ON CONFLICT(chat_id, story_id, kind) "
-                "DO UPDATE SET outbox_id = NULL, created_at = excluded.created_at",
-                [chat.id, story_id, json.dumps(by_kind["alert"][0]), stamp],
-            )
-            return "update"
-        return None  # already in a digest: the story reached this chat once
+                "SELECT 1 FROM queue q JOIN outbox o ON o.id = q.outbox_id "
+                "WHERE q.chat_id = ? AND q.story_id = ? AND o.kind IN ('alert', 'edit') LIMIT 1",
+                [chat_id, story_id],
+            ).fetchone()
+            is not None
+        )
 
     def _active_chats(self, conn: sqlite3.Connection) -> list[Chat]:
         rows = conn.execute(f"SELECT {_CHAT_COLUMNS} FROM chats WHERE active = 1").fetchall()
@@ -132,10 +123,13 @@ class ChatStorage:
                 [*values, chat_id],
             )
             if fields.get("digest_off"):
-                # Urgent only from now on: what waited for a digest would wait forever.
+                # Urgent only from now on: what waited for a digest would wait forever. More
+                # coverage of a story the chat was alerted to still comes, as an edit.
                 conn.execute(
-                    "DELETE FROM queue WHERE chat_id = ? AND outbox_id IS NULL AND kind != 'alert'",
-                    [chat_id],
+                    "DELETE FROM queue WHERE chat_id = ? AND outbox_id IS NULL AND urgent = 0 "
+                    "AND story_id NOT IN (SELECT d.story_id FROM queue d JOIN outbox o "
+                    "ON o.id = d.outbox_id WHERE d.chat_id = ? AND o.kind IN ('alert', 'edit'))",
+                    [chat_id, chat_id],
                 )
         return self.chat(chat_id)
 
@@ -216,48 +210,70 @@ class ChatStorage:
                 )
 
     def chats_with_pending(self, urgent: bool) -> list[int]:
-        kinds = "('alert')" if urgent else "('digest', 'update')"
-        rows = self.db.execute(
-            f"SELECT DISTINCT chat_id FROM queue WHERE outbox_id IS NULL AND kind IN {kinds}"
-        ).fetchall()
-        return [r[0] for r in rows]
+        """Chats owed reports: for the urgent pass, those owed an urgent report or more of a
+        story they were alerted to; for the digest pass, any (compose sorts them out)."""
+        if not urgent:
+            query = "SELECT DISTINCT chat_id FROM queue WHERE outbox_id IS NULL"
+        else:
+            query = (
+                "SELECT DISTINCT q.chat_id FROM queue q WHERE q.outbox_id IS NULL AND "
+                "(q.urgent = 1 OR q.no_edit = 1 OR EXISTS (SELECT 1 FROM queue d "
+                "JOIN outbox o ON o.id = d.outbox_id WHERE d.chat_id = q.chat_id "
+                "AND d.story_id = q.story_id AND o.kind IN ('alert', 'edit')))"
+            )
+        return [r[0] for r in self.db.execute(query).fetchall()]
 
-    def _pending(self, conn: sqlite3.Connection, chat_id: int, urgent: bool) -> list[Entry]:
-        kinds = "('alert')" if urgent else "('digest', 'update')"
-        rows = conn.execute(
-            "SELECT q.story_id, q.kind, q.rules, s.last_at FROM queue q "
-            "JOIN stories s ON s.id = q.story_id "
-            f"WHERE q.chat_id = ? AND q.outbox_id IS NULL AND q.kind IN {kinds} "
-            "ORDER BY s.first_at, q.story_id",
+    def _owed(self, conn: sqlite3.Connection, chat_id: int) -> list[StoryOwed]:
+        """What a chat is owed, story by story, with what it already had of each."""
+        pending = conn.execute(
+            "SELECT story_id, item_id, rules, urgent, no_edit FROM queue "
+            "WHERE chat_id = ? AND outbox_id IS NULL",
             [chat_id],
         ).fetchall()
-        entries = []
-        for story_id, kind, rules, last_at in rows:
-            reports = conn.execute(
-                "SELECT feed, title, link, summary, published, seen_at FROM items "
-                "WHERE story_id = ? ORDER BY COALESCE(published, seen_at), id",
-                [story_id],
-            ).fetchall()
-            if not reports:
-                continue
-            feed, title, link, summary, published, seen_at = reports[0]
-            others = tuple((r[0], r[2]) for r in reports[1:])
-            entries.append(
-                Entry(
-                    story_id,
-                    feed,
-                    title,
-                    link,
-                    summary or "",
-                    parse_iso(published),
-                    parse_iso(seen_at),
-                    tuple(json.loads(rules)),
-                    others,
-                    kind == "update",
-                    parse_iso(last_at),
+        if not pending:
+            return []
+        stories: dict[int, StoryOwed] = {}
+        for story_id, item_id, rules, urgent, no_edit in pending:
+            owed = stories.setdefault(story_id, StoryOwed(story_id))
+            owed.pending.append(Owing(item_id, tuple(json.loads(rules)), bool(urgent)))
+            owed.no_edit = owed.no_edit or bool(no_edit)
+        ids = sorted(stories)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for story_id, item_id, rules, outbox_id, kind, target, gave_up, made in conn.execute(
+                "SELECT q.story_id, q.item_id, q.rules, q.outbox_id, o.kind, o.target_id, "
+                "o.gave_up_at IS NOT NULL, o.created_at FROM queue q "
+                "LEFT JOIN outbox o ON o.id = q.outbox_id "
+                f"WHERE q.chat_id = ? AND q.outbox_id IS NOT NULL AND q.story_id IN ({marks})",
+                [chat_id, *chunk],
+            ):
+                stories[story_id].had.append(
+                    Carried(
+                        item_id,
+                        tuple(json.loads(rules)),
+                        outbox_id,
+                        kind,
+                        target,
+                        bool(gave_up),
+                        parse_iso(made),
+                    )
                 )
-            )
-        return entries
+        return [stories[sid] for sid in ids]
 
-    def pending(self, chat_id: int, urgent: bool) -> list[Entry]:
-        return self._pending(self.db.conn, chat_id, urgent)
+    def _pieces(self, conn: sqlite3.Connection, item_ids: Sequence[int]) -> dict[int, tuple]:
+        """Items as messages show them: id -> (Piece, summary, seen_at)."""
+        out: dict[int, tuple] = {}
+        ids = sorted(set(item_ids))
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for item_id, feed, title, link, summary, published, seen_at in conn.execute(
+                "SELECT id, feed, title, link, summary, published, seen_at FROM items "
+                f"WHERE id IN ({marks})",
+                chunk,
+            ):
+                seen = parse_iso(seen_at)
+                piece = Piece(feed, title or "", link, parse_iso(published) or seen, item_id)
+                out[item_id] = (piece, summary or "", seen)
+        return out

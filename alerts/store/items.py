@@ -1,4 +1,14 @@
-"""Items seen and the stories they are grouped into."""
+"""Items seen and the stories they are grouped into.
+
+Recording a poll (:meth:`ItemStorage.ingest`) and grouping its reports into stories
+(:meth:`ItemStorage.settle`) are two steps on purpose. Feeds are polled concurrently and finish
+in any order; if each poll grouped its reports as it was stored, which report started a story
+would depend on which feed answered first. ``settle`` files every matched report not yet in a
+story in the order the reports were *published* (then by feed and guid), so the same reports
+group the same way however the polls were ordered, and a backlog fetched after downtime groups
+as the live news did. It also owes each report to the chats that want it, in the same
+transaction, so a crash between the two steps only leaves reports to be settled at next start.
+"""
 
 from __future__ import annotations
 
@@ -6,57 +16,60 @@ import contextlib
 import json
 import sqlite3
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from ..items import Item
 from ..stories import Report, Signature, StoryIndex, signature
-from .records import (
-    Chat,
-    IngestResult,
-    Matched,
-    iso,
-    parse_iso,
-)
+from .records import IngestResult, Matched, iso, parse_iso
+
+BACKLOG = timedelta(days=7)
+"""How far before the story window a backlog's reports may still find their stories: further
+back, a report starts a story of its own (its date is likely wrong, and memory stays bounded)."""
 
 
 class ItemStorage:
     """Items seen and the stories they are grouped into (a part of :class:`alerts.store.Store`)."""
 
-    @property
-    def stories(self) -> StoryIndex:
-        """The in-memory index of recent stories, built from the database on first use: only
-        the pipeline needs it, and ``status`` (a health check every minute) should not pay for
-        reading two days of reports."""
+    # -- the story index --
+
+    def _story_index(self, oldest: datetime, now: datetime) -> StoryIndex:
+        """The index of the stories that reports published at ``oldest`` or later may join.
+
+        Built from the database on first use (``status``, a health check every minute, never
+        pays for it) and extended further back when a backlog brings older reports.
+        """
+        floor = max(oldest - self.story_window, now - self.story_window - BACKLOG)
         if self._stories is None:
             self._stories = StoryIndex(window=self.story_window)
-            self._load_stories(datetime.now(UTC))
+            self._stories_since = floor
+            self._load_stories(floor, None)
+        elif floor < self._stories_since:
+            self._load_stories(floor, self._stories_since)
+            self._stories_since = floor
         return self._stories
 
-    def _load_stories(self, now: datetime) -> None:
-        """Fill the story index from the reports of the stories still in window."""
-        since = iso(now - self.story_window)
-        rows = self.db.execute(
+    @property
+    def stories(self) -> StoryIndex:
+        """The story index as it stands, for ``explain`` and tests."""
+        now = datetime.now(UTC)
+        return self._story_index(now, now)
+
+    def _load_stories(self, since: datetime, until: datetime | None) -> None:
+        """Add to the index the stories whose first report was published in [since, until)."""
+        query = (
             "SELECT i.id, i.story_id, i.title, i.summary, COALESCE(i.published, i.seen_at), "
-            "i.feed, i.regions, i.signature FROM items i JOIN stories s ON s.id = i.story_id "
-            "WHERE s.first_at >= ? ORDER BY COALESCE(i.published, i.seen_at), i.id",
-            [since],
-        ).fetchall()
-        for item_id, story_id, title, summary, when, feed, regions, sig_json in rows:
-            try:
-                sig = Signature.from_json(sig_json) if sig_json else None
-            except ValueError:
-                sig = None
-            if sig is None:  # stored by an older version: compute it again
-                sig = signature(title or "", summary or "")
-            report = Report(
-                item_id,
-                title or "",
-                summary or "",
-                parse_iso(when),
-                feed,
-                tuple(json.loads(regions or "[]")),
-            )
-            self.stories.add(story_id, report, sig)
+            "i.feed, i.regions, i.terms, i.signature FROM items i "
+            "JOIN stories s ON s.id = i.story_id WHERE s.first_at >= ?"
+        )
+        params = [iso(since)]
+        if until is not None:
+            query += " AND s.first_at < ?"
+            params.append(iso(until))
+        query += " ORDER BY COALESCE(i.published, i.seen_at), i.feed, i.guid"
+        for row in self.db.execute(query, params).fetchall():
+            item_id, story_id = row[0], row[1]
+            report, sig = _report(item_id, row[2:])
+            self._stories.add(story_id, report, sig)
 
     @contextlib.contextmanager
     def _stories_follow_the_database(self) -> Iterator[None]:
@@ -68,6 +81,8 @@ class ItemStorage:
         except BaseException:
             self._stories = None  # built again from the database when next needed
             raise
+
+    # -- recording a poll --
 
     def ingest(
         self,
@@ -81,9 +96,9 @@ class ItemStorage:
         seen: Sequence[str],
         new: Sequence[Matched],
         backfill_before: datetime | None,
-        urgent_rules: frozenset[str],
     ) -> IngestResult:
-        """Record one successful poll: feed state, new items, and what each chat is owed.
+        """Record one successful poll: feed state and new items. :meth:`settle` then groups the
+        matched ones into stories and owes them to the chats.
 
         ``seen`` are the guids of items already known (their last_seen_at is refreshed, so
         retention never forgets an item the feed still carries). ``backfill_before`` is set on a
@@ -91,7 +106,8 @@ class ItemStorage:
         """
         result = IngestResult()
         stamp = iso(now)
-        with self._stories_follow_the_database(), self.transaction() as conn:
+        fresh: dict[int, tuple[Report, Signature]] = {}
+        with self.transaction() as conn:
             self._touch_feed(conn, feed, url)
             conn.execute(
                 "UPDATE feeds SET failures = 0, retry_at = NULL, last_polled_at = ?, "
@@ -106,28 +122,23 @@ class ItemStorage:
                     f"UPDATE items SET last_seen_at = ? WHERE feed = ? AND guid IN ({marks})",
                     [stamp, feed, *chunk],
                 )
-            chats: list[Chat] | None = None  # read at the first matched item: most polls have none
-            self.stories.expire(now)
-            # Earliest first, so that the first report of a story starts it.
+            # Earliest first, so that a duplicate is the later of two copies.
             ordered = sorted(new, key=lambda m: (m.item.published or now, m.item.guid))
             for m in ordered:
                 item = m.item
                 canonical = item.canonical
                 if backfill_before and item.published and item.published < backfill_before:
                     status = "backfill"
-                elif (
-                    canonical
-                    and conn.execute(
-                        "SELECT 1 FROM items WHERE canonical = ? LIMIT 1", [canonical]
-                    ).fetchone()
-                ):
+                elif canonical and self._copy_known(conn, canonical):
                     status = "duplicate"
                 else:
                     status = "matched" if m.rules else "unmatched"
+                matched = status == "matched"
+                sig = (m.signature or signature(item.title, item.summary)) if matched else None
                 cur = conn.execute(
                     "INSERT OR IGNORE INTO items(feed, guid, link, canonical, title, summary, "
-                    "published, seen_at, last_seen_at, status, rules, regions, signature) "
-                    "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    "published, seen_at, last_seen_at, status, rules, regions, terms, signature) "
+                    "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     [
                         feed,
                         item.guid,
@@ -141,7 +152,8 @@ class ItemStorage:
                         status,
                         json.dumps(list(m.rules)),
                         json.dumps(list(m.regions), ensure_ascii=False),
-                        m.signature.to_json() if m.signature and status == "matched" else None,
+                        json.dumps(sorted(m.terms), ensure_ascii=False) if matched else None,
+                        sig.to_json() if sig else None,
                     ],
                 )
                 if cur.rowcount == 0:  # the same guid twice in one feed body
@@ -149,25 +161,112 @@ class ItemStorage:
                 result.new += 1
                 if status == "backfill":
                     result.backfilled += 1
-                    continue
-                if status == "duplicate":
+                elif status == "duplicate":
+                    result.duplicates += 1
+                elif matched:
+                    result.matched += 1
+                    when = item.published or now
+                    report = Report(
+                        cur.lastrowid, item.title, item.summary, when, feed, m.regions, m.terms
+                    )
+                    fresh[cur.lastrowid] = (report, sig)
+        # Kept for settle() once committed, which saves reading the signatures back.
+        self._fresh.update(fresh)
+        return result
+
+    # -- grouping into stories, and owing reports to chats --
+
+    def settle(self, now: datetime, urgent_rules: frozenset[str]) -> IngestResult:
+        """File every matched report not yet in a story, in publication order, and owe each to
+        the chats that want it (see the module docstring for why this is a step of its own).
+
+        Returns how many reports were filed, joined a known story, and were owed to chats
+        (``urgent``: owed as urgent).
+        """
+        result = IngestResult()
+        stamp = iso(now)
+        with self._stories_follow_the_database(), self.transaction() as conn:
+            rows = conn.execute(
+                "SELECT id, title, summary, COALESCE(published, seen_at), feed, regions, terms, "
+                "signature, rules, canonical FROM items "
+                "WHERE status = 'matched' AND story_id IS NULL "
+                "ORDER BY COALESCE(published, seen_at), feed, guid"
+            ).fetchall()
+            if not rows:
+                return result
+            oldest = parse_iso(rows[0][3])
+            index = self._story_index(oldest, now)
+            index.expire(oldest)
+            self._stories_since = max(self._stories_since, oldest - self.story_window)
+            chats = self._active_chats(conn)
+            for row in rows:
+                item_id, rules, canonical = row[0], tuple(json.loads(row[8] or "[]")), row[9]
+                cached = self._fresh.pop(item_id, None)
+                if canonical and self._copy_filed(conn, canonical):
+                    # Two feeds carried one article: the earlier report is the one delivered.
+                    conn.execute("UPDATE items SET status = 'duplicate' WHERE id = ?", [item_id])
                     result.duplicates += 1
                     continue
-                if status != "matched":
-                    continue
+                report, sig = cached or _report(item_id, row[1:8])
+                story_id = self._file_story(conn, index, report, sig)
                 result.matched += 1
-                item_id = cur.lastrowid
-                story_id = self._file_story(conn, item_id, m, now)
-                if story_id != item_id:
-                    result.joined += 1
-                if chats is None:
-                    chats = self._active_chats(conn)
+                result.joined += int(story_id != item_id)
                 for chat in chats:
-                    queued = self._queue_story(conn, chat, story_id, m.rules, urgent_rules, stamp)
-                    if queued:
+                    owed = self._owe(conn, chat, item_id, story_id, rules, urgent_rules, stamp)
+                    if owed is not None:
                         result.queued += 1
-                        result.urgent += int(queued == "alert")
+                        result.urgent += int(owed)
+                        if owed:
+                            result.urgent_feeds.add(report.feed)
         return result
+
+    @staticmethod
+    def _copy_known(conn: sqlite3.Connection, canonical: str) -> bool:
+        """Whether a report of this link was already delivered or recorded: a copy of it is a
+        duplicate. Reports still to be filed do not count: :meth:`settle` decides between those
+        in publication order, so which feed answered first does not decide which copy counts."""
+        return (
+            conn.execute(
+                "SELECT 1 FROM items WHERE canonical = ? AND status != 'unmatched' "
+                "AND NOT (status = 'matched' AND story_id IS NULL) LIMIT 1",
+                [canonical],
+            ).fetchone()
+            is not None
+        )
+
+    @staticmethod
+    def _copy_filed(conn: sqlite3.Connection, canonical: str) -> bool:
+        return (
+            conn.execute(
+                "SELECT 1 FROM items WHERE canonical = ? AND status = 'matched' "
+                "AND story_id IS NOT NULL LIMIT 1",
+                [canonical],
+            ).fetchone()
+            is not None
+        )
+
+    def _file_story(
+        self, conn: sqlite3.Connection, index: StoryIndex, report: Report, sig: Signature
+    ) -> int:
+        """Put a matched report into the story it reports, or start a story with it."""
+        story_id, _decision = index.assign(report, sig)
+        when = iso(report.published)
+        if story_id is None:
+            story_id = report.item_id
+            conn.execute(
+                "INSERT INTO stories(id, first_at, last_at) VALUES(?, ?, ?)", [story_id, when, when]
+            )
+        else:
+            conn.execute(
+                "UPDATE stories SET first_at = MIN(first_at, ?), last_at = MAX(last_at, ?) "
+                "WHERE id = ?",
+                [when, when, story_id],
+            )
+        conn.execute("UPDATE items SET story_id = ? WHERE id = ?", [story_id, report.item_id])
+        index.add(story_id, report, sig)
+        return story_id
+
+    # -- reading --
 
     def story_title(self, story_id: int) -> str | None:
         row = self.db.execute(
@@ -179,33 +278,11 @@ class ItemStorage:
 
     def story_for(self, item: Item, regions: tuple[str, ...], terms: frozenset[str], now: datetime):
         """Which stored story an item would join, and why (for ``explain``); changes nothing."""
-        report = Report(
-            0, item.title, item.summary, item.published or now, item.feed, regions, terms
-        )
-        ranked = self.stories.decisions(report, signature(item.title, item.summary))
+        when = item.published or now
+        report = Report(0, item.title, item.summary, when, item.feed, regions, terms)
+        index = self._story_index(when, now)
+        ranked = index.decisions(report, signature(item.title, item.summary))
         return ranked[0] if ranked else None
-
-    def _file_story(self, conn: sqlite3.Connection, item_id: int, m: Matched, now: datetime) -> int:
-        """Put a matched item into the story it reports, or start a story with it."""
-        sig = m.signature or signature(m.item.title, m.item.summary)
-        when = m.item.published or now
-        report = Report(
-            item_id, m.item.title, m.item.summary, when, m.item.feed, m.regions, m.terms
-        )
-        story_id, _decision = self.stories.assign(report, sig)
-        if story_id is None:
-            story_id = item_id
-            conn.execute(
-                "INSERT INTO stories(id, first_at, last_at) VALUES(?, ?, ?)",
-                [story_id, iso(when), iso(when)],
-            )
-        else:
-            conn.execute(
-                "UPDATE stories SET last_at = MAX(last_at, ?) WHERE id = ?", [iso(when), story_id]
-            )
-        conn.execute("UPDATE items SET story_id = ? WHERE id = ?", [story_id, item_id])
-        self.stories.add(story_id, report, sig)
-        return story_id
 
     def matched_since(self, since: datetime) -> list[tuple[str, str]]:
         """(seen_at, rules JSON) of every item matched since ``since``, for ``stats``."""
@@ -213,3 +290,25 @@ class ItemStorage:
             "SELECT seen_at, rules FROM items WHERE status = 'matched' AND seen_at >= ?",
             [iso(since)],
         ).fetchall()
+
+
+def _report(item_id: int, row: Sequence) -> tuple[Report, Signature]:
+    """A stored report and its signature from (title, summary, when, feed, regions, terms,
+    signature JSON); a signature stored by an older version is computed again."""
+    title, summary, when, feed, regions, terms, sig_json = row
+    try:
+        sig = Signature.from_json(sig_json) if sig_json else None
+    except ValueError:
+        sig = None
+    if sig is None:
+        sig = signature(title or "", summary or "")
+    report = Report(
+        item_id,
+        title or "",
+        summary or "",
+        parse_iso(when),
+        feed,
+        tuple(json.loads(regions or "[]")),
+        frozenset(json.loads(terms or "[]")),
+    )
+    return report, sig

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from ..delivery import Owed
 from ..items import Item
 from ..stories import Signature
 
@@ -107,9 +108,24 @@ class Matched:
 
 
 @dataclass(frozen=True)
+class Piece:
+    """One report as a message names it: the outlet, its title and link, and when."""
+
+    feed: str
+    title: str
+    link: str | None
+    published: datetime | None = None
+    item_id: int = 0
+
+
+@dataclass(frozen=True)
 class Entry:
-    """A queued story as read back for rendering: its first report, the other outlets that
-    carried it, and the chat's rules it matched."""
+    """A story as one message shows it to one chat: its headline report, the other reports the
+    message carries, and the chat's rules they matched.
+
+    A ``coverage`` entry is "more coverage" of a story the chat already has: its headline is the
+    one the chat was shown (not linked again) and ``others`` are only the reports it has not had.
+    """
 
     story_id: int
     feed: str
@@ -119,9 +135,10 @@ class Entry:
     published: datetime | None
     seen_at: datetime
     rules: tuple[str, ...]
-    others: tuple[tuple[str, str | None], ...] = ()  # (feed, link) of later reports
-    update: bool = False  # more coverage of a story the chat was already alerted to
+    others: tuple[Piece, ...] = ()
+    coverage: bool = False
     last_at: datetime | None = None  # the newest report
+    item_id: int = 0  # the headline's item
 
     @property
     def when(self) -> datetime:
@@ -129,18 +146,68 @@ class Entry:
 
     @property
     def outlets(self) -> int:
-        return 1 + len({feed for feed, _ in self.others if feed != self.feed})
+        return len({self.feed, *(o.feed for o in self.others)})
+
+
+@dataclass(frozen=True)
+class Owing:
+    """A report a chat is owed."""
+
+    item_id: int
+    rules: tuple[str, ...]
+    urgent: bool
+
+
+@dataclass(frozen=True)
+class Carried:
+    """A report a chat already had, and the message that carried it."""
+
+    item_id: int
+    rules: tuple[str, ...]
+    outbox_id: int
+    kind: str | None  # None: the message was pruned long ago
+    target_id: int | None  # for an edit, the alert it edited
+    gave_up: bool  # the message could never be delivered
+    made_at: datetime | None
+
+
+@dataclass
+class StoryOwed:
+    """What a chat is owed of one story, and what it already had of it."""
+
+    story_id: int
+    pending: list[Owing] = field(default_factory=list)
+    had: list[Carried] = field(default_factory=list)
+    no_edit: bool = False
+
+    @property
+    def alert(self) -> int | None:
+        """The outbox id of the alert that brought the story to the chat, if it still stands."""
+        ids = [c.outbox_id for c in self.had if c.kind == "alert" and not c.gave_up]
+        return min(ids) if ids else None
+
+    def owed(self) -> Owed:
+        return Owed(
+            urgent=any(o.urgent for o in self.pending),
+            reached=any(not c.gave_up for c in self.had),
+            alert=self.alert,
+            no_edit=self.no_edit,
+        )
 
 
 @dataclass(frozen=True)
 class Outgoing:
+    """A message in the outbox. An ``edit`` replaces the text of the message Telegram knows as
+    ``target_message`` (None when that message was never sent, or sent before ids were kept)."""
+
     id: int
     chat_id: int
-    kind: str
+    kind: str  # alert | digest | coverage | edit | notice
     format: str
     body: str
     attempts: int
     thread_id: int | None = None
+    target_message: int | None = None
 
 
 @dataclass
@@ -150,5 +217,6 @@ class IngestResult:
     backfilled: int = 0
     duplicates: int = 0
     joined: int = 0  # matched items that joined a story already known
-    queued: int = 0
-    urgent: int = 0
+    queued: int = 0  # (chat, report) pairs owed
+    urgent: int = 0  # of which owed as urgent
+    urgent_feeds: set[str] = field(default_factory=set)  # the feeds of the urgent reports

@@ -32,7 +32,14 @@ class Retention:
         cutoff = iso(now - timedelta(days=keep_days))
         live = iso(now - self.story_window)
         with self.transaction() as conn:
-            conn.execute("DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ?", [cutoff])
+            # A message that carried a story reports can still join is kept: a late report is
+            # added to it by an edit, which needs the message's Telegram id.
+            conn.execute(
+                "DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ? AND id NOT IN "
+                "(SELECT outbox_id FROM queue WHERE outbox_id IS NOT NULL AND story_id IN "
+                "(SELECT id FROM stories WHERE first_at >= ?))",
+                [cutoff, live],
+            )
             conn.execute(
                 "DELETE FROM outbox WHERE gave_up_at IS NOT NULL AND gave_up_at < ?", [cutoff]
             )

@@ -163,3 +163,56 @@ def m004_operations(db: Database) -> None:
     db["feeds"].add_column("failing_since", str)  # first failure of the current outage
     db["feeds"].add_column("down_notified", int, not_null_default=0)  # operators were told
     db["meta"].create({"key": str, "value": str}, pk="key")
+
+
+@migrations()
+def m005_report_deliveries(db: Database) -> None:
+    """The unit of delivery becomes the report, so that grouping never hides one.
+
+    Each chat is owed each matched report it wants once (``queue``: one row per chat and item).
+    A report reaches the chat as its story's headline or as a link under it: in an alert or a
+    digest entry, in an edit of the alert that brought the story (``outbox.target_id``, the
+    Telegram ``message_id`` of what was sent), or as "more coverage" in a later digest.
+    """
+    old = db.execute(
+        "SELECT q.chat_id, q.story_id, q.kind, q.rules, q.created_at, q.outbox_id, o.created_at "
+        "FROM queue q LEFT JOIN outbox o ON o.id = q.outbox_id "
+        "ORDER BY q.kind = 'update', q.created_at"
+    ).fetchall()
+    db.execute("ALTER TABLE queue RENAME TO queue_stories")
+    db["queue"].create(
+        {
+            "chat_id": int,
+            "item_id": int,
+            "story_id": int,
+            "rules": str,  # JSON: the item's rules among the chat's, in rules.yaml order
+            "urgent": int,  # 1: one of those rules is urgent
+            "created_at": str,
+            "outbox_id": int,  # the message that carried it; NULL while owed
+            "no_edit": int,  # 1: an edit could not carry it; it goes in a message of its own
+        },
+        pk=("chat_id", "item_id"),
+        not_null={"story_id", "rules", "urgent", "created_at", "no_edit"},
+        defaults={"urgent": 0, "no_edit": 0},
+    )
+    # Until now a story was owed as a whole: its reports seen before the message that carried
+    # it was made were in it, later ones are still owed (as more coverage).
+    for chat_id, story_id, kind, rules, created_at, outbox_id, made_at in old:
+        items = db.execute(
+            "SELECT id, seen_at FROM items WHERE story_id = ? AND status = 'matched'", [story_id]
+        ).fetchall()
+        for item_id, seen_at in items:
+            carried = outbox_id if outbox_id and made_at and seen_at <= made_at else None
+            db.execute(
+                "INSERT OR IGNORE INTO queue(chat_id, item_id, story_id, rules, urgent, "
+                "created_at, outbox_id) VALUES(?, ?, ?, ?, ?, ?, ?)",
+                [chat_id, item_id, story_id, rules, int(kind == "alert"), created_at, carried],
+            )
+    db.execute("DROP TABLE queue_stories")
+    db["queue"].create_index(["chat_id", "outbox_id"])
+    db["queue"].create_index(["story_id"])
+    db["queue"].create_index(["item_id"])
+    db["items"].add_column("terms", str)  # JSON: the rule terms found, evidence for grouping
+    db["items"].create_index(["status", "story_id"])  # the matched reports not yet in a story
+    db["outbox"].add_column("message_id", int)  # Telegram's id of the sent message, for edits
+    db["outbox"].add_column("target_id", int)  # an edit: the outbox row of the message it edits
