@@ -46,7 +46,10 @@ _INFLATE_STEP = 256 * 1024  # the most one decompression step may produce
 _DOCTYPE_OPEN = re.compile(rb"<!doctype", re.IGNORECASE)
 # What can end a DOCTYPE, or hide a ">" or "]" from the scan: quoted literals, comments and
 # processing instructions (inside the internal subset), and the subset's brackets.
-_DOCTYPE_TOKEN = re.compile(rb"""["'\[\]>]|<!--|<\?""")
+# Runs are one token: quoted literals one after another are skipped together, and "]]]..."
+# opens or closes the subset once, so a hostile run of a million costs one regex step instead
+# of a million loop turns. A quote left without its closing one is a token of its own.
+_DOCTYPE_TOKEN = re.compile(rb"""(?:"[^"]*"|'[^']*')+|["'>]|\[+|\]+|<!--|<\?""")
 _DOCTYPE_PASSES = 3
 # What the text clean-up of an entry (tags, comments, scripts) may be given. Titles are cut to
 # 500 and summaries to 2000 characters of text afterwards anyway; the cap bounds the work a
@@ -327,6 +330,8 @@ def _doctype_end(data: bytes, pos: int) -> int:
         if token is None:
             return -1
         text, pos = token.group(), token.end()
+        if len(text) > 1 and text[:1] in b"\"'":
+            continue  # quoted literals, whole
         if text in (b'"', b"'"):
             close = data.find(text, pos)
             if close < 0:
@@ -342,9 +347,9 @@ def _doctype_end(data: bytes, pos: int) -> int:
             if close < 0:
                 return -1
             pos = close + 2
-        elif text == b"[":
+        elif text[:1] == b"[":
             in_subset = True
-        elif text == b"]":
+        elif text[:1] == b"]":
             in_subset = False
         elif not in_subset:  # ">"
             return pos

@@ -270,14 +270,22 @@ def test_threaded_server_long_poll_wakes_on_injection():
                 await client.send_message(CHAT, "from another loop")
                 return updates, elapsed
 
-        timer = threading.Timer(0.3, fake.inject_message, args=(CHAT, "ping"))
-        timer.start()
+        def inject_once_polling() -> None:
+            # Inject only while the long poll waits, however slowly the client started.
+            deadline = time.monotonic() + 10
+            while not fake.in_flight("getUpdates") and time.monotonic() < deadline:
+                time.sleep(0.01)
+            time.sleep(0.2)
+            fake.inject_message(CHAT, "ping")
+
+        injector = threading.Thread(target=inject_once_polling)
+        injector.start()
         try:
             updates, elapsed = asyncio.run(poll())
         finally:
-            timer.cancel()
+            injector.join()
         assert [u.message.text for u in updates] == ["ping"]
-        assert 0.2 < elapsed < 3
+        assert elapsed < 4.5  # woken by the injection, not by the 5 s timeout
         assert fake.wait_for_sync("from another loop", timeout=2)["chat_id"] == CHAT
 
 
