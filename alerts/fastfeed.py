@@ -399,11 +399,13 @@ class _Reader:
         return output
 
     def push_content(self, tag: str, attrs: dict, default: str, expecting: object) -> None:
-        if attrs.get("mode") == "base64":
-            raise Unsure("base64 content")
-        kind = _map_content_type(attrs.get("type", default))
-        if not kind.startswith("text/"):
-            raise Unsure(f"content of type {kind}")  # base64 or XHTML in feedparser
+        kind = default  # "text/plain" or "text/html"
+        if attrs:
+            if attrs.get("mode") == "base64":
+                raise Unsure("base64 content")
+            kind = _map_content_type(attrs.get("type", default))
+            if not kind.startswith("text/"):
+                raise Unsure(f"content of type {kind}")  # base64 or XHTML in feedparser
         self.incontent += 1
         self.content_type = kind
         self.push(tag, expecting)
@@ -522,8 +524,8 @@ def _start_link(r: _Reader, key: str, attrs: dict) -> None:
         attrs.pop("url", None)
         attrs.pop("uri", None)
         attrs["href"] = href
-    if "href" in attrs:
-        attrs["href"] = _urljoin("", attrs["href"])
+    if "href" in attrs and ":///" in attrs["href"]:
+        attrs["href"] = _urljoin("", attrs["href"])  # with no base, only "scheme:///" changes
     context.setdefault("links", []).append(attrs)
     if "href" in attrs:
         if attrs["rel"] == "alternate" and _map_content_type(attrs["type"]) in _HTML_TYPES:
