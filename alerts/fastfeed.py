@@ -1,7 +1,7 @@
 """Reading the common feed quickly, with feedparser's own results, or declining to read it.
 
-feedparser costs about 20 ms for a 50-item feed: its strict parser is expat, but every element
-then goes through a general state machine (namespace tables, content parameters deep-copied per
+feedparser costs 10-16 ms for a 50-item feed on our machine: its strict parser is expat, but
+every element then goes through a general state machine (namespace tables, content parameters deep-copied per
 field, base URIs, languages, a dict subclass that remaps keys on every access). This module
 replays the same state machine on the same parser (expat, fed the same bytes), for the elements
 news feeds are made of: well-formed RSS 2.0 and Atom 1.0, their usual extensions (Dublin Core,
@@ -14,10 +14,11 @@ Whenever a document steps outside what is modelled here, the reader raises :clas
 the caller lets feedparser read it: a document expat rejects (feedparser would then use its
 loose parser), an element feedparser has a handler for that is not replayed here, an element
 where one is not expected (children inside a text field, items outside the channel), base64 or
-XHTML content, ``xml:base``, attributes in namespaces, prefixes bound twice. Declining costs one
-expat pass over the bytes, so it is cheap; reading wrongly would change what subscribers get, so
-every doubt declines. ``tests/test_fastfeed.py`` holds the reader to feedparser on every file of
-feedparser's own test corpus and on our samples.
+XHTML content, ``xml:base``, attributes in namespaces, prefixes bound twice. Declining costs at
+most one pass of this reader (a tenth of feedparser's time); reading wrongly would change what
+subscribers get, so every doubt declines. ``tests/test_fastfeed.py`` holds the reader to
+feedparser on every file of feedparser's own test corpus, on our samples and on thousands of
+generated documents.
 """
 
 from __future__ import annotations
@@ -122,8 +123,9 @@ def read(data: bytes) -> Feed:
     return Feed(reader.version, reader.feeddata, reader.entries)
 
 
-# How each element may contain others. LEAF: text only. GENERIC: elements feedparser has no
-# handler for, which may nest among themselves. A set: those elements, and GENERIC ones.
+# Which elements that feedparser handles may appear inside each element (_CHILDREN; _LEAF:
+# none). Elements it has no handler for may appear anywhere but inside a text field (title,
+# summary, content...: see push_content), as feedparser treats them alike wherever they are.
 _LEAF: frozenset[str] = frozenset()
 _DATES = {
     "published": "published", "pubdate": "published", "issued": "published",
