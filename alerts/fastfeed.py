@@ -87,6 +87,10 @@ _PROTECTED = frozenset(
 )  # fmt: skip
 
 
+# Bounds on what the reader keeps besides the entries, far beyond any real feed: past them it
+# declines, and feedparser reads the document as it did before there was a fast reader.
+_MAX_DEPTH = 100
+_MAX_NAMES = 1000
 # The key feedparser's dict stores a key under.
 _KEYMAP = {k: v[0] if isinstance(v, list) else v for k, v in FeedParserDict.keymap.items()}
 
@@ -258,6 +262,8 @@ class _Reader:
             known = _NAMESPACES.get(lower)
             prefix = known.lower() if known is not None else self.prefix_of.get(uri, "")
         key = f"{prefix}_{local}" if prefix else local
+        if len(self.specs) >= _MAX_NAMES:
+            raise Unsure("more kinds of elements than a feed has")
         handled = key in _FP_HANDLED
         if handled and key not in _START:
             raise Unsure(f"element {key}")
@@ -291,6 +297,8 @@ class _Reader:
         if attrs:
             attrs = self._attributes(attrs)
         self.depth += 1
+        if self.depth > _MAX_DEPTH:
+            raise Unsure("nested deeper than a feed is")
         # feedparser's bookkeeping for empty image and textinput elements
         if ends_textinput:
             self.intextinput = 0

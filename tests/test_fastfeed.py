@@ -419,6 +419,8 @@ def _channel(items: str, decls: str = "", channel: str = "") -> bytes:
         (_channel("<item><date>Mon, 13 Oct 2025 10:20:30 GMT</date></item>"), "stored over"),
         (b'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"/>', "root"),
         (b"<html><body>not a feed</body></html>", "root"),
+        (_channel("<item>" + "<x>" * 150 + "deep" + "</x>" * 150 + "</item>"), "nested deeper"),
+        (_channel("<item>" + "".join(f"<n{i}/>" for i in range(1100)) + "</item>"), "kinds of"),
     ],
 )
 def test_what_the_fast_reader_declines(body: bytes, reason: str) -> None:
@@ -442,4 +444,4 @@ def test_entity_tricks_never_reach_the_fast_reader_expanded(tmp_path) -> None:
     started = time.monotonic()
     with pytest.raises(fastfeed.Unsure, match="DOCTYPE"):
         fastfeed.read(doc)
-    assert time.monotonic() - started < 1
+    assert time.monotonic() - started < 2  # milliseconds in fact: it stops at the DOCTYPE
