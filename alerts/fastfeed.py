@@ -141,7 +141,7 @@ _PARSED = {name: f"{name}_parsed" for name in ("published", "updated", "created"
 _AUTHORS = {"author", "managingeditor", "dc_creator", "dc_author"}
 _MEDIA_LEAVES = {
     "media_thumbnail", "media_credit", "media_rating", "media_restriction", "media_license",
-    "media_keywords", "media_category", "media_player",
+    "media_keywords", "media_category", "media_player", "media_title", "media_description",
 }  # fmt: skip
 _COMMON = {
     "title", "dc_title", "link", "guid", "id", "description", "dc_description", "rights",
@@ -522,6 +522,13 @@ def _end_title(r: _Reader, key: str) -> None:
         r.title_depth = r.depth
 
 
+def _end_media_title(r: _Reader, key: str) -> None:
+    """A media title is a title, but leaves the entry's own title its place."""
+    title_depth = r.title_depth
+    _end_title(r, key)
+    r.title_depth = title_depth
+
+
 def _start_link(r: _Reader, key: str, attrs: dict) -> None:
     attrs.setdefault("rel", "alternate")
     if attrs["rel"] == "self":
@@ -700,6 +707,8 @@ _START: dict = {
     "id": _start_guid,
     "description": _start_description,
     "dc_description": _start_description,
+    "media_description": _start_description,
+    "media_title": _start_title,
     "summary": _start_summary,
     "content": _start_content,
     "content_encoded": _start_content_encoded,
@@ -726,6 +735,8 @@ _END: dict = {
     "id": _end_guid,
     "description": _end_description,
     "dc_description": _end_description,
+    "media_description": _end_description,
+    "media_title": _end_media_title,
     "summary": _end_summary,
     "content": _end_content,
     "content_encoded": _end_content,

@@ -280,6 +280,14 @@ def _field(rnd: random.Random, atom: bool) -> str:
             '<media:group><media:content url="u"/><media:keywords>a, b</media:keywords></media:group>'
         ),
         lambda: f'<media:thumbnail url="{rnd.choice(LINKS)}"/>',
+        lambda: f'<media:content url="u"><media:title>{t(rnd)}</media:title></media:content>',
+        lambda: (
+            f'<media:content url="u"><media:description{a(rnd, "type", ["html", "plain"])}>'
+            f"{t(rnd)}</media:description><media:credit>c</media:credit></media:content>"
+        ),
+        lambda: f"<media:group><media:title>{t(rnd)}</media:title></media:group>",
+        lambda: f"<media:description>{t(rnd)}</media:description>",
+        lambda: f"<media:title>{t(rnd)}</media:title>",
         lambda: f"<x:foo>{t(rnd)}</x:foo>",
         lambda: f'<x:foo bar="1">{t(rnd)}</x:foo>',
         lambda: f"<x:outer><x:inner>{t(rnd)}</x:inner></x:outer>",
@@ -300,8 +308,6 @@ def _field(rnd: random.Random, atom: bool) -> str:
         lambda: f"<itunes:summary>{t(rnd)}</itunes:summary>",
         lambda: f'<description xml:base="https://base.example/">{t(rnd)}</description>',
         lambda: f"<description><p>Unescaped {t(rnd)}</p></description>",
-        lambda: f'<media:content url="u"><media:title>{t(rnd)}</media:title></media:content>',
-        lambda: f"<media:description>{t(rnd)}</media:description>",
     ]
     return rnd.choice(declined if rnd.random() < 0.03 else kinds)()
 
