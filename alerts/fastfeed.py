@@ -97,6 +97,17 @@ _KEYMAP = {k: v[0] if isinstance(v, list) else v for k, v in FeedParserDict.keym
 
 def read(data: bytes) -> Feed:
     """Read a UTF-8 feed (DOCTYPEs already removed) as feedparser would, or raise Unsure."""
+    try:
+        return _read(data)
+    except Unsure:
+        raise
+    except expat.ExpatError as exc:  # feedparser's strict parser fails too: its loose one reads
+        raise Unsure(f"not well-formed: {exc}") from None
+    except Exception as exc:  # a path feedparser itself may stumble on: it shall decide
+        raise Unsure(f"{type(exc).__name__}: {exc}") from None
+
+
+def _read(data: bytes) -> Feed:
     seen: dict = {}
     data = convert_to_utf8(_HEADERS, data, seen)
     if not seen.get("encoding"):
@@ -114,14 +125,7 @@ def read(data: bytes) -> Feed:
     parser.StartNamespaceDeclHandler = reader.namespace
     parser.StartDoctypeDeclHandler = reader.doctype
     parser.EntityDeclHandler = reader.doctype
-    try:
-        parser.Parse(data, True)
-    except expat.ExpatError as exc:  # feedparser's strict parser fails too: its loose one reads
-        raise Unsure(f"not well-formed: {exc}") from None
-    except Unsure:
-        raise
-    except Exception as exc:  # a path feedparser itself may stumble on: it shall decide
-        raise Unsure(f"{type(exc).__name__}: {exc}") from None
+    parser.Parse(data, True)
     if not reader.version:
         raise Unsure("not an RSS or Atom document")
     return Feed(reader.version, reader.feeddata, reader.entries)
