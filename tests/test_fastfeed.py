@@ -451,3 +451,38 @@ def test_entity_tricks_never_reach_the_fast_reader_expanded(tmp_path) -> None:
     with pytest.raises(fastfeed.Unsure, match="DOCTYPE"):
         fastfeed.read(doc)
     assert time.monotonic() - started < 2  # milliseconds in fact: it stops at the DOCTYPE
+
+
+def _hostile_bodies() -> list[tuple[str, bytes, str | None]]:
+    """The bodies tests/test_hostile.py attacks the parser with (its builders, unchanged)."""
+    from .test_hostile import ENCODINGS, _cases, _doctype_forms, _evil_feed, _payloads
+
+    out = []
+    payloads = _payloads(Path("/nonexistent/secret"))
+    for form, payload, encoding in _cases():
+        subset, refs = payloads[payload]
+        body, content_type = ENCODINGS[encoding](_evil_feed(_doctype_forms()[form](subset), refs))
+        out.append((f"{form}-{payload}-{encoding}", body, content_type))
+    for pattern in ["<!--", "<?", "<![", "<script>", "<style ", "<b", "<a ", "<!--" + "-" * 1000]:
+        markup = (pattern * (128 * 1024 // len(pattern) + 1))[: 128 * 1024]
+        body = _evil_feed("", "x").replace("Officials said x", escape(markup)).encode()
+        out.append((f"markup {pattern[:8]!r}", body, None))
+    return out
+
+
+def test_hostile_bodies_give_the_same_items_whichever_parser() -> None:
+    """Entity tricks reach the reader without their DOCTYPE, as undefined references: it
+    declines and feedparser reads them as before. Hostile markup inside a field is read fast,
+    cut and cleaned as before. Either way the items are the ones feedparser's gave."""
+    fast = 0
+    for name, body, content_type in _hostile_bodies():
+        results = []
+        for use_fast in (True, False):
+            fetched = feeds.Fetched(body, content_type=content_type)
+            parsed = feeds.parse("Hostile", fetched, NOW, fast=use_fast)
+            results.append(
+                [(i.guid, i.title, i.link, i.summary, i.published) for i in parsed.items]
+            )
+            fast += parsed.reader == "fast"
+        assert results[0] == results[1], name
+    assert fast >= 8  # the markup bodies, at least, went the fast way
