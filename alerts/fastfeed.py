@@ -337,7 +337,8 @@ class _Reader:
         out = {}
         for name, value in attrs.items():
             if " " in name:
-                if name == _XML_LANG:
+                if name == _XML_LANG:  # kept: it makes an element one with attributes
+                    out["xml:lang"] = value
                     continue
                 raise Unsure(f"attribute {name!r} in a namespace")
             name = name.lower()
@@ -476,7 +477,7 @@ def _end_channel(r: _Reader, key: str) -> None:
 
 
 def _start_item(r: _Reader, key: str, attrs: dict) -> None:
-    if attrs:
+    if attrs.keys() - {"xml:lang"}:
         raise Unsure("attributes on an item")
     r.entries.append({})
     r.depths = {}

@@ -291,6 +291,11 @@ def _field(rnd: random.Random, atom: bool) -> str:
         lambda: f"<x:foo>{t(rnd)}</x:foo>",
         lambda: f'<x:foo bar="1">{t(rnd)}</x:foo>',
         lambda: f"<x:outer><x:inner>{t(rnd)}</x:inner></x:outer>",
+        # feedparser counts xml:lang as an attribute: such an element is not pushed, and its
+        # text joins that of the field around it
+        lambda: f'<guid>g-<x:lang xml:lang="en">{t(rnd)}</x:lang></guid>',
+        lambda: f'<x:lang xml:lang="uk">{t(rnd)}</x:lang>',
+        lambda: '<item xml:lang="uk"/>',
         lambda: f"<comments>{rnd.choice(LINKS)}</comments>",
         lambda: (
             "<slash:comments>3</slash:comments><wfw:commentRss>https://c.example/</wfw:commentRss>"
@@ -346,7 +351,8 @@ def _document(rnd: random.Random) -> bytes:
     tag = "entry" if atom else "item"
     for _ in range(rnd.randint(1, 3)):
         fields = "".join(_field(rnd, atom) for _ in range(rnd.randint(1, 8)))
-        entries.append(f"<{tag}>{fields}</{tag}>")
+        lang = ' xml:lang="uk"' if rnd.random() < 0.1 else ""
+        entries.append(f"<{tag}{lang}>{fields}</{tag}>")
     if rnd.random() < 0.5:  # the channel's own fields after the items, too
         entries.append(rnd.choice(head) if head else "")
     body = "".join(head) + "".join(entries)
