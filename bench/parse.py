@@ -1,6 +1,6 @@
 """Benchmark: turning a fetched body into items, beside feedparser's parse alone.
 
-Run: ``python bench/parse.py`` (no network; about a minute on two slow cores).
+Run: ``python bench/parse.py`` (no network; one to two minutes on two slow cores).
 ``--rounds N`` (default 5) sets how many times each body is parsed; ``--feeds N`` (default 200)
 how many feeds of the poll workload are built.
 
