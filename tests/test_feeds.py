@@ -6,6 +6,7 @@ import gzip
 import time
 from pathlib import Path
 
+import feedparser
 import pytest
 
 from alerts import feeds
@@ -178,3 +179,76 @@ def test_feedparser_corpus_never_crashes() -> None:
             assert item.link is None or item.link.startswith(("http://", "https://"))
         items += len(parsed.items)
     assert items > 500
+
+
+def _links_to_try() -> list[str]:
+    parts = [
+        "https://news.example/a/b?x=1&y=2",
+        "http://news.example",
+        "https://news.example?q=1",
+        "https://News.Example:8443/a//b/./c/../d?q=a?b",
+        "https://n-e.example/%E2%80%99quote~x_y!$'()*+,=:@",
+        "HTTPS://news.example/a",
+        "https://news.example/a;params?x",
+        "https://news.example/a;?x",
+        "https://news.example/a/b;",
+        "https://news.example/a?",
+        "https://news.example/a#frag",
+        "https://news.example/a?x#",
+        "https://user:pw@news.example/a",
+        "https://[::1]/a",
+        "https://[::1/a",
+        "https://news.example:99999/a",
+        "https://новини.example/a",
+        "https://news.example/шлях",
+        "https:///triple.example/a",
+        "https:/one.example/a",
+        "//evil.example/x",
+        "/relative/path?x=1",
+        "relative",
+        "?only=query",
+        "javascript:alert(1)",
+        "data:,x",
+        "ftp://files.example/a",
+        "https://news.example/a b",
+        "https://news.example/a\tb",
+        "",
+        "https://",
+        "https://news_under.example/a",
+    ]
+    spaced = [f"  {p}\n" for p in parts[:5]] + [f"\u00a0{p}\u2003" for p in parts[:3]]
+    return parts + spaced
+
+
+@pytest.mark.parametrize(
+    "base",
+    [
+        None,
+        "https://news.example/feeds/rss.xml",
+        "http://127.0.0.1:8080/feeds/a.xml",
+        "https://[::1]:8080/feed",
+        "https://[bad/feed",
+        "https://фиды.example/rss",
+    ],
+)
+@pytest.mark.parametrize("guid_link", [False, True])
+def test_the_links_shortcut_gives_what_joining_and_checking_give(base, guid_link) -> None:
+    from alerts.items import _link, _link_general
+
+    for link in _links_to_try():
+        for links in ([], [{"rel": "alternate"}]):
+            entry = {"link": link, "guidislink": guid_link, "links": links}
+            assert _link(entry, base) == _link_general(entry, base), (link, base, entry)
+
+
+@pytest.mark.skipif(not CORPUS.exists(), reason="shared corpus not present")
+def test_the_links_shortcut_on_every_link_of_the_corpus() -> None:
+    from alerts.items import _link, _link_general
+
+    seen = 0
+    for path in sorted(CORPUS.rglob("*.xml")):
+        for entry in feedparser.parse(path.read_bytes()).entries:
+            for base in (None, "https://news.example/feeds/" + path.name):
+                assert _link(entry, base) == _link_general(entry, base), (path, entry.get("link"))
+                seen += entry.get("link") is not None
+    assert seen > 150  # links compared, with and without a base
