@@ -1,4 +1,9 @@
-"""Story grouping (alerts/stories.py): the labeled pairs, the hard negatives, the index."""
+"""Story grouping (alerts/stories.py): the labeled set, the hard negatives, the index.
+
+The labeled set (``tests/data/story_pairs.yaml`` and ``story_sets.yaml``, written for this
+project) is scored by ``tests/story_eval.py``: ``python -m tests.story_eval`` prints the table
+and every wrong decision with its reason.
+"""
 
 from __future__ import annotations
 
@@ -11,30 +16,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import yaml
 
 from alerts import stories
-from alerts.stories import Decision, Report, Signature, StoryIndex, same_story, signature, stem
+from alerts.lexicon import builtin_lexicon, skeleton, stem
+from alerts.stories import Report, Signature, StoryIndex, same_story, signature
+
+from . import story_eval
+from .story_eval import report
 
 ROOT = Path(__file__).resolve().parent.parent
-PAIRS = yaml.safe_load((Path(__file__).parent / "data" / "story_pairs.yaml").read_text("utf-8"))[
-    "pairs"
-]
+PAIRS = story_eval.pairs()
 BY_ID = {pair["id"]: pair for pair in PAIRS}
 T0 = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
-
-
-def report(side: dict, item_id: int = 1) -> Report:
-    published = datetime.fromisoformat(side["published"].replace("Z", "+00:00"))
-    return Report(
-        item_id=item_id,
-        title=side["title"],
-        summary=side["summary"],
-        published=published,
-        feed=side["feed"],
-        regions=tuple(side.get("regions", ())),
-        terms=frozenset(side.get("terms", ())),
-    )
 
 
 def sides(pair: dict) -> tuple[Report, Signature, Report, Signature]:
@@ -42,85 +35,39 @@ def sides(pair: dict) -> tuple[Report, Signature, Report, Signature]:
     return a, signature(a.title, a.summary), b, signature(b.title, b.summary)
 
 
-def through_index(pair: dict) -> tuple[bool, Decision | None]:
-    """The pipeline's question: does the second report join the story the first one started?"""
-    a, sa, b, sb = sides(pair)
-    index = StoryIndex()
-    index.add(7, a, sa)
-    story, decision = index.assign(b, sb)
-    assert story in (None, 7)
-    return story == 7, decision
-
-
-def scores(pairs: list[dict]) -> dict[str, int]:
-    counts = {"tp": 0, "fp": 0, "fn": 0, "tn": 0}
-    for pair in pairs:
-        joined, _ = through_index(pair)
-        same = pair["label"] == "same"
-        counts[("t" if joined == same else "f") + ("p" if joined else "n")] += 1
-    return counts
-
-
-def precision(c: dict[str, int]) -> float:
-    return c["tp"] / (c["tp"] + c["fp"]) if c["tp"] + c["fp"] else 0.0
-
-
-def recall(c: dict[str, int]) -> float:
-    return c["tp"] / (c["tp"] + c["fn"]) if c["tp"] + c["fn"] else 0.0
-
-
 # ------------------------------------------------------------------------------- labeled set
 
 
-def test_labeled_set_is_balanced_and_well_formed() -> None:
-    ids = [pair["id"] for pair in PAIRS]
-    assert len(ids) == len(set(ids)), "pair ids must be unique"
-    same = sum(pair["label"] == "same" for pair in PAIRS)
-    different = sum(pair["label"] == "different" for pair in PAIRS)
-    assert same + different == len(PAIRS) >= 80
-    assert min(same, different) >= 0.4 * len(PAIRS)
-    cyrillic = [p for p in PAIRS if any("\u0400" <= ch <= "\u04ff" for ch in p["a"]["title"])]
-    assert len(cyrillic) >= 16, "several pairs in Ukrainian and in Russian"
-    for pair in PAIRS:
-        assert pair["group"] in ("tuning", "holdout", "terms")
-        for side in (pair["a"], pair["b"]):
-            assert side["title"] and side["summary"] and side["feed"]
-            assert report(side).published.tzinfo is not None
+@pytest.fixture(scope="module")
+def outcomes() -> list[story_eval.Outcome]:
+    return story_eval.outcomes()
 
 
-def test_precision_and_recall_through_the_index() -> None:
-    """Both at least 0.9 over every pair, each decided by StoryIndex.assign on a fresh index."""
-    counts = scores(PAIRS)
-    wrong = []
-    for pair in PAIRS:
-        joined, decision = through_index(pair)
-        if joined != (pair["label"] == "same"):
-            a, sa, b, sb = sides(pair)
-            why = decision.reason if decision else same_story(a, sa, b, sb).reason
-            wrong.append(f"{pair['label']:9} {pair['id']}: {why}")
-    summary = (
-        f"precision {precision(counts):.3f} recall {recall(counts):.3f} {counts}; misjudged:\n"
-        + "\n".join(wrong)
-    )
-    assert precision(counts) >= 0.9, summary
-    assert recall(counts) >= 0.9, summary
+def test_precision_and_recall_per_kind(outcomes, capsys) -> None:
+    """Each pair decided as the pipeline decides it; the table is printed with the result."""
+    text, figures = story_eval.table(outcomes)
+    with capsys.disabled():
+        print("\nStory decisions on the labeled set (tests/story_eval.py):\n" + text)
+    wrong = [
+        f"{'MERGED' if o.joined else 'SPLIT'} {o.kind} {o.what}: {o.reason}"
+        for o in outcomes
+        if o.joined != (o.label == "same")
+    ]
+    summary = text + "\n" + "\n".join(wrong)
+    precision, recall, _, _ = figures["all"]
+    assert precision >= 0.95 and recall >= 0.95, summary
+    # Precision first: one outlet's two developments, or one template on two nights, never
+    # make one story.
+    for kind in ("same-outlet", "template"):
+        merged = [o.what for o in outcomes if o.kind == kind and o.joined and o.label != "same"]
+        assert merged == [], (kind, merged)
 
 
-def test_pairs_written_after_tuning_hold_up() -> None:
+def test_pairs_written_after_tuning_hold_up(outcomes) -> None:
     """The holdout pairs were not used to set the thresholds; they must not fall apart."""
-    holdout = [pair for pair in PAIRS if pair["group"] == "holdout"]
-    assert len(holdout) >= 20
-    counts = scores(holdout)
-    assert precision(counts) >= 0.85, counts
-    assert recall(counts) >= 0.85, counts
-
-
-def test_index_agrees_with_the_pairwise_decision() -> None:
-    """With one story in the index, the index must find it whenever same_story says "same"."""
-    for pair in PAIRS:
-        a, sa, b, sb = sides(pair)
-        joined, _ = through_index(pair)
-        assert joined == same_story(a, sa, b, sb).same, pair["id"]
+    _, figures = story_eval.table(outcomes)
+    precision, recall, _, _ = figures["all holdout"]
+    assert precision >= 0.88 and recall >= 0.88, figures["all holdout"]
 
 
 def test_decision_is_symmetric() -> None:
@@ -131,14 +78,16 @@ def test_decision_is_symmetric() -> None:
 
 
 def test_the_measure_can_fail() -> None:
-    """A text-only decision (no numbers, actors, names, weekdays) must fall below the bar."""
+    """Without its contradictions the decision merges far too much, and with a higher bar it
+    splits far too much: the figures above are earned, not given."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(stories, "STRONG", 0.0)
-        mp.setattr(stories, "MODERATE", 0.0)
-        assert precision(scores(PAIRS)) < 0.9
+        _, figures = story_eval.table(story_eval.outcomes())
+        assert figures["all"][0] < 0.9
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(stories, "THRESHOLD", 0.8)
-        assert recall(scores(PAIRS)) < 0.9
+        mp.setattr(stories, "THRESHOLD", 1.0)
+        _, figures = story_eval.table(story_eval.outcomes())
+        assert figures["all"][1] < 0.9
 
 
 # ---------------------------------------------------------------------------- hard negatives
@@ -147,25 +96,23 @@ def test_the_measure_can_fail() -> None:
 @pytest.mark.parametrize(
     ("pair_id", "because"),
     [
-        ("downed-40-russia-vs-ukraine", "who did what differs"),
-        ("uk-downed-40-direction", "who did what differs"),
-        ("ru-downed-40-direction", "who did what differs"),
-        ("refinery-vs-energy-direction", "who did what differs"),
-        ("patriot-germany-vs-trump", "different actors"),
-        ("patriot-germany-vs-us-send", "different actors"),
+        ("downed-40-russia-vs-ukraine", "whose differs"),
+        ("uk-downed-40-direction", "whose differs"),
+        ("ru-downed-40-direction", "whose differs"),
+        ("patriot-germany-vs-trump", "different countries"),
         ("zelensky-meets-trump-vs-merz", "different leaders"),
         ("uk-zelensky-trump-vs-merz", "different leaders"),
-        ("sumy-strikes-consecutive-days", "numbers differ in title"),
-        ("uk-sumy-consecutive-days", "numbers differ in title"),
-        ("ru-sumy-consecutive-days", "numbers differ in title"),
+        ("sumy-strikes-consecutive-days", "different figures in the titles"),
+        ("ru-sumy-consecutive-days", "different figures in the titles"),
         ("odesa-port-monday-vs-tuesday", "different weekdays"),
-        ("sumy-drones-again-next-night", '"again" the next day'),
-        ("refinery-ryazan-vs-volgograd", "different names"),
-        ("villages-captured-same-day", "different names"),
-        ("drones-odesa-vs-kharkiv", "different regions"),
-        ("kharkiv-glide-vs-drone-same-day", "numbers differ in title"),
-        ("uk-air-force-two-nights", "numbers differ in title"),
-        ("convoy-short-one-word", "one content word in common"),
+        ("refinery-ryazan-vs-volgograd", "different places"),
+        ("drones-odesa-vs-kharkiv", "different places"),
+        ("hn-sumy-vs-kharkiv-same-night", "different places"),
+        ("hn-dnipro-river-vs-dnipro-city", "different places"),
+        ("hn-kramatorsk-vs-kostiantynivka-glide-bomb", "different places"),
+        ("hn-nk-troops-spotted-vs-deminers-sudzha", "only a place in common"),
+        ("tmpl-kyiv-drones-two-nights-no-numbers", "apart"),
+        ("tmpl-samara-refinery-hit-again", "apart"),
     ],
 )
 def test_hard_negative(pair_id: str, because: str) -> None:
@@ -175,7 +122,23 @@ def test_hard_negative(pair_id: str, because: str) -> None:
     decision = same_story(a, sa, b, sb)
     assert not decision.same, decision.reason
     assert because in decision.reason
-    assert through_index(pair) == (False, None)
+
+
+def test_two_articles_of_one_outlet_are_two_stories_unless_one_is_the_other_updated() -> None:
+    when = T0
+    first = Report(1, "Kharkiv: substation hit, part of the city without power", "", when, "Wire")
+    school = Report(2, "Kharkiv: school damaged in the same drone attack", "", when, "Wire")
+    update = Report(
+        3, "UPDATE: Kharkiv substation hit, part of the city without power", "", when, "Wire"
+    )
+    other = Report(
+        4, "Drone hits Kharkiv substation, power cut in parts of the city", "", when, "Desk"
+    )
+    sig = {r.item_id: signature(r.title, r.summary) for r in (first, school, update, other)}
+    assert "one outlet" in same_story(first, sig[1], school, sig[2]).reason
+    assert not same_story(first, sig[1], school, sig[2]).same
+    assert same_story(first, sig[1], update, sig[3]).same
+    assert same_story(first, sig[1], other, sig[4]).same
 
 
 @pytest.mark.parametrize(
@@ -183,35 +146,49 @@ def test_hard_negative(pair_id: str, because: str) -> None:
     ["kyiv-toll-rises", "dnipro-toll-climbs", "uk-dnipro-toll-update", "ru-sumy-toll"],
 )
 def test_a_rising_toll_is_the_same_story(pair_id: str) -> None:
-    joined, decision = through_index(BY_ID[pair_id])
-    assert joined, decision
-    assert decision is not None and "updates the count" in decision.reason
+    a, sa, b, sb = sides(BY_ID[pair_id])
+    decision = same_story(a, sa, b, sb)
+    assert decision.same, decision.reason
 
 
 def test_direction_is_captured_by_who_owns_what() -> None:
     russia = signature("Russia says it downed 40 Ukrainian drones", "")
     ukraine = signature("Ukraine says it shot down 40 Russian drones", "")
-    assert "ua:dron" in russia.mods and "ru:dron" in ukraine.mods
+    assert "ua:c:drone" in russia.mods and "ru:c:drone" in ukraine.mods
     assert russia.title_numbers == ukraine.title_numbers == {"40"}
+
+
+def test_one_event_in_three_languages_shares_its_evidence() -> None:
+    en = signature("Russian drones hit Odesa port, two workers wounded", "")
+    uk = signature("Шахеди атакували порт Одеси, двоє поранених", "")
+    ru = signature("Беспилотники атаковали порт Одессы, двое раненых", "")
+    want = {"c:drone", "c:port", "pl:Odesa", "#2", "c:injured"}
+    for sig in (en, uk, ru):
+        assert want <= sig.keys, sorted(sig.keys)
 
 
 # ------------------------------------------------------------------------------ normalising
 
 
 @pytest.mark.parametrize(
-    "forms",
+    ("forms", "key"),
     [
-        ("Сумах", "Суми", "Сумам"),
-        ("дронів", "дрони", "дронами"),
-        ("беспилотников", "беспилотники"),
-        ("Київ", "Києві", "Киев", "Kyiv", "Kiev"),
-        ("drones", "drone"),
-        ("killed", "kills", "killing"),
-        ("expelled", "expels"),
+        (("дронів", "дрони", "дронами", "drones", "БпЛА", "беспилотников"), "c:drone"),
+        (("Київ", "Києві", "Киеве", "Kyiv", "Kiev"), "pl:Kyiv"),
+        (("підстанцію", "подстанции", "substations", "substation"), "c:substation"),
+        (("знеструмлено", "обесточены", "blackout"), "c:outage"),
     ],
 )
-def test_stems_see_through_endings(forms: tuple[str, ...]) -> None:
-    assert len({stem(form.casefold()) for form in forms}) == 1
+def test_the_lexicon_sees_through_languages_and_endings(forms: tuple[str, ...], key: str) -> None:
+    for form in forms:
+        assert key in signature(form, "").keys, form
+
+
+def test_stems_and_names_see_through_endings() -> None:
+    assert stem("expelled", "en") == stem("expels", "en")
+    assert stem("беспилотниками", "ru") == stem("беспилотники", "ru")
+    assert len({skeleton(w)[:5] for w in ("Shevchenko", "Шевченка", "Шевченко")}) == 1
+    assert builtin_lexicon().phrases  # built from data
 
 
 def test_numbers() -> None:
@@ -219,6 +196,8 @@ def test_numbers() -> None:
     assert signature("Power cut to 200 000", "").numbers == {"200000"}
     assert signature("П'ятеро поранених", "").numbers == {"5"}
     assert signature("Three killed", "").numbers == {"3"}
+    assert signature("КНДР відправила ще 2,5 тисячі військових", "").numbers == {"2500"}
+    assert signature("3 тысячи военных", "").numbers == {"3000"}
     assert signature("Talks lasted two hours", "a 30-day pause").numbers == set()
     assert signature("Worst attack since 2022", "").numbers == set()
 
@@ -227,6 +206,7 @@ def test_weekdays_and_flags() -> None:
     sig = signature("Death toll rises to 28", "Russia struck Kyiv on Tuesday.")
     assert sig.weekdays == {1} and "update" in sig.flags
     assert "again" in signature("Russian drones attack Sumy again", "").flags
+    assert "update" in signature("UPDATE: Kharkiv substation hit", "").flags
 
 
 # ------------------------------------------------------------------------------- signature
@@ -277,7 +257,7 @@ def test_signature_does_not_depend_on_the_hash_seed() -> None:
 
 
 def story_report(item_id: int, title: str, when: datetime, summary: str = "") -> Report:
-    return Report(item_id, title, summary, when, "Feed")
+    return Report(item_id, title, summary, when, f"Outlet {item_id}")
 
 
 def add(index: StoryIndex, story_id: int, rep: Report) -> Signature:
@@ -301,36 +281,47 @@ def test_a_report_three_days_later_does_not_join() -> None:
     assert index.assign(later, sig) == (None, None)
     first = story_report(1, KYIV[0], T0, KYIV[1])
     decision = same_story(first, signature(*KYIV), later, sig)
-    assert not decision.same and "more than 36h" in decision.reason
+    assert not decision.same and "more than 30h" in decision.reason
 
 
 def test_joining_needs_closeness_to_the_first_report() -> None:
     index = StoryIndex()
     add(index, 1, story_report(1, KYIV[0], T0, KYIV[1]))
-    # an identical report joins within MAX_GAP of the story's first report, not after it
-    near = story_report(2, KYIV[0], T0 + stories.MAX_GAP - timedelta(hours=1), KYIV[1])
+    # an identical report by another outlet joins within hours of the story's first report
+    near = story_report(2, KYIV[0], T0 + stories.CLOSE - timedelta(hours=1), KYIV[1])
     assert index.assign(near, signature(near.title, near.summary))[0] == 1
-    far = story_report(3, KYIV[0], T0 + stories.MAX_GAP + timedelta(hours=1), KYIV[1])
-    assert index.assign(far, signature(far.title, far.summary)) == (None, None)
-    # the pairwise decision holds the same line, however alike the text
+    # the same words a night later are the same template, another night: not the story
+    night = story_report(3, KYIV[0], T0 + timedelta(hours=24), KYIV[1])
+    assert index.assign(night, signature(night.title, night.summary)) == (None, None)
+    # and beyond MAX_GAP the story is not even a candidate
+    far = story_report(4, KYIV[0], T0 + stories.MAX_GAP + timedelta(hours=1), KYIV[1])
+    assert index.candidates(far, signature(far.title, far.summary)) == []
     first = story_report(1, KYIV[0], T0, KYIV[1])
     assert same_story(first, signature(*KYIV), near, signature(*KYIV)).same
     assert not same_story(first, signature(*KYIV), far, signature(*KYIV)).same
 
 
-def test_later_reports_are_compared_too() -> None:
-    """An update that resembles the story's second report more than its first still joins."""
+def test_a_report_joins_through_the_story_not_a_chain() -> None:
+    """A report like the story's latest report but not like its headline does not join: a
+    story grows by what tells its development, not by each report resembling the last."""
     index = StoryIndex()
-    add(index, 1, story_report(1, "Explosions heard in Kyiv", T0, "Air defence is working."))
-    add(index, 1, story_report(2, KYIV[0], T0 + timedelta(hours=2), KYIV[1]))
-    update = story_report(
-        3,
-        "Death toll from Russian missile attack on Kyiv rises to 20",
-        T0 + timedelta(hours=9),
-        "The number of people killed in the overnight attack on Kyiv rose to 20.",
+    head = story_report(1, "North Korea sends 3,000 more troops to Kursk, Seoul says", T0)
+    add(index, 1, head)
+    second = story_report(
+        2, "Seoul: 3,000 more North Korean troops and engineers in Kursk", T0 + timedelta(hours=1)
     )
-    story, decision = index.assign(update, signature(update.title, update.summary))
-    assert story == 1 and decision is not None and decision.same
+    assert index.assign(second, signature(second.title, second.summary))[0] == 1
+    add(index, 1, second)
+    third = story_report(
+        3, "North Korean engineers clear mines near Sudzha", T0 + timedelta(hours=3)
+    )
+    story, _ = index.assign(third, signature(third.title, third.summary))
+    assert story is None
+    # ... though it is like the second report:
+    assert (
+        same_story(second, signature(second.title, ""), third, signature(third.title, "")).score
+        > same_story(head, signature(head.title, ""), third, signature(third.title, "")).score
+    )
 
 
 def test_expire_forgets_old_stories() -> None:

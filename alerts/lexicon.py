@@ -1,0 +1,327 @@
+"""The words of war news as language-independent evidence, for grouping reports into stories.
+
+Why it is built this way:
+
+- **The knowledge is data** (``concepts.yaml`` for concepts, actors, leaders, number words and
+  function words; ``gazetteer.yaml`` for places), so a reviewer who reads Ukrainian or Russian
+  can check and extend it without reading Python.
+- **Word forms come from well-kept libraries, once.** English words are reduced by the Snowball
+  stemmer (PyStemmer, C), on both sides: "drones" and "drone" are ``drone``. Ukrainian and
+  Russian entries are expanded into every form of their lexeme by the pymorphy3 dictionaries
+  when the lexicon is built (дрон -> дрони, дронів, дронами...), as the gazetteer does for place
+  names, so reading a report is dictionary lookups of the words as written, with no morphology
+  at run time: pymorphy3 costs 130-260 us a word, a lookup well under one. Words the lexicon
+  does not know are compared within one language by a stem: Snowball for English and Russian,
+  a suffix cut for Ukrainian (Snowball has no Ukrainian stemmer).
+- **Places are the gazetteer's**, town by town (:func:`alerts.gazetteer.builtin_places`), with
+  the forms it generated, so "під Покровськом", "near Pokrovsk" and "под Покровском" are one
+  place, and a form that is also an ordinary word (Суми, "sums") counts only when capitalised.
+
+The result is a :class:`Lexicon`: tables from word sequences (up to :data:`MAX_PHRASE` words) to
+evidence keys, built once per process (:func:`builtin_lexicon`).
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import re
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import Stemmer
+import yaml
+
+DATA = Path(__file__).with_name("concepts.yaml")
+MAX_PHRASE = 4
+LANGS = ("en", "uk", "ru")
+
+_WORD = re.compile(r"[^\W_]+")
+_APOSTROPHES = re.compile("['’ʼ`]")
+_UK_LETTERS = frozenset("іїєґ")
+_RU_LETTERS = frozenset("ыэъё")
+
+# Evidence key prefixes.
+CONCEPT, ACTOR, PERSON, PLACE, REGION, NUMBER = "c:", "a:", "p:", "pl:", "rg:", "#"
+
+
+@functools.lru_cache(maxsize=1)
+def _english() -> Any:
+    return Stemmer.Stemmer("english")
+
+
+@functools.lru_cache(maxsize=1)
+def _russian() -> Any:
+    return Stemmer.Stemmer("russian")
+
+
+_UK_ENDINGS = tuple(
+    sorted(
+        set(
+            """
+            ями ами ові еві ого ому ими іми его ему ими их іх ий ій ої ою ею ах ях ам ям ом ем ів
+            їв ей ов ев ую юю ая яя ое ее ые ие ых ым им ой ый ться лися лась лось лись ли ла ло
+            ти ть ся сь а я у ю і и о е ї ь й є
+            """.split()
+        ),
+        key=len,
+        reverse=True,
+    )
+)
+
+
+def fold(word: str) -> str:
+    """A word as the tables key it: casefolded, ё as е, apostrophes dropped (п'ять -> пять)."""
+    return _APOSTROPHES.sub("", word.casefold()).replace("ё", "е")
+
+
+def is_cyrillic(word: str) -> bool:
+    return "\u0400" <= word[:1] <= "\u04ff"
+
+
+@functools.lru_cache(maxsize=200_000)
+def stem(word: str, lang: str) -> str:
+    """A word's stem within its language, for words the lexicon does not know."""
+    if not is_cyrillic(word):
+        return _english().stemWord(word)
+    if lang == "ru":
+        return _russian().stemWord(word)
+    for ending in _UK_ENDINGS:
+        if word.endswith(ending) and len(word) - len(ending) >= 3:
+            return word[: -len(ending)][:6]
+    return word[:6]
+
+
+def language(text: str) -> str:
+    """en, uk or ru: Cyrillic text is Ukrainian when it has more letters only Ukrainian uses
+    (і, ї, є, ґ) than letters only Russian uses (ы, э, ъ, ё)."""
+    uk = ru = cyr = 0
+    for ch in text.casefold():
+        if ch in _UK_LETTERS:
+            uk += 1
+        elif ch in _RU_LETTERS:
+            ru += 1
+        if "\u0400" <= ch <= "\u04ff":
+            cyr += 1
+    if cyr * 2 < len(text.strip()) * 0.3:
+        return "en"
+    return "uk" if uk > ru else "ru"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What a word sequence is evidence of: its key, and for a place whether it counts only
+    when the text writes it with a capital."""
+
+    key: str
+    capital: bool = False
+
+
+@dataclass
+class Lexicon:
+    """Word sequences (tuples of keys as :func:`key_of` makes them) to evidence."""
+
+    phrases: dict[tuple[str, ...], list[Entry]] = field(default_factory=dict)
+    stopwords: set[str] = field(default_factory=set)
+    units: set[str] = field(default_factory=set)
+    numbers: dict[str, str] = field(default_factory=dict)
+    weekdays: dict[str, int] = field(default_factory=dict)
+    markers: dict[tuple[str, ...], str] = field(default_factory=dict)
+    generic: frozenset[str] = frozenset()
+    regions: dict[str, str] = field(default_factory=dict)  # place id -> region
+    oblasts: set[str] = field(default_factory=set)  # places that are a whole region
+    owned: frozenset[str] = frozenset()  # concepts whose owner tells two events apart
+    weapons: frozenset[str] = frozenset()
+    stems: dict[tuple[str, str], list[Entry]] = field(default_factory=dict)
+    """(language, stem) -> entries of single Cyrillic words, for forms no dictionary gave."""
+    longest: int = 1
+
+    def add(self, words: tuple[str, ...], entry: Entry) -> None:
+        entries = self.phrases.setdefault(words, [])
+        if entry not in entries:
+            entries.append(entry)
+        self.longest = max(self.longest, len(words))
+
+
+_OBLAST = re.compile(
+    r"(щин|чин|ськ|цьк|зьк|ск|цк)[а-яіїєґ]*$|\b(oblast|region|province)\b", re.IGNORECASE
+)
+OBLAST_WORDS = frozenset(
+    """region oblast province regional область області обл регіон регіону регион региона
+    областi областю области областью""".split()
+)
+"""Words after a region's centre that make it the region: "Kharkiv region", "Сумская область"."""
+
+
+def _oblast(term: str) -> bool:
+    """Whether a form of a region's own entry names the oblast rather than its centre: the
+    "-щина" nouns and the adjectives (Харківська) do, as do English "... Oblast"."""
+    words = term.split()
+    return bool(_OBLAST.search(words[0]) or (len(words) > 1 and _OBLAST.search(term)))
+
+
+def key_of(word: str) -> str:
+    """How a folded word is looked up: its English stem, or a Cyrillic form as written."""
+    return word if is_cyrillic(word) else _english().stemWord(word)
+
+
+_BUILT: list[Lexicon] = []
+_BUILDING = threading.Lock()
+
+
+def builtin_lexicon() -> Lexicon:
+    """The concepts of ``concepts.yaml`` and the places of the gazetteer, built once per
+    process. Polls match in worker threads: the lock makes the first ones wait for one build
+    instead of each building its own (twenty builds at once were 400 MB)."""
+    if _BUILT:
+        return _BUILT[0]
+    with _BUILDING:
+        if not _BUILT:
+            from .gazetteer import builtin_places
+
+            _BUILT.append(build(DATA, builtin_places()))
+    return _BUILT[0]
+
+
+def build(path: Path, places: Iterable[Any] = ()) -> Lexicon:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    expand = _Expander()
+    lex = Lexicon()
+    for section, prefix in (("concepts", CONCEPT), ("actors", ACTOR), ("persons", PERSON)):
+        for name, langs in (data.get(section) or {}).items():
+            for phrase in expand.entries(langs):
+                lex.add(phrase, Entry(f"{prefix}{name}"))
+    for lang in LANGS:
+        for word in str(data["stopwords"][lang]).split():
+            lex.stopwords.update(w[0] for w in expand.phrase(word, lang) if len(w) == 1)
+        for word in data["units"][lang]:
+            lex.units.update(w[0] for w in expand.phrase(word, lang) if len(w) == 1)
+    for value, langs in data["numbers"].items():
+        for phrase in expand.entries(langs):
+            if len(phrase) == 1:
+                lex.numbers[phrase[0]] = str(value)
+    for value, langs in data["weekdays"].items():
+        for phrase in expand.entries(langs):
+            lex.weekdays[phrase[0]] = int(value)
+    for marker, langs in data["markers"].items():
+        for phrase in expand.entries(langs):
+            lex.markers[phrase] = marker
+    lex.generic = frozenset(
+        f"{ACTOR}{g}" if g in (data.get("actors") or {}) else f"{CONCEPT}{g}"
+        for g in data.get("generic") or ()
+    )
+    for place in places:
+        lex.regions[place.id] = place.region
+        whole = place.id == place.region  # a region's own entry: its oblast and its centre
+        if whole:
+            lex.oblasts.add(place.id)
+        for alias in place.aliases:
+            words = tuple(key_of(fold(w)) for w in _WORD.findall(alias.term))
+            if not words:
+                continue
+            # The oblast (Харківщина, Харківська область, Kharkiv Oblast) is a region; its
+            # centre (Харків, Kharkiv) is a city like any other town.
+            key = (
+                f"{REGION}{place.region}" if whole and _oblast(alias.term) else f"{PLACE}{place.id}"
+            )
+            lex.add(words, Entry(key, alias.case_sensitive))
+    for name, spec in (data.get("places") or {}).items():
+        lex.regions.setdefault(name, spec.get("region", name))
+        for lang, names in spec.items():
+            if lang == "region":
+                continue
+            for text in names:
+                # Written with a capital here: counts only when capitalised there (Orel, Орел
+                # the town; орел, an eagle). A common noun here ("столиця") counts as written.
+                capital = str(text)[:1].isupper() and lang != "literal"
+                if lang == "literal":
+                    phrases = [tuple(key_of(fold(w)) for w in _WORD.findall(str(text)))]
+                else:
+                    phrases = expand.phrase(str(text), lang)
+                for phrase in phrases:
+                    lex.add(phrase, Entry(f"{PLACE}{name}", capital))
+    lex.owned = frozenset(f"{CONCEPT}{c}" for c in data.get("ownership") or ())
+    lex.weapons = frozenset(f"{CONCEPT}{c}" for c in data.get("weapons") or ())
+    # A form the dictionaries did not give (Шахеди: the guesser declined Шахед otherwise) is
+    # still found by its stem, unless the stem is shared by entries that disagree.
+    for words, entries in lex.phrases.items():
+        if len(words) == 1 and is_cyrillic(words[0]) and not any(e.capital for e in entries):
+            for lang in ("uk", "ru"):
+                key = (lang, stem(words[0], lang))
+                old = lex.stems.get(key)
+                lex.stems[key] = entries if old in (None, entries) else []
+    lex.stems = {k: v for k, v in lex.stems.items() if v}
+    return lex
+
+
+class _Expander:
+    """Every form of a lexicon entry, as tuples of lookup keys."""
+
+    def __init__(self) -> None:
+        import pymorphy3  # here: only building the lexicon needs the dictionaries
+
+        self.morph = {lang: pymorphy3.MorphAnalyzer(lang=lang) for lang in ("uk", "ru")}
+
+    def entries(self, langs: dict[str, list[str]]) -> list[tuple[str, ...]]:
+        out: list[tuple[str, ...]] = []
+        for lang, words in langs.items():
+            for entry in words:
+                out.extend(self.phrase(str(entry), lang))
+        return list(dict.fromkeys(out))
+
+    def phrase(self, text: str, lang: str) -> list[tuple[str, ...]]:
+        words = _WORD.findall(_APOSTROPHES.sub("", text))
+        if not words:
+            return []
+        if lang == "en" or not is_cyrillic(words[0]):
+            return [tuple(_english().stemWord(fold(w)) for w in words)]
+        columns = [self.forms(w, lang) for w in words]
+        combos = itertools.islice(itertools.product(*columns), 4000)
+        return [tuple(c) for c in combos]
+
+    @functools.lru_cache(maxsize=20_000)  # noqa: B019 - one expander per build
+    def forms(self, word: str, lang: str) -> tuple[str, ...]:
+        """Every form of a Ukrainian or Russian word; a word the dictionary does not know (an
+        abbreviation) as written."""
+        morph = self.morph[lang]
+        lower = word.lower()
+        if word.isupper() and len(word) > 1:  # an abbreviation: БпЛА, ЗАЕС
+            return (fold(word),)
+        parses = morph.parse(lower)
+        known = [p for p in parses if p.is_known]
+        if known:
+            chosen = [p for p in known if p.normal_form == lower] or known[:1]
+        else:  # a word the dictionary lacks (Шахед): inflected as the words it resembles
+            chosen = [p for p in parses if p.tag.POS == "NOUN"][:1] or parses[:1]
+        forms = {fold(word)}
+        for parse in chosen:
+            forms.update(fold(f.word) for f in parse.lexeme)
+        return tuple(sorted(forms))
+
+
+_TRANSLIT = str.maketrans(
+    {
+        "а": "a", "б": "b", "в": "v", "г": "h", "ґ": "g", "д": "d", "е": "e", "є": "e", "ж": "zh",
+        "з": "z", "и": "y", "і": "i", "ї": "i", "й": "i", "к": "k", "л": "l", "м": "m", "н": "n",
+        "о": "o", "п": "p", "р": "r", "с": "s", "т": "t", "у": "u", "ф": "f", "х": "kh",
+        "ц": "ts", "ч": "ch", "ш": "sh", "щ": "shch", "ь": "", "ы": "y", "ъ": "", "э": "e",
+        "ю": "iu", "я": "ia",
+    }
+)  # fmt: skip
+# Sounds every transliteration writes its own way, to one letter each; vowels left out.
+_SOUNDS = [("shch", "w"), ("sch", "w"), ("sh", "w"), ("ch", "c"), ("zh", "j"), ("kh", "x"),
+           ("ts", "c"), ("tz", "c"), ("h", "g"), ("j", "i"), ("w", "v")]  # fmt: skip
+_VOWELS = re.compile("[aeiouy]+")
+
+
+def skeleton(word: str) -> str:
+    """A name's consonants in Latin letters, so that one name spelled in English, Ukrainian or
+    Russian, in any case, has one key: Shevchenko, Шевченка, Шевченко -> ``wvcn``. Names the
+    gazetteer does not know (villages, people, ships) are then still shared across languages."""
+    latin = fold(word).translate(_TRANSLIT)
+    for sound, letter in _SOUNDS[:-2]:
+        latin = latin.replace(sound, letter)
+    return _VOWELS.sub("", latin)
