@@ -75,7 +75,10 @@ _UK_ENDINGS = tuple(
 
 def fold(word: str) -> str:
     """A word as the tables key it: casefolded, ё as е, apostrophes dropped (п'ять -> пять)."""
-    return _APOSTROPHES.sub("", word.casefold()).replace("ё", "е")
+    folded = word.casefold()
+    if not folded.isascii():
+        folded = _APOSTROPHES.sub("", folded).replace("ё", "е")
+    return folded
 
 
 def is_cyrillic(word: str) -> bool:
@@ -95,19 +98,18 @@ def stem(word: str, lang: str) -> str:
     return word[:6]
 
 
+_CYRILLIC = re.compile("[\u0400-\u04ff]")
+
+
 def language(text: str) -> str:
     """en, uk or ru: Cyrillic text is Ukrainian when it has more letters only Ukrainian uses
     (і, ї, є, ґ) than letters only Russian uses (ы, э, ъ, ё)."""
-    uk = ru = cyr = 0
-    for ch in text.casefold():
-        if ch in _UK_LETTERS:
-            uk += 1
-        elif ch in _RU_LETTERS:
-            ru += 1
-        if "\u0400" <= ch <= "\u04ff":
-            cyr += 1
-    if cyr * 2 < len(text.strip()) * 0.3:
+    folded = text.casefold()
+    cyrillic = len(_CYRILLIC.findall(folded))
+    if cyrillic * 2 < len(folded.strip()) * 0.3:
         return "en"
+    uk = sum(folded.count(ch) for ch in _UK_LETTERS)
+    ru = sum(folded.count(ch) for ch in _RU_LETTERS)
     return "uk" if uk > ru else "ru"
 
 
@@ -139,33 +141,55 @@ class Lexicon:
     """(language, stem) -> entries of single Cyrillic words, for forms no dictionary gave."""
     longest: int = 1
 
+    firsts: dict[str, int] = field(default_factory=dict)
+    """First word of a phrase -> the longest phrase it starts: most words start none, and
+    reading a report then costs one lookup a word."""
+    marker_firsts: dict[str, int] = field(default_factory=dict)
+
     def add(self, words: tuple[str, ...], entry: Entry) -> None:
         entries = self.phrases.setdefault(words, [])
         if entry not in entries:
             entries.append(entry)
         self.longest = max(self.longest, len(words))
+        self.firsts[words[0]] = max(self.firsts.get(words[0], 0), len(words))
 
 
-_OBLAST = re.compile(
-    r"(щин|чин|ськ|цьк|зьк|ск|цк)[а-яіїєґ]*$|\b(oblast|region|province)\b", re.IGNORECASE
-)
 OBLAST_WORDS = frozenset(
     """region oblast province regional область області обл регіон регіону регион региона
     областi областю области областью""".split()
 )
 """Words after a region's centre that make it the region: "Kharkiv region", "Сумская область"."""
+_OBLAST_EN = re.compile(r"\b(oblast|region|province)\b", re.IGNORECASE)
 
 
-def _oblast(term: str) -> bool:
-    """Whether a form of a region's own entry names the oblast rather than its centre: the
-    "-щина" nouns and the adjectives (Харківська) do, as do English "... Oblast"."""
-    words = term.split()
-    return bool(_OBLAST.search(words[0]) or (len(words) > 1 and _OBLAST.search(term)))
+def _oblast_forms(expand: _Expander) -> set[str]:
+    """Every form of the gazetteer's names that name a region rather than its centre: the
+    adjectives (Харківська, Харьковской) and the "-щина" nouns (Харківщина, Донетчины)."""
+    from .gazetteer import DATA as GAZETTEER
+
+    data = yaml.safe_load(GAZETTEER.read_text(encoding="utf-8"))
+    forms: set[str] = set()
+    for spec in data["regions"].values():
+        for lang in ("uk", "ru"):
+            names = list(spec.get(f"{lang}_adj") or [])
+            names += [n for n in spec.get(lang) or [] if n.endswith(("щина", "чина"))]
+            for name in names:
+                for word in _WORD.findall(name):
+                    forms.update(expand.forms(word, lang))
+    return forms
+
+
+_KEYS: dict[str, str] = {}
 
 
 def key_of(word: str) -> str:
     """How a folded word is looked up: its English stem, or a Cyrillic form as written."""
-    return word if is_cyrillic(word) else _english().stemWord(word)
+    key = _KEYS.get(word)
+    if key is None:
+        key = word if is_cyrillic(word) else _english().stemWord(word)
+        if len(_KEYS) < 500_000:
+            _KEYS[word] = key
+    return key
 
 
 _BUILT: list[Lexicon] = []
@@ -209,10 +233,12 @@ def build(path: Path, places: Iterable[Any] = ()) -> Lexicon:
     for marker, langs in data["markers"].items():
         for phrase in expand.entries(langs):
             lex.markers[phrase] = marker
+            lex.marker_firsts[phrase[0]] = max(lex.marker_firsts.get(phrase[0], 0), len(phrase))
     lex.generic = frozenset(
         f"{ACTOR}{g}" if g in (data.get("actors") or {}) else f"{CONCEPT}{g}"
         for g in data.get("generic") or ()
     )
+    oblast_forms = _oblast_forms(expand) if places else set()
     for place in places:
         lex.regions[place.id] = place.region
         whole = place.id == place.region  # a region's own entry: its oblast and its centre
@@ -224,9 +250,8 @@ def build(path: Path, places: Iterable[Any] = ()) -> Lexicon:
                 continue
             # The oblast (Харківщина, Харківська область, Kharkiv Oblast) is a region; its
             # centre (Харків, Kharkiv) is a city like any other town.
-            key = (
-                f"{REGION}{place.region}" if whole and _oblast(alias.term) else f"{PLACE}{place.id}"
-            )
+            oblast = bool(_OBLAST_EN.search(alias.term)) or fold(alias.term) in oblast_forms
+            key = f"{REGION}{place.region}" if whole and oblast else f"{PLACE}{place.id}"
             lex.add(words, Entry(key, alias.case_sensitive))
     for name, spec in (data.get("places") or {}).items():
         lex.regions.setdefault(name, spec.get("region", name))

@@ -44,6 +44,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 
 from .lexicon import (
     ACTOR,
@@ -143,15 +144,41 @@ class Signature:
     flags: frozenset[str]
     """``update`` (the toll rose; an "UPDATE:" title) and ``again`` (another event of a kind)."""
 
-    @property
+    @cached_property
+    def portable(self) -> frozenset[str]:
+        return _portable(self.keys)
+
+    @cached_property
+    def portable_title(self) -> frozenset[str]:
+        return _portable(self.title)
+
+    @cached_property
+    def totals(self) -> tuple[float, float, float]:
+        """The weights of ``keys``, ``portable`` and ``portable_title``, computed once."""
+        return _total(self.keys), _total(self.portable), _total(self.portable_title)
+
+    @cached_property
     def places(self) -> frozenset[str]:
+        """Towns and cities, in title and lead (regions are ``regions``)."""
         return frozenset(k for k in self.keys if k.startswith(PLACE))
 
-    @property
+    @cached_property
+    def title_places(self) -> frozenset[str]:
+        return frozenset(k for k in self.title if k.startswith(PLACE))
+
+    @cached_property
+    def regions(self) -> frozenset[str]:
+        return frozenset(k for k in self.keys if k.startswith(REGION))
+
+    @cached_property
+    def title_regions(self) -> frozenset[str]:
+        return frozenset(k for k in self.title if k.startswith(REGION))
+
+    @cached_property
     def actors(self) -> frozenset[str]:
         return frozenset(k for k in self.keys if k.startswith(ACTOR))
 
-    @property
+    @cached_property
     def persons(self) -> frozenset[str]:
         return frozenset(k for k in self.keys if k.startswith(PERSON))
 
@@ -217,7 +244,7 @@ def _title_case(title: str) -> bool:
     return len(words) >= 3 and all(w[0].isupper() for w in words)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Token:
     raw: str
     folded: str
@@ -226,14 +253,23 @@ class _Token:
     first: bool  # first word of a sentence or segment
 
 
+_FOLDED: dict[str, tuple[str, str]] = {}
+
+
 def _tokens(title: str, lead: str) -> list[_Token]:
     out = []
+    cache = _FOLDED
     for text, in_title in ((title, True), (lead, False)):
         for segment in _SEGMENT.split(text):
             first = True
             for raw in _WORD.findall(segment):
-                folded = fold(raw)
-                out.append(_Token(raw, folded, key_of(folded), in_title, first))
+                known = cache.get(raw)
+                if known is None:
+                    folded = fold(raw)
+                    known = (folded, key_of(folded))
+                    if len(cache) < 500_000:
+                        cache[raw] = known
+                out.append(_Token(raw, known[0], known[1], in_title, first))
                 first = False
     return out
 
@@ -390,26 +426,32 @@ def _lookup(lex: Lexicon, tokens: list[_Token], i: int, lang: str = "en") -> tup
 
 
 def _phrase(lex: Lexicon, tokens: list[_Token], i: int) -> tuple[list[str], int]:
+    longest = lex.firsts.get(tokens[i].key)
+    if longest is None:
+        return [], 0
     phrases = lex.phrases
-    for length in range(min(lex.longest, len(tokens) - i), 0, -1):
+    first = tokens[i]
+    for length in range(min(longest, len(tokens) - i), 0, -1):
         window = tokens[i : i + length]
-        if length > 1 and any(t.in_title != window[0].in_title for t in window):
+        if length > 1 and window[-1].in_title != first.in_title:
             continue
-        entries = phrases.get(tuple(t.key for t in window))
+        entries = phrases.get(tuple([t.key for t in window]))
         if not entries:
             continue
-        keys = [e.key for e in entries if not e.capital or window[0].raw[:1].isupper()]
+        keys = [e.key for e in entries if not e.capital or first.raw[:1].isupper()]
         if keys:
             return keys, length
     return [], 0
 
 
 def _marker(lex: Lexicon, tokens: list[_Token], i: int) -> str | None:
-    for length in (3, 2, 1):
-        if i + length <= len(tokens):
-            found = lex.markers.get(tuple(t.key for t in tokens[i : i + length]))
-            if found:
-                return found
+    longest = lex.marker_firsts.get(tokens[i].key)
+    if longest is None:
+        return None
+    for length in range(min(longest, len(tokens) - i), 0, -1):
+        found = lex.markers.get(tuple([t.key for t in tokens[i : i + length]]))
+        if found:
+            return found
     return None
 
 
@@ -458,28 +500,48 @@ def _hours(delta: timedelta) -> float:
     return abs(delta.total_seconds()) / 3600
 
 
-def _weight(key: str, light: frozenset[str], generic: frozenset[str]) -> float:
-    if key in light or key in generic:
-        return _LIGHT
-    for prefix, weight in _WEIGHTS.items():
-        if key.startswith(prefix):
-            return weight
-    return 1.0
+_BASE: dict[str, float] = {}
+
+
+def _base(key: str) -> float:
+    """A key's weight, rule terms aside: generic keys weigh as little as those."""
+    weight = _BASE.get(key)
+    if weight is None:
+        weight = 1.0
+        if key in builtin_lexicon().generic:
+            weight = _LIGHT
+        else:
+            for prefix, w in _WEIGHTS.items():
+                if key.startswith(prefix):
+                    weight = w
+                    break
+        _BASE[key] = weight
+    return weight
+
+
+def _total(keys: frozenset[str]) -> float:
+    return sum(map(_base, keys))
+
+
+def _lightened(keys: frozenset[str], total: float, light: frozenset[str]) -> float:
+    """A total with the rule's own terms weighing ``_LIGHT``: they are few, so adjusting a
+    stored total costs less than summing the set again."""
+    if not light:
+        return total
+    return total - sum(_base(k) - _LIGHT for k in keys & light if _base(k) > _LIGHT)
 
 
 def _cosine(
-    a: frozenset[str], b: frozenset[str], light: frozenset[str], generic: frozenset[str]
+    a: frozenset[str], b: frozenset[str], total_a: float, total_b: float, light: frozenset[str]
 ) -> float:
-    """Weighted cosine of two key sets: shared weight over the geometric mean of the totals."""
-    if not a or not b:
-        return 0.0
+    """Weighted cosine of two key sets: shared weight over the geometric mean of the totals
+    (each given, as stored with the signature)."""
     both = a & b
     if not both:
         return 0.0
-    shared = sum(_weight(k, light, generic) for k in both)
-    total_a = sum(_weight(k, light, generic) for k in a)
-    total_b = sum(_weight(k, light, generic) for k in b)
-    return shared / math.sqrt(total_a * total_b)
+    shared = sum(_LIGHT if k in light else _base(k) for k in both)
+    ta, tb = _lightened(a, total_a, light), _lightened(b, total_b, light)
+    return shared / math.sqrt(ta * tb) if ta > 0 and tb > 0 else 0.0
 
 
 def _portable(keys: frozenset[str]) -> frozenset[str]:
@@ -558,10 +620,10 @@ def _score(
     light = _term_keys(a.terms | b.terms)
 
     text = max(
-        _cosine(sa.keys, sb.keys, light, generic),
-        _cosine(_portable(sa.keys), _portable(sb.keys), light, generic),
+        _cosine(sa.keys, sb.keys, sa.totals[0], sb.totals[0], light),
+        _cosine(sa.portable, sb.portable, sa.totals[1], sb.totals[1], light),
     )
-    title = _cosine(_portable(sa.title), _portable(sb.title), light, generic)
+    title = _cosine(sa.portable_title, sb.portable_title, sa.totals[2], sb.totals[2], light)
     score = max(text, (text + title) / 2)
     shared = (sa.keys & sb.keys) - light - generic
     if why is not None:
@@ -681,21 +743,15 @@ def _places(sa: Signature, sb: Signature) -> tuple[float, str] | None:
     towns are in one region (Kramatorsk, Kostiantynivka) or not.
     """
 
-    def towns(keys: frozenset[str]) -> set[str]:
-        return {k for k in keys if k.startswith(PLACE)}
-
-    def regions(keys: frozenset[str]) -> set[str]:
-        return {k for k in keys if k.startswith(REGION)}
-
-    sa_towns, sb_towns = towns(sa.keys), towns(sb.keys)
+    sa_towns, sb_towns = sa.places, sb.places
     if sa_towns & sb_towns:
         return _PLACE_BONUS, f"same place ({_readable(sa_towns & sb_towns)})"
-    ta, tb = towns(sa.title), towns(sb.title)
+    ta, tb = sa.title_places, sb.title_places
     if ta and tb and not (ta & sb.keys) and not (tb & sa.keys):
         return -STRONG, f"different places ({_readable(ta)} vs {_readable(tb)})"
-    ra, rb = regions(sa.keys), regions(sb.keys)
+    ra, rb = sa.regions, sb.regions
     if ra and rb and ra.isdisjoint(rb):
-        title_a, title_b = regions(sa.title), regions(sb.title)
+        title_a, title_b = sa.title_regions, sb.title_regions
         if title_a and title_b and title_a.isdisjoint(title_b):
             return -STRONG, f"different places ({_readable(title_a)} vs {_readable(title_b)})"
         return None  # places of the leads only: where officials spoke, where a drone came from
@@ -776,9 +832,11 @@ def _aware(report: Report) -> None:
 
 
 def index_keys(sig: Signature) -> list[str]:
-    """The keys a report is filed and looked up under: its keys less the ubiquitous ones."""
+    """The keys a report is filed and looked up under: what it names (places, actors,
+    concepts, counts) and its title's words; not the ubiquitous keys, nor the words of its lead,
+    which would make postings long and find nothing the rest does not."""
     generic = builtin_lexicon().generic
-    keys = {k for k in sig.keys if k not in generic and not k.startswith(REGION)}
+    keys = {k for k in sig.portable | sig.title if k not in generic and not k.startswith(REGION)}
     return sorted(keys or sig.keys)
 
 
