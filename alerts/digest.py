@@ -149,7 +149,13 @@ def digest_text(
 
 
 def _others_text(entry: Entry) -> list[str]:
-    return [f"also {o.feed}" + (f": {o.link}" if o.link else "") for o in _others(entry)]
+    """The other reports, each as "also <outlet>: <title>" with its link on the next line."""
+    out = []
+    for o in _others(entry):
+        out.append(f"also {o.feed}: {o.title}" if o.title else f"also {o.feed}")
+        if o.link:
+            out.append(f"  {o.link}")
+    return out
 
 
 def alerts_text(

@@ -277,6 +277,16 @@ def test_offline_demo_prints_a_digest_then_nothing(tmp_path) -> None:
     assert ("Ballistic missiles strike Kyiv in pre-dawn attack" in out) != (
         "Capital wakes to explosions as missiles target Kyiv" in out
     )
+    # One development, one alert, in any language: the troop rotation told in Ukrainian,
+    # English and Russian is one alert, and the missile attack on Kyiv told in Ukrainian and
+    # English another, each carrying every outlet's link.
+    alerts = [block for block in out.split("\n\n") if block.startswith("!!! URGENT")]
+    troops = [a for a in alerts if "north-korean-troops-rotate-kursk" in a]
+    assert len(troops) == 1
+    assert "pivnichna-koreia-soldaty" in troops[0] and "severnaya-koreya-kontingent" in troops[0]
+    kyiv = [a for a in alerts if "kyiv-ulamky-maidanchyk" in a]
+    assert len(kyiv) == 1 and "ballistic-missiles-strike-kyiv" in kyiv[0]
+    assert len(alerts) <= 3, alerts  # the shells story at most besides; six before
     second = bot("once", "--rules", "examples/offline.yaml", "--state", str(state))
     assert second.returncode == 0 and second.stdout == ""
 
