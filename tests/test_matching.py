@@ -253,8 +253,12 @@ def test_common_word_forms_count_only_when_capitalised(builtin_matcher) -> None:
     assert builtin_matcher.match("СУМИ ПІД ОБСТРІЛОМ").rules == ("sumy",)
 
 
-def test_a_region_in_the_file_replaces_the_builtin_one() -> None:
+def test_a_region_in_the_file_adds_to_the_builtin_one_or_replaces_it_explicitly() -> None:
     text = BUILTIN + "regions:\n  Kharkiv: [Kharkiv city hall]\n"
+    m = configmod.parse(text, "rules.yaml").matcher
+    assert m.match("Fighting around Kupiansk").rules == ("kharkiv",)
+    assert m.match("Kharkiv city hall damaged").rules == ("kharkiv",)
+    text = BUILTIN + "regions:\n  Kharkiv: {replace: [Kharkiv city hall]}\n"
     m = configmod.parse(text, "rules.yaml").matcher
     assert m.match("Fighting around Kupiansk").rules == ()
     assert m.match("Kharkiv city hall damaged").rules == ("kharkiv",)
