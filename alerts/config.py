@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from .durations import parse_duration
-from .gazetteer import Alias, builtin_regions
+from .gazetteer import Alias, builtin_false_friends, builtin_regions
 from .matcher import Matcher, RuleSpec, Term, TermError, parse_term
 
 PRIORITIES = ("urgent", "normal")
@@ -280,6 +280,7 @@ class _Reader:
                 for r in rules
             ],
             {name: list(terms) for name, terms in region_terms.items()},
+            builtin_false_friends(),
         )
         return Config(
             self.path,

@@ -10,7 +10,11 @@ pure and immutable once compiled, so a :class:`Matcher` can be shared between th
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import accumulate
+from typing import Protocol
 
 import ahocorasick
 
@@ -71,6 +75,27 @@ class RuleSpec:
     regions: tuple[str, ...] = ()
 
 
+class FalseFriendLike(Protocol):
+    """What the matcher needs of a false friend (``gazetteer.FalseFriend`` is one)."""
+
+    reason: str
+    hides: str
+    counts_for: str | None
+    terms: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A name found in the text that was not taken for the region it contains."""
+
+    found: str
+    """The text as found ("kyiv independent")."""
+    reason: str
+    """What it is instead ("a publication, not a place")."""
+    region: str
+    """The region it was not taken for."""
+
+
 @dataclass(frozen=True)
 class Match:
     """What one text matched: rule ids in rule order, region names, and the forms found.
@@ -85,6 +110,8 @@ class Match:
     keywords: tuple[Term, ...] = ()
     """When a rule matched: the terms found that are rules' keywords, not region names (what
     grouping reports into stories weighs), in no particular order."""
+    rejected: tuple[Rejection, ...] = ()
+    """False friends found ("Kyiv Independent"), whose region names did not count."""
 
 
 _NOTHING = Match((), ())
@@ -97,8 +124,17 @@ class Matcher:
     Build it once per rules file (a reload builds a new one) and call :meth:`match` per item.
     """
 
-    def __init__(self, rules: list[RuleSpec], regions: dict[str, list[Term]]):
-        """``regions`` maps each region name to its aliases (the name itself always counts)."""
+    def __init__(
+        self,
+        rules: list[RuleSpec],
+        regions: dict[str, list[Term]],
+        false_friends: Sequence[FalseFriendLike] = (),
+    ):
+        """``regions`` maps each region name to its aliases (the name itself always counts).
+
+        ``false_friends`` are names that contain a region's name but are not about the place
+        (see ``gazetteer.FalseFriend``); one naming a region not in ``regions`` is left out.
+        """
         self._terms: dict[Term, int] = {}
         self._region_names = list(regions)
         region_index = {name: i for i, name in enumerate(self._region_names)}
@@ -107,6 +143,27 @@ class Matcher:
         for rid, (name, aliases) in enumerate(regions.items()):
             for term in [parse_term(name), *aliases]:
                 self._term_regions.setdefault(self._id(term), set()).add(rid)
+        # region id -> the term ids of its aliases, for telling where a region was named
+        self._region_terms: list[set[int]] = [set() for _ in self._region_names]
+        for tid, regs in self._term_regions.items():
+            for reg in regs:
+                self._region_terms[reg].add(tid)
+        # false friend term id -> (hidden region id, reason)
+        self._false_friends: dict[int, list[tuple[int, str]]] = {}
+        for friend in false_friends:
+            if friend.hides not in region_index:
+                continue
+            counts_for = region_index.get(friend.counts_for) if friend.counts_for else None
+            for raw in friend.terms:
+                tid = self._id(parse_term(raw))
+                self._false_friends.setdefault(tid, []).append(
+                    (region_index[friend.hides], friend.reason)
+                )
+                if counts_for is not None:  # found, it names the region it is in
+                    self._term_regions.setdefault(tid, set()).add(counts_for)
+                    self._region_terms[counts_for].add(tid)
+        # hits that send a text through the slower, positional reading
+        self._special = frozenset(self._false_friends)
 
         # term id -> indexes of rules that a hit on it could make match
         self._term_rules: dict[int, set[int]] = {}
@@ -141,6 +198,9 @@ class Matcher:
 
         self._indexed = frozenset(self._term_regions) | frozenset(self._term_rules)
         self._region_tids = frozenset(self._term_regions)
+        self._rule_tids = frozenset(
+            tid for _, none, any_, _, groups in self._checks for tid in none.union(any_, *groups)
+        ) | frozenset(self._term_rules)
         self._automaton = ahocorasick.Automaton()
         keys: dict[str, list[tuple[int, tuple[tuple[str, bool], ...], bool]]] = {}
         for term, tid in self._terms.items():
@@ -244,17 +304,26 @@ class Matcher:
         pipeline does not need it and skips the cost.
         """
         stream = textmod.words(text)
-        hits = self.hits(stream, text) if forms else self.hit_ids(stream, text)
-        if not hits:
+        hit_ids = self.hit_ids(stream, text)
+        if not hit_ids:
             return _NOTHING
-        hit_ids = hits.keys() if forms else hits
-        found = {}
-        if forms:
-            found = {self._term_list[tid]: stream[a:b] for tid, (a, b) in hits.items()}  # type: ignore[union-attr]
+        found: dict[Term, str] = {}
+        rejected: tuple[Rejection, ...] = ()
+        if forms or not self._special.isdisjoint(hit_ids):
+            # The rare case, and explain: every occurrence of every term, with its place.
+            occurrences = self._occurrences(stream, text)
+            if not self._special.isdisjoint(occurrences):
+                rejected = self._drop_false_friends(occurrences, stream)
+            hit_ids = set(occurrences)
+            if forms:
+                found = {
+                    self._term_list[tid]: stream[spans[0][2] : spans[0][3]]
+                    for tid, spans in occurrences.items()
+                }
         indexed = self._indexed.intersection(hit_ids)
         if not indexed:
             # Most items: only words that no rule is indexed under (a rule's later terms).
-            return Match((), (), found) if forms else _NOTHING
+            return Match((), (), found, (), rejected) if forms or rejected else _NOTHING
         term_regions, term_rules, region_rules = (
             self._term_regions,
             self._term_rules,
@@ -291,8 +360,97 @@ class Matcher:
         regions = tuple(sorted(self._region_names[r] for r in region_ids)) if region_ids else ()
         keywords = ()
         if matched:
-            keywords = tuple(map(self._term_list.__getitem__, hit_ids - self._region_tids))
-        return Match(tuple(matched), regions, found, keywords)
+            keywords = tuple(
+                map(
+                    self._term_list.__getitem__,
+                    self._rule_tids.intersection(hit_ids) - self._region_tids,
+                )
+            )
+        return Match(tuple(matched), regions, found, keywords, rejected)
+
+    def _occurrences(self, stream: str, text: str) -> dict[int, list[tuple[int, int, int, int]]]:
+        """Every occurrence of every term found, as (first word, last word, start, stop): word
+        indexes into the stream's words, and the span of the occurrence in the stream.
+
+        The same hits as :meth:`hit_ids` (which only says which terms were found), at about
+        twice its cost: only texts with a false friend, and ``explain``, need them.
+        """
+        out: dict[int, list[tuple[int, int, int, int]]] = {}
+        if not self._terms:
+            return out
+        # starts[i]: where word i starts in the stream (" w0 w1 ... ")
+        starts = list(accumulate(map(len, stream.split()), lambda a, n: a + n + 1, initial=1))
+        cased: str | None = None
+        term_list = self._term_list
+        for end, value in self._automaton.iter(stream):
+            if isinstance(value, frozenset):
+                # A whole-word key ends on a space; a prefix key runs on to the end of its word.
+                stop = end if stream[end] == " " else stream.index(" ", end)
+                start = end - len(_key(term_list[next(iter(value))])[0]) + 2
+                span = (bisect_right(starts, start) - 1, bisect_right(starts, stop - 1) - 1)
+                for tid in value:
+                    out.setdefault(tid, []).append((*span, start, stop))
+                continue
+            length, entries = value
+            start = end - length + 2
+            for tid, tail, case_sensitive in entries:
+                if tail or stream[end] != " ":  # a prefix key, or words left to check
+                    stop = _verify(stream, end, tail)
+                    if stop is None:
+                        continue
+                else:
+                    stop = end
+                if case_sensitive:
+                    if cased is None:
+                        cased = textmod.words_cased(text)
+                    if not _capitalised(stream, cased, start):
+                        continue
+                first = bisect_right(starts, start) - 1
+                out.setdefault(tid, []).append(
+                    (first, bisect_right(starts, stop - 1) - 1, start, stop)
+                )
+        return out
+
+    def _drop_false_friends(
+        self, occurrences: dict[int, list[tuple[int, int, int, int]]], stream: str
+    ) -> tuple[Rejection, ...]:
+        """Remove, in place, the region names inside false friends ("Kyiv" in "The Kyiv
+        Independent") and every other term's occurrence over them, unless that term is the
+        whole false friend; say what was rejected."""
+        rejected: dict[Rejection, None] = {}
+        # (first word, last word) of each false friend found, and the words it hid
+        hidden: list[tuple[int, int, set[int]]] = []
+        for tid in self._special.intersection(occurrences):
+            for first, last, start, stop in occurrences[tid]:
+                for region, reason in self._false_friends[tid]:
+                    words: set[int] = set()
+                    for alias in self._region_terms[region].intersection(occurrences):
+                        for a, b, _, _ in occurrences[alias]:
+                            if first <= a and b <= last:
+                                words.update(range(a, b + 1))
+                    if words:
+                        hidden.append((first, last, words))
+                        name = self._region_names[region]
+                        rejected[Rejection(stream[start:stop], reason, name)] = None
+        if not hidden:
+            return ()
+        for tid in list(occurrences):
+            kept = [
+                o
+                for o in occurrences[tid]
+                if not any(
+                    first <= o[0]
+                    and o[1] <= last
+                    and (o[0], o[1]) != (first, last)
+                    and not words.isdisjoint(range(o[0], o[1] + 1))
+                    for first, last, words in hidden
+                )
+            ]
+            if kept:
+                occurrences[tid] = kept
+            else:
+                del occurrences[tid]
+        return tuple(rejected)
 
 
 def _key(term: Term) -> tuple[str, tuple[tuple[str, bool], ...]]:

@@ -331,3 +331,76 @@ def test_benchmark_matcher_agrees_with_the_reference_matcher() -> None:
             assert (got.rules, got.regions) == bench.reference_match(rules, regions, text), text
             matched += bool(got.rules)
         assert 0 < matched < len(items)
+
+
+# --- false friends: names that contain a region's name but are not about the place ---------
+
+FRIENDS = BUILTIN + (
+    "  - id: dnipro\n    regions: [Dnipropetrovsk]\n"
+    "  - id: zap\n    regions: [Zaporizhzhia]\n"
+    "  - id: kyiv-term\n    any: [Kyiv, Київ*]\n"
+    "  - id: outlet\n    any: [Kyiv Independent]\n"
+)
+
+
+@pytest.fixture(scope="module")
+def friends_matcher():
+    return configmod.parse(FRIENDS, "rules.yaml").matcher
+
+
+@pytest.mark.parametrize(
+    ("text", "regions"),
+    [
+        ("By Olena Petrenko, The Kyiv Independent. Drones hit Kharkiv overnight.", {"Kharkiv"}),
+        ("The Kyiv Independent reports that missiles struck Kyiv.", {"Kyiv"}),
+        ("Kyiv Post: talks resume next week", set()),
+        ("Kharkiv Today reports a quiet night in Sumy", {"Sumy"}),
+        ("Shelling from across the Dnipro hit Kherson", {"Kherson"}),
+        ("Boats over the Dnipro River near Nikopol", {"Dnipropetrovsk"}),  # Nikopol still counts
+        ("Вибухи у Дніпрі", {"Dnipropetrovsk"}),
+        ("Човни на Дніпрі біля Херсона", {"Kherson"}),
+        ("Росіяни обстріляли Херсон через Дніпро", {"Kherson"}),
+        ("Обстріл з лівого берега Днепра", set()),
+        ("Ракета влучила у Київському районі Харкова", {"Kharkiv"}),
+        ("Удар по Киевскому району Одессы", {"Odesa"}),
+        ("Water level at the Dnipro HPP dam", {"Zaporizhzhia"}),
+        ("Shakhtar Donetsk beat Dynamo Kyiv 2-1", set()),
+        ("«Шахтар» Донецьк переміг «Динамо» Київ", set()),
+        ("Полиция у Курского вокзала", set()),
+    ],
+)
+def test_false_friends_do_not_count_for_the_region_they_contain(friends_matcher, text, regions):
+    assert set(friends_matcher.match(text).regions) == regions
+    assert set(friends_matcher.match(text, forms=True).regions) == regions
+
+
+def test_a_false_friend_hides_its_region_from_rule_terms_too(friends_matcher) -> None:
+    # "Kyiv" inside "The Kyiv Independent" is no rule's term either, but a rule whose term is
+    # the whole name still finds it, and "Kyiv" elsewhere in the text still counts.
+    assert friends_matcher.match("Analysis by The Kyiv Independent").rules == ("outlet",)
+    got = friends_matcher.match("The Kyiv Independent: missiles over Kyiv").rules
+    assert set(got) == {"kyiv", "kyiv-term", "outlet"}
+
+
+def test_rejections_say_what_the_name_is(friends_matcher) -> None:
+    result = friends_matcher.match("Reporting for the Kyiv Independent from Kharkiv")
+    assert [(r.found, r.reason, r.region) for r in result.rejected] == [
+        ("kyiv independent", "a publication, not a place", "Kyiv")
+    ]
+    assert friends_matcher.match("Kyiv under attack").rejected == ()
+
+
+def test_builtin_false_friends_are_plain_data() -> None:
+    from alerts.gazetteer import FalseFriend, builtin_false_friends, builtin_regions
+
+    friends = builtin_false_friends()
+    assert friends and all(isinstance(f, FalseFriend) for f in friends)
+    regions = builtin_regions()
+    for friend in friends:
+        assert friend.hides in regions and friend.reason
+        assert friend.counts_for is None or friend.counts_for in regions
+        assert all(isinstance(t, str) and t for t in friend.terms)
+    river = next(f for f in friends if f.reason.startswith("the river Dnipro"))
+    assert river.hides == "Dnipropetrovsk" and "across the Dnipro" in river.terms
+    district = next(f for f in friends if f.reason.startswith("a district"))
+    assert "Київському районі" in district.terms
