@@ -20,9 +20,14 @@ import yaml
 
 from .durations import parse_duration
 from .gazetteer import Alias, builtin_false_friends, builtin_regions
-from .matcher import Matcher, RuleSpec, Term, TermError, parse_term
+from .matcher import WHERE, Matcher, RuleSpec, Term, TermError, parse_term
+from .teasers import builtin_teasers
 
 PRIORITIES = ("urgent", "normal")
+DEFAULT_NEAR = 30
+"""Words at most between the hits that make a rule match, unless the rule says otherwise
+(``near: 60``, ``near: off``); measured on long texts in tests/test_labeled.py and the README."""
+MAX_NEAR = 1000
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
@@ -88,6 +93,8 @@ class Rule:
     regions: tuple[str, ...] = ()
     priority: str = "normal"
     line: int = 0
+    near: int | None = DEFAULT_NEAR  # None: anywhere in the item
+    where: str = "text"
 
     @property
     def urgent(self) -> bool:
@@ -201,7 +208,7 @@ _SETTINGS = (
 )
 _CHAT_FIELDS = ("id", "rules", "topic")
 _FEED_FIELDS = ("name", "url", "every")
-_RULE_FIELDS = ("id", "name", "all", "any", "none", "regions", "priority")
+_RULE_FIELDS = ("id", "name", "all", "any", "none", "regions", "priority", "near", "where")
 _REGION_FIELDS = ("add", "replace")
 # Words operators reach for that mean one of our fields; difflib cannot guess these.
 _SYNONYMS = {
@@ -276,11 +283,14 @@ class _Reader:
                     any=tuple(parse_term(t) for t in r.any),
                     none=tuple(parse_term(t) for t in r.none),
                     regions=r.regions,
+                    near=r.near,
+                    where=r.where,
                 )
                 for r in rules
             ],
             {name: list(terms) for name, terms in region_terms.items()},
             builtin_false_friends(),
+            builtin_teasers(),
         )
         return Config(
             self.path,
@@ -794,6 +804,38 @@ class _Reader:
                     ok = False
                 else:
                     priority = p
+            near: int | None = DEFAULT_NEAR
+            if "near" in fields:
+                node = fields["near"]
+                value = self.scalar(node)
+                if isinstance(node, yaml.ScalarNode) and node.value.strip().lower() == "off":
+                    near = None
+                elif (
+                    isinstance(value, bool)
+                    or not isinstance(value, int)
+                    or not (1 <= value <= MAX_NEAR)
+                ):
+                    self.error(
+                        node,
+                        f"{where}near must be a number of words from 1 to {MAX_NEAR}, or off, "
+                        f'not "{getattr(node, "value", node)}"',
+                    )
+                    ok = False
+                else:
+                    near = value
+            look = "text"
+            if "where" in fields:
+                node = fields["where"]
+                value = self.scalar(node)
+                if value not in WHERE:
+                    self.error(
+                        node,
+                        f'{where}bad where "{getattr(node, "value", node)}"; use '
+                        + ", ".join(WHERE),
+                    )
+                    ok = False
+                else:
+                    look = value
             if isinstance(item, yaml.MappingNode) and not (
                 {"all", "any", "regions"} & fields.keys()
             ):
@@ -810,6 +852,8 @@ class _Reader:
                         regions=tuple(rule_regions),
                         priority=priority,
                         line=item.start_mark.line + 1,
+                        near=near,
+                        where=look,
                     )
                 )
         return rules

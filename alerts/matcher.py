@@ -9,6 +9,7 @@ pure and immutable once compiled, so a :class:`Matcher` can be shared between th
 
 from __future__ import annotations
 
+import heapq
 import re
 from bisect import bisect_right
 from collections.abc import Sequence
@@ -21,6 +22,13 @@ import ahocorasick
 from . import text as textmod
 
 _TERM_WORD = re.compile(r"[^\W_]+\*?|\*", re.UNICODE)
+
+MAX_TEXT = 100_000
+"""Characters of an item's text that are matched. Whole full-article items fit (a long article
+is 10,000 to 30,000); past this a hostile feed's item costs no more time."""
+LEAD_WORDS = 60
+"""``where: lead`` is the title and this many words of the text after it: a paragraph or two."""
+WHERE = ("title", "lead", "text")
 
 
 class TermError(ValueError):
@@ -73,6 +81,21 @@ class RuleSpec:
     any: tuple[Term, ...] = ()
     none: tuple[Term, ...] = ()
     regions: tuple[str, ...] = ()
+    near: int | None = None
+    """At most this many words between the first words of the hits that make the rule match
+    (one per all group, one of any, one region name); None: anywhere in the text."""
+    where: str = "text"
+    """Where the hits must be: the ``title`` (the text's first line), the ``lead`` (the title
+    and the first :data:`LEAD_WORDS` words after it) or the whole ``text``."""
+
+
+class TeasersLike(Protocol):
+    """What the matcher needs of teasers (``teasers.Teasers`` is one)."""
+
+    @property
+    def phrases(self) -> tuple[str, ...]: ...
+
+    def cut(self, text: str) -> str: ...
 
 
 class FalseFriendLike(Protocol):
@@ -112,6 +135,9 @@ class Match:
     grouping reports into stories weighs), in no particular order."""
     rejected: tuple[Rejection, ...] = ()
     """False friends found ("Kyiv Independent"), whose region names did not count."""
+    blocked: tuple[tuple[str, str], ...] = ()
+    """With ``forms=True``: (rule id, why) of rules whose terms were found but that did not
+    match: a ``none`` term found, the terms too far apart, or not where the rule looks."""
 
 
 _NOTHING = Match((), ())
@@ -129,11 +155,13 @@ class Matcher:
         rules: list[RuleSpec],
         regions: dict[str, list[Term]],
         false_friends: Sequence[FalseFriendLike] = (),
+        teasers: TeasersLike | None = None,
     ):
         """``regions`` maps each region name to its aliases (the name itself always counts).
 
         ``false_friends`` are names that contain a region's name but are not about the place
         (see ``gazetteer.FalseFriend``); one naming a region not in ``regions`` is left out.
+        ``teasers`` finds what belongs to another article in a text (see ``teasers.py``).
         """
         self._terms: dict[Term, int] = {}
         self._region_names = list(regions)
@@ -162,8 +190,14 @@ class Matcher:
                 if counts_for is not None:  # found, it names the region it is in
                     self._term_regions.setdefault(tid, set()).add(counts_for)
                     self._region_terms[counts_for].add(tid)
-        # hits that send a text through the slower, positional reading
-        self._special = frozenset(self._false_friends)
+        # the phrases that open a teaser: a hit on one sends the text to be cut
+        self._teasers = teasers
+        self._teaser_tids = frozenset(
+            self._id(parse_term(p)) for p in (teasers.phrases if teasers else ())
+        )
+        # hits that send a text through the slower reading
+        self._friend_tids = frozenset(self._false_friends)
+        self._special = self._friend_tids | self._teaser_tids
 
         # term id -> indexes of rules that a hit on it could make match
         self._term_rules: dict[int, set[int]] = {}
@@ -174,6 +208,9 @@ class Matcher:
         self._checks: list[
             tuple[str, frozenset[int], frozenset[int], frozenset[int], tuple[frozenset[int], ...]]
         ] = []
+        # per rule, when it has near or where: (near, where, the term ids of each thing that
+        # must be found: every all group, any, the names of its regions)
+        self._positional: list[tuple[int | None, str, tuple[frozenset[int], ...]] | None] = []
         for index, spec in enumerate(rules):
             groups = tuple(frozenset(self._id(t) for t in group) for group in spec.all)
             any_ = frozenset(self._id(t) for t in spec.any)
@@ -195,6 +232,17 @@ class Matcher:
                 for tid in any_:
                     self._term_rules.setdefault(tid, set()).add(index)
             self._checks.append((spec.id, none, any_, regions_, groups))
+            required = [frozenset(self._id(t) for t in group) for group in spec.all]
+            if any_:
+                required.append(any_)
+            if regions_:
+                required.append(frozenset().union(*(self._region_terms[r] for r in regions_)))
+            if spec.where not in WHERE:
+                raise ValueError(f"rule {spec.id}: where must be one of {WHERE}")
+            near = spec.near if len(required) > 1 else None  # one thing is always near itself
+            self._positional.append(
+                (near, spec.where, tuple(required)) if near or spec.where != "text" else None
+            )
 
         self._indexed = frozenset(self._term_regions) | frozenset(self._term_rules)
         self._region_tids = frozenset(self._term_regions)
@@ -298,27 +346,36 @@ class Matcher:
         return found
 
     def match(self, text: str, forms: bool = False) -> Match:
-        """Match plain text (title and summary) against every rule.
+        """Match plain text (the title, a line break, and the summary) against every rule.
 
-        ``forms=True`` also reports the form each term was found in (for ``explain``); the
-        pipeline does not need it and skips the cost.
+        ``forms=True`` also reports the form each term was found in and the rules that were
+        blocked (for ``explain``); the pipeline does not need them and skips the cost.
         """
+        if len(text) > MAX_TEXT:
+            text = text[:MAX_TEXT].rsplit(" ", 1)[0]
         stream = textmod.words(text)
         hit_ids = self.hit_ids(stream, text)
         if not hit_ids:
             return _NOTHING
         found: dict[Term, str] = {}
         rejected: tuple[Rejection, ...] = ()
+        occurrences = None
         if forms or not self._special.isdisjoint(hit_ids):
-            # The rare case, and explain: every occurrence of every term, with its place.
-            occurrences = self._occurrences(stream, text)
-            if not self._special.isdisjoint(occurrences):
-                rejected = self._drop_false_friends(occurrences, stream)
-            hit_ids = set(occurrences)
+            # The rare case, and explain: teasers cut out, every occurrence of every term.
+            if self._teasers is not None and not self._teaser_tids.isdisjoint(hit_ids):
+                cut = self._teasers.cut(text)
+                if cut != text:
+                    text, stream = cut, textmod.words(cut)
+                    hit_ids = self.hit_ids(stream, text)
+            if forms or not self._friend_tids.isdisjoint(hit_ids):
+                occurrences = self._occurrences(stream, text)
+                if not self._friend_tids.isdisjoint(occurrences):
+                    rejected = self._drop_false_friends(occurrences, stream)
+                hit_ids = set(occurrences)
             if forms:
                 found = {
                     self._term_list[tid]: stream[spans[0][2] : spans[0][3]]
-                    for tid, spans in occurrences.items()
+                    for tid, spans in occurrences.items()  # type: ignore[union-attr]
                 }
         indexed = self._indexed.intersection(hit_ids)
         if not indexed:
@@ -343,11 +400,11 @@ class Matcher:
             if rules:
                 candidates |= rules
         matched = []
-        checks = self._checks
+        blocked: list[tuple[str, str]] = []
+        checks, positional = self._checks, self._positional
+        reading: _Reading | None = None
         for index in sorted(candidates):
             rule_id, none, any_, regions_, groups = checks[index]
-            if none and not none.isdisjoint(hit_ids):
-                continue
             if any_ and any_.isdisjoint(hit_ids):
                 continue
             if regions_ and regions_.isdisjoint(region_ids):
@@ -356,6 +413,19 @@ class Matcher:
                 if group.isdisjoint(hit_ids):
                     break
             else:
+                if none and not none.isdisjoint(hit_ids):
+                    if forms:
+                        terms = sorted(str(self._term_list[t]) for t in none & hit_ids)
+                        blocked.append((rule_id, "none: " + ", ".join(terms)))
+                    continue
+                if positional[index] is not None:
+                    if reading is None:
+                        reading = _Reading(self, stream, text, occurrences)
+                    why = reading.misses(positional[index], hit_ids)  # type: ignore[arg-type]
+                    if why:
+                        if forms:
+                            blocked.append((rule_id, why))
+                        continue
                 matched.append(rule_id)
         regions = tuple(sorted(self._region_names[r] for r in region_ids)) if region_ids else ()
         keywords = ()
@@ -366,7 +436,7 @@ class Matcher:
                     self._rule_tids.intersection(hit_ids) - self._region_tids,
                 )
             )
-        return Match(tuple(matched), regions, found, keywords, rejected)
+        return Match(tuple(matched), regions, found, keywords, rejected, tuple(blocked))
 
     def _occurrences(self, stream: str, text: str) -> dict[int, list[tuple[int, int, int, int]]]:
         """Every occurrence of every term found, as (first word, last word, start, stop): word
@@ -420,7 +490,7 @@ class Matcher:
         rejected: dict[Rejection, None] = {}
         # (first word, last word) of each false friend found, and the words it hid
         hidden: list[tuple[int, int, set[int]]] = []
-        for tid in self._special.intersection(occurrences):
+        for tid in self._friend_tids.intersection(occurrences):
             for first, last, start, stop in occurrences[tid]:
                 for region, reason in self._false_friends[tid]:
                     words: set[int] = set()
@@ -451,6 +521,105 @@ class Matcher:
             else:
                 del occurrences[tid]
         return tuple(rejected)
+
+
+class _Reading:
+    """Where in one text the terms are, worked out only as far as a rule with ``near`` or
+    ``where`` needs it (most items need none of it)."""
+
+    __slots__ = ("_cutoffs", "_positions", "matcher", "occurrences", "stream", "text")
+
+    def __init__(
+        self,
+        matcher: Matcher,
+        stream: str,
+        text: str,
+        occurrences: dict[int, list[tuple[int, int, int, int]]] | None,
+    ):
+        self.matcher = matcher
+        self.stream = stream
+        self.text = text
+        self.occurrences = occurrences
+        self._positions: dict[int, list[int]] = {}
+        self._cutoffs: dict[str, int | None] = {}
+
+    def misses(
+        self, spec: tuple[int | None, str, tuple[frozenset[int], ...]], hit_ids: set[int]
+    ) -> str:
+        """Why a rule whose terms were all found still does not match; "" when it does."""
+        near, where, groups = spec
+        cutoff = self.cutoff(where)
+        # Every window of a text this short is near enough: nothing to look up.
+        if cutoff is None and (near is None or self.stream.count(" ") - 2 <= near):
+            return ""
+        lists = []
+        for group in groups:
+            positions = sorted(
+                p
+                for tid in group.intersection(hit_ids)
+                for p in self.positions(tid)
+                if cutoff is None or p < cutoff
+            )
+            if not positions:
+                return f"not in the {where}"
+            lists.append(positions)
+        if near is not None and len(lists) > 1:
+            span = _min_span(lists)
+            if span > near:
+                return f"its terms are {span} words apart at the closest (near: {near})"
+        return ""
+
+    def cutoff(self, where: str) -> int | None:
+        """The index of the first word past the title or the lead; None for the whole text."""
+        if where == "text":
+            return None
+        if where not in self._cutoffs:
+            title, newline, _ = self.text.partition("\n")
+            words = len(textmod.words(title).split()) if newline else None
+            if words is not None and where == "lead":
+                words += LEAD_WORDS
+            self._cutoffs[where] = words
+        return self._cutoffs[where]
+
+    def positions(self, tid: int) -> list[int]:
+        """The index of the first word of every occurrence of a term, in order."""
+        found = self._positions.get(tid)
+        if found is not None:
+            return found
+        term = self.matcher._term_list[tid]
+        key, tail = _key(term)
+        if self.occurrences is None and (tail or term.case_sensitive):
+            self.occurrences = self.matcher._occurrences(self.stream, self.text)
+        if self.occurrences is not None:
+            found = [o[0] for o in self.occurrences.get(tid, ())]
+        else:
+            # A key with nothing to verify is found where it is: word starts, by str.find.
+            found = []
+            stream, count, last = self.stream, 0, 0
+            at = stream.find(key)
+            while at >= 0:
+                count += stream.count(" ", last, at + 1)
+                last = at + 1
+                found.append(count - 1)
+                at = stream.find(key, at + 1)
+        self._positions[tid] = found
+        return found
+
+
+def _min_span(lists: list[list[int]]) -> int:
+    """The smallest distance from first to last of one position taken from each sorted list."""
+    heap = [(positions[0], i, 0) for i, positions in enumerate(lists)]
+    heapq.heapify(heap)
+    high = max(positions[0] for positions in lists)
+    best = high - heap[0][0]
+    while True:
+        low, i, j = heapq.heappop(heap)
+        best = min(best, high - low)
+        if j + 1 == len(lists[i]):
+            return best
+        nxt = lists[i][j + 1]
+        high = max(high, nxt)
+        heapq.heappush(heap, (nxt, i, j + 1))
 
 
 def _key(term: Term) -> tuple[str, tuple[tuple[str, bool], ...]]:

@@ -404,3 +404,110 @@ def test_builtin_false_friends_are_plain_data() -> None:
     assert river.hides == "Dnipropetrovsk" and "across the Dnipro" in river.terms
     district = next(f for f in friends if f.reason.startswith("a district"))
     assert "Київському районі" in district.terms
+
+
+# --- whole texts: near, where, teasers -------------------------------------------------------
+
+FILLER = (
+    "The city council met on Tuesday to discuss the budget for schools and parks, and the "
+    "mayor promised new buses for the northern districts before the winter. "
+)  # 30 words, nothing any rule below looks for
+
+
+def long_text(*parts: str) -> str:
+    """A title line, then the parts separated by filler paragraphs."""
+    title, *body = parts
+    return title + "\n" + (FILLER * 3).join(body)
+
+
+NEAR = BUILTIN.replace(
+    "  - id: kharkiv\n    regions: [Kharkiv]\n",
+    "  - id: kharkiv\n    regions: [Kharkiv]\n    any: [drone*, дрон*]\n{extra}",
+)
+
+
+def near_matcher(extra: str = ""):
+    return configmod.parse(NEAR.format(extra=extra), "rules.yaml").matcher
+
+
+def test_terms_paragraphs_apart_do_not_make_a_match() -> None:
+    m = near_matcher()
+    far = long_text(
+        "City news", "Kharkiv renames three metro stations.", "A drone show ends the day."
+    )
+    close = long_text("City news", "Drones hit Kharkiv overnight.", "The council met.")
+    assert m.match(far).rules == ()
+    assert m.match(close).rules == ("kharkiv",)
+    # The region name counts at any of its places: one of them near the drone is enough.
+    both = long_text("Kharkiv news", "Nothing here.", "A drone fell near Kharkiv.")
+    assert m.match(both).rules == ("kharkiv",)
+
+
+def test_near_is_set_per_rule_and_can_be_off() -> None:
+    far = long_text("City news", "Kharkiv renames three metro stations.", "A drone show.")
+    assert near_matcher("    near: off\n").match(far).rules == ("kharkiv",)
+    assert near_matcher("    near: 200\n").match(far).rules == ("kharkiv",)
+    assert near_matcher("    near: 4\n").match("Kharkiv: the mayor said a drone fell").rules == ()
+    assert near_matcher("    near: 5\n").match("Kharkiv: the mayor said a drone fell").rules != ()
+
+
+def test_where_title_and_lead() -> None:
+    title = near_matcher("    where: title\n")
+    assert title.match("Drone attack on Kharkiv\nMore in the text.").rules == ("kharkiv",)
+    assert title.match("Overnight news\nA drone attack on Kharkiv.").rules == ()
+    assert title.match("A drone attack on Kharkiv").rules == ("kharkiv",)  # all title
+    lead = near_matcher("    where: lead\n")
+    assert lead.match("Overnight news\nA drone attack on Kharkiv.").rules == ("kharkiv",)
+    late = long_text("Overnight news", "Quiet.", "A drone attack on Kharkiv.")
+    assert lead.match(late).rules == ()
+    assert near_matcher("    near: off\n").match(late).rules == ("kharkiv",)
+
+
+def test_related_article_teasers_and_credits_are_not_the_article() -> None:
+    m = near_matcher()
+    odesa = (
+        "Odesa port reopens\nThe port of Odesa reopened on Monday. Read also: Russian drones "
+        "hit Kharkiv overnight. Grain ships left at noon. Reporting by Jane Roe in Kyiv; "
+        "Editing by John Doe"
+    )
+    result = m.match(odesa)
+    assert result.rules == () and result.regions == ("Odesa",)
+    uk = "Порт Одеси працює\nПорт відновив роботу. ЧИТАЙТЕ ТАКОЖ: Дрони атакували Харків. Кораблі вийшли."
+    assert m.match(uk).regions == ("Odesa",)
+    # A title is never cut, and "related" without a colon is an ordinary word.
+    assert m.match("Read also: drones hit Kharkiv\nQuiet night.").rules == ("kharkiv",)
+    assert m.match("News\nDrone-related damage in Kharkiv.").rules == ("kharkiv",)
+
+
+def test_the_whole_text_is_read_up_to_a_bound() -> None:
+    from alerts.matcher import MAX_TEXT
+
+    m = near_matcher()
+    late = "News\n" + FILLER * 300 + "A drone fell on Kharkiv."  # about 55,000 characters
+    assert m.match(late).rules == ("kharkiv",)
+    hostile = "News\n" + "x " * MAX_TEXT + "A drone fell on Kharkiv."
+    assert m.match(hostile).rules == ()
+
+
+@pytest.mark.parametrize(
+    ("field", "message"),
+    [
+        ("near: 0", 'near must be a number of words from 1 to 1000, or off, not "0"'),
+        ("near: many", 'near must be a number of words from 1 to 1000, or off, not "many"'),
+        ("near: yes", 'near must be a number of words from 1 to 1000, or off, not "yes"'),
+        ("where: body", 'bad where "body"; use title, lead, text'),
+    ],
+)
+def test_near_and_where_are_validated(field: str, message: str) -> None:
+    text = NEAR.format(extra=f"    {field}\n")
+    with pytest.raises(configmod.ConfigError) as err:
+        configmod.parse(text, "rules.yaml")
+    line = text.splitlines().index(f"    {field}") + 1
+    assert err.value.problems == [f'rules.yaml:{line}: rule "kharkiv": {message}']
+
+
+def test_near_and_where_are_kept_on_the_rule() -> None:
+    cfg = configmod.parse(NEAR.format(extra="    near: 12\n    where: lead\n"), "rules.yaml")
+    rule = cfg.rule("kharkiv")
+    assert (rule.near, rule.where) == (12, "lead")
+    assert cfg.rule("sumy").near == configmod.DEFAULT_NEAR and cfg.rule("sumy").where == "text"
