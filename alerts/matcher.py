@@ -112,7 +112,7 @@ class Rejection:
     """A name found in the text that was not taken for the region it contains."""
 
     found: str
-    """The text as found ("kyiv independent")."""
+    """The name that was found, as the data writes it ("Kyiv Independent")."""
     reason: str
     """What it is instead ("a publication, not a place")."""
     region: str
@@ -176,8 +176,9 @@ class Matcher:
         for tid, regs in self._term_regions.items():
             for reg in regs:
                 self._region_terms[reg].add(tid)
-        # false friend term id -> (hidden region id, reason)
+        # false friend term id -> (hidden region id, reason), and its name as written
         self._false_friends: dict[int, list[tuple[int, str]]] = {}
+        self._friend_names: dict[int, str] = {}
         for friend in false_friends:
             if friend.hides not in region_index:
                 continue
@@ -187,6 +188,7 @@ class Matcher:
                 self._false_friends.setdefault(tid, []).append(
                     (region_index[friend.hides], friend.reason)
                 )
+                self._friend_names.setdefault(tid, raw)
                 if counts_for is not None:  # found, it names the region it is in
                     self._term_regions.setdefault(tid, set()).add(counts_for)
                     self._region_terms[counts_for].add(tid)
@@ -370,7 +372,7 @@ class Matcher:
             if forms or not self._friend_tids.isdisjoint(hit_ids):
                 occurrences = self._occurrences(stream, text)
                 if not self._friend_tids.isdisjoint(occurrences):
-                    rejected = self._drop_false_friends(occurrences, stream)
+                    rejected = self._drop_false_friends(occurrences)
                 hit_ids = set(occurrences)
             if forms:
                 found = {
@@ -482,7 +484,7 @@ class Matcher:
         return out
 
     def _drop_false_friends(
-        self, occurrences: dict[int, list[tuple[int, int, int, int]]], stream: str
+        self, occurrences: dict[int, list[tuple[int, int, int, int]]]
     ) -> tuple[Rejection, ...]:
         """Remove, in place, the region names inside false friends ("Kyiv" in "The Kyiv
         Independent") and every other term's occurrence over them, unless that term is the
@@ -491,7 +493,7 @@ class Matcher:
         # (first word, last word) of each false friend found, and the words it hid
         hidden: list[tuple[int, int, set[int]]] = []
         for tid in self._friend_tids.intersection(occurrences):
-            for first, last, start, stop in occurrences[tid]:
+            for first, last, _, _ in occurrences[tid]:
                 for region, reason in self._false_friends[tid]:
                     words: set[int] = set()
                     for alias in self._region_terms[region].intersection(occurrences):
@@ -501,7 +503,7 @@ class Matcher:
                     if words:
                         hidden.append((first, last, words))
                         name = self._region_names[region]
-                        rejected[Rejection(stream[start:stop], reason, name)] = None
+                        rejected[Rejection(self._friend_names[tid], reason, name)] = None
         if not hidden:
             return ()
         for tid in list(occurrences):

@@ -385,7 +385,7 @@ def test_a_false_friend_hides_its_region_from_rule_terms_too(friends_matcher) ->
 def test_rejections_say_what_the_name_is(friends_matcher) -> None:
     result = friends_matcher.match("Reporting for the Kyiv Independent from Kharkiv")
     assert [(r.found, r.reason, r.region) for r in result.rejected] == [
-        ("kyiv independent", "a publication, not a place", "Kyiv")
+        ("Kyiv Independent", "a publication, not a place", "Kyiv")
     ]
     assert friends_matcher.match("Kyiv under attack").rejected == ()
 
@@ -511,3 +511,47 @@ def test_near_and_where_are_kept_on_the_rule() -> None:
     rule = cfg.rule("kharkiv")
     assert (rule.near, rule.where) == (12, "lead")
     assert cfg.rule("sumy").near == configmod.DEFAULT_NEAR and cfg.rule("sumy").where == "text"
+
+
+# --- explain: what blocked a rule, what was not a place --------------------------------------
+
+
+def test_explain_says_what_blocked_a_rule_and_what_was_not_a_place() -> None:
+    from alerts.explain import explain, render_text
+    from alerts.items import Item
+
+    text = NEAR.format(extra="") + (
+        "  - id: nk\n    name: North Korean troops\n    all: [[North Korea], [troops]]\n"
+        "    none: [football]\n"
+    )
+    cfg = configmod.parse(text, "rules.yaml")
+    item = Item("F", "1", "North Korea sends troops and a football team", None, "", None)
+    exp = explain(cfg, item)
+    assert [(b.rule.id, b.why) for b in exp.blocked] == [("nk", "none: football")]
+    shown = render_text(exp)
+    assert "  not matched nk (North Korean troops): blocked by none: football" in shown
+    assert exp.as_json()["blocked"] == {"nk": "none: football"}
+
+    summary = "By Olena Petrenko, The Kyiv Independent. " + FILLER * 5 + "A drone fell."
+    exp = explain(cfg, Item("F", "2", "Kharkiv renames metro stations", None, summary, None))
+    assert exp.match.rules == ()
+    (blocked,) = exp.blocked
+    assert blocked.rule.id == "kharkiv" and blocked.why.endswith(
+        "words apart at the closest (near: 100)"
+    )
+    shown = render_text(exp)
+    assert "  not a place: Kyiv Independent: a publication, not a place (not Kyiv)" in shown
+    assert exp.as_json()["not_places"] == [
+        {"name": "Kyiv Independent", "reason": "a publication, not a place", "region": "Kyiv"}
+    ]
+    assert "Kyiv" not in exp.as_json()["regions"]
+
+
+def test_explain_is_quiet_about_rules_that_matched_or_never_came_close() -> None:
+    from alerts.explain import explain
+    from alerts.items import Item
+
+    cfg = configmod.parse(NEAR.format(extra=""), "rules.yaml")
+    exp = explain(cfg, Item("F", "1", "Drones hit Kharkiv", None, "", None))
+    assert exp.match.rules == ("kharkiv",) and exp.blocked == [] and exp.match.rejected == ()
+    assert exp.as_json()["blocked"] == {} and exp.as_json()["not_places"] == []
