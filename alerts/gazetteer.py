@@ -28,8 +28,9 @@ Why it is built this way:
 - **Where the analyzer fails, the YAML says so**: a name it does not know or inflects wrongly
   gets its forms written out under ``literal``; the tests list every name it only guesses.
 
-Loading and expanding everything takes about half a second (a quarter of it loading the two
-dictionaries) and is done once per process: :func:`builtin_regions` is cached.
+Expanding everything takes about two seconds and 25 MB (the two dictionaries), so the result
+is kept on disk and built again only when this file, the YAML or the dictionaries change (see
+``gazetteer_cache.py``); within a process :func:`builtin_regions` is cached.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from __future__ import annotations
 import functools
 import itertools
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -131,7 +132,9 @@ class Gazetteer:
 
 @functools.lru_cache(maxsize=1)
 def _builtin() -> Gazetteer:
-    return load_gazetteer(DATA)
+    from . import gazetteer_cache  # here: it names this module's source in its key
+
+    return gazetteer_cache.load(DATA, load_gazetteer)
 
 
 def builtin_gazetteer() -> tuple[dict[str, tuple[Alias, ...]], tuple[Place, ...]]:
@@ -185,7 +188,6 @@ def load_gazetteer(path: Path) -> Gazetteer:
         common=_strings(data.get("common_words"), "common_words"),
         not_common=_strings(data.get("not_common_words"), "not_common_words"),
     )
-    regions: dict[str, tuple[Alias, ...]] = {}
     places: list[Place] = []
     for name, spec in data["regions"].items():
         if not isinstance(name, str) or not isinstance(spec, dict):
@@ -198,20 +200,11 @@ def load_gazetteer(path: Path) -> Gazetteer:
                 raise GazetteerError(f"{where}: each town must be a mapping")
             _check_keys(town, _ENTRY_KEYS, where)
             entries.append(town)
-        aliases: dict[str, Alias] = {}
         for index, entry in enumerate(entries):
-            own: dict[str, Alias] = {}
-            for term, sensitive in expander.entry(entry, where):
-                key = term.casefold()
-                for table in (aliases, own):
-                    old = table.get(key)
-                    # A form that is an ordinary word in any of the entry's languages stays so.
-                    table[key] = Alias(
-                        old.term if old else term, sensitive or bool(old and old.case_sensitive)
-                    )
+            own = _merge(expander.entry(entry, where))
             place_id = name if index == 0 else _place_id(entry)
-            places.append(Place(place_id, name, tuple(own.values())))
-        regions[name] = tuple(aliases.values())
+            places.append(Place(place_id, name, own))
+    regions = regions_of(places)
     false_friends = _false_friends(data.get("false_friends"), regions, expander, path.name)
     unused = (expander.common | expander.not_common) - expander.used
     if unused:
@@ -259,6 +252,25 @@ def _false_friends(
             raise GazetteerError(f"{where}: give its names under en, uk, ru or literal")
         out.append(FalseFriend(reason.strip(), hides, counts_for, tuple(terms)))
     return tuple(out)
+
+
+def _merge(terms: Iterable[tuple[str, bool]]) -> tuple[Alias, ...]:
+    """Aliases from (term, case-sensitive) pairs: one per form whatever its case, spelled as
+    first seen; a form that is an ordinary word in any of the entry's languages stays so."""
+    table: dict[str, Alias] = {}
+    for term, sensitive in terms:
+        key = term.casefold()
+        old = table.get(key)
+        table[key] = Alias(old.term if old else term, sensitive or bool(old and old.case_sensitive))
+    return tuple(table.values())
+
+
+def regions_of(places: Iterable[Place]) -> dict[str, tuple[Alias, ...]]:
+    """Each region's aliases: those of its places, merged as one entry's are."""
+    terms: dict[str, list[tuple[str, bool]]] = {}
+    for place in places:
+        terms.setdefault(place.region, []).extend((a.term, a.case_sensitive) for a in place.aliases)
+    return {region: _merge(pairs) for region, pairs in terms.items()}
 
 
 def _place_id(entry: dict[str, Any]) -> str:

@@ -9,6 +9,7 @@ pure and immutable once compiled, so a :class:`Matcher` can be shared between th
 
 from __future__ import annotations
 
+import functools
 import heapq
 import re
 from bisect import bisect_right
@@ -50,11 +51,13 @@ class Term:
         )
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def parse_term(raw: str, case_sensitive: bool = False) -> Term:
     """Compile a term as written in rules.yaml, or raise :class:`TermError`.
 
     A ``*`` may only end a word; anything else would be a pattern language, and operators must
-    not be able to write a rule that is slow or that surprises them.
+    not be able to write a rule that is slow or that surprises them. Cached: loading rules
+    compiles every alias of the gazetteer, thousands of them, on each start and reload.
     """
     folded = textmod.clean(raw).casefold()
     stripped = folded.strip()
