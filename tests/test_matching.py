@@ -555,3 +555,15 @@ def test_explain_is_quiet_about_rules_that_matched_or_never_came_close() -> None
     exp = explain(cfg, Item("F", "1", "Drones hit Kharkiv", None, "", None))
     assert exp.match.rules == ("kharkiv",) and exp.blocked == [] and exp.match.rejected == ()
     assert exp.as_json()["blocked"] == {} and exp.as_json()["not_places"] == []
+
+
+def test_near_reads_positions_of_terms_that_share_a_checked_key() -> None:
+    # "Суми" is a built-in alias that counts only capitalised; a rule's own "суми" shares its
+    # automaton key. Both must be placed right when near has to read the text.
+    text = NEAR.format(extra="") + "  - id: sums\n    all: [[суми], [дрон*]]\n    near: 3\n"
+    m = configmod.parse(text, "rules.yaml").matcher
+    close = "Новини\nВеликі суми на дрони. " + "Ще слово. " * 60
+    far = "Новини\nВеликі суми. " + "Ще слово. " * 60 + "Дрони."
+    assert m.match(close).rules == ("sums",)
+    assert m.match(far).rules == ()
+    assert m.match("Новини\nДрон над містом Суми. " + "Ще слово. " * 60).rules == ("sumy", "sums")
