@@ -514,41 +514,58 @@ class Matcher:
     ) -> tuple[Rejection, ...]:
         """Remove, in place, the region names inside false friends ("Kyiv" in "The Kyiv
         Independent") and every other term's occurrence over them, unless that term is the
-        whole false friend; say what was rejected."""
+        whole false friend; say what was rejected.
+
+        Linear in the occurrences, whatever a hostile text repeats: each region's names are
+        looked up by bisection inside each false friend, and each occurrence is then checked
+        against the words hidden under it.
+        """
         rejected: dict[Rejection, None] = {}
-        # (first word, last word) of each false friend found, and the words it hid
-        hidden: list[tuple[int, int, set[int]]] = []
+        # word index -> the (first, last) of the false friends that hid it
+        hidden: dict[int, list[tuple[int, int]]] = {}
+        names: dict[int, tuple[list[int], list[tuple[int, int]]]] = {}  # region -> names
         for tid in self._friend_tids.intersection(occurrences):
-            for first, last, _, _ in occurrences[tid]:
-                for region, reason in self._false_friends[tid]:
-                    words: set[int] = set()
-                    for alias in self._region_terms[region].intersection(occurrences):
-                        for a, b, _, _ in occurrences[alias]:
-                            if first <= a and b <= last:
-                                words.update(range(a, b + 1))
-                    if words:
-                        hidden.append((first, last, words))
-                        name = self._region_names[region]
-                        rejected[Rejection(self._friend_names[tid], reason, name)] = None
+            for region, reason in self._false_friends[tid]:
+                if region not in names:
+                    spans = sorted(
+                        (a, b)
+                        for alias in self._region_terms[region].intersection(occurrences)
+                        for a, b, _, _ in occurrences[alias]
+                    )
+                    names[region] = ([a for a, _ in spans], spans)
+                firsts, spans = names[region]
+                found = False
+                for first, last, _, _ in occurrences[tid]:
+                    i = bisect_right(firsts, first - 1)
+                    while i < len(spans) and spans[i][0] <= last:
+                        a, b = spans[i]
+                        if b <= last:
+                            found = True
+                            for word in range(a, b + 1):
+                                hidden.setdefault(word, []).append((first, last))
+                        i += 1
+                if found:
+                    name = self._region_names[region]
+                    rejected[Rejection(self._friend_names[tid], reason, name)] = None
         if not hidden:
             return ()
         for tid in list(occurrences):
-            kept = [
-                o
-                for o in occurrences[tid]
-                if not any(
-                    first <= o[0]
-                    and o[1] <= last
-                    and (o[0], o[1]) != (first, last)
-                    and not words.isdisjoint(range(o[0], o[1] + 1))
-                    for first, last, words in hidden
-                )
-            ]
+            kept = [o for o in occurrences[tid] if not _hidden(o[0], o[1], hidden)]
             if kept:
                 occurrences[tid] = kept
             else:
                 del occurrences[tid]
         return tuple(rejected)
+
+
+def _hidden(first: int, last: int, hidden: dict[int, list[tuple[int, int]]]) -> bool:
+    """Whether an occurrence lies inside a false friend, over a word it hid, without being
+    the whole false friend."""
+    for word in range(first, last + 1):
+        for a, b in hidden.get(word, ()):
+            if a <= first and last <= b and (first, last) != (a, b):
+                return True
+    return False
 
 
 class _Reading:

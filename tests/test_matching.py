@@ -567,3 +567,12 @@ def test_near_reads_positions_of_terms_that_share_a_checked_key() -> None:
     assert m.match(close).rules == ("sums",)
     assert m.match(far).rules == ()
     assert m.match("Новини\nДрон над містом Суми. " + "Ще слово. " * 60).rules == ("sumy", "sums")
+
+
+def test_a_text_repeating_a_false_friend_costs_linear_work(friends_matcher) -> None:
+    # A hostile item: the bound of matched text filled with one false friend and the place.
+    text = "News\n" + "The Kyiv Independent in Kyiv. " * 4000  # 120,000 characters, cut to 100,000
+    result = friends_matcher.match(text, forms=True)
+    assert result.regions == ("Kyiv",)
+    assert [r.found for r in result.rejected] == ["Kyiv Independent"]
+    assert set(result.rules) == {"kyiv", "kyiv-term", "outlet"}
