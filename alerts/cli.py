@@ -155,12 +155,37 @@ def cmd_check(args: argparse.Namespace) -> int:
     config = _load(args)
     if config is None:
         return 1
+    for warning in config.warnings:
+        print(warning, file=sys.stderr)
     print(config.summary())
     if args.regions:
-        for name in sorted(config.region_terms):
-            where = "rules file" if name in config.regions else "built-in"
-            print(f"  {name}: {len(config.region_terms[name])} names and forms ({where})")
+        print(_regions_listing(config))
     return 0
+
+
+def _regions_listing(config: configmod.Config) -> str:
+    """Every region rules can name: how many names and forms it is found by, what the rules
+    file did to it, and the places (the region's own entry and its towns) it is made of."""
+    from .gazetteer import builtin_places
+
+    places: dict[str, list[str]] = {}
+    for place in builtin_places():
+        places.setdefault(place.region, []).append(place.id)
+    lines = []
+    for name in sorted(config.region_terms):
+        spec = config.regions.get(name)
+        where = {
+            None: "built-in",
+            "add": f"built-in, {len(spec.aliases) if spec else 0} names added by this file",
+            "replace": "replaced by this file",
+            "new": "defined in this file",
+        }[spec.mode if spec else None]
+        line = f"  {name} ({where}): {len(config.region_terms[name])} names and forms"
+        towns = places.get(name, [])[1:]
+        if towns and (spec is None or spec.mode == "add"):
+            line += f"; {len(towns)} towns: " + ", ".join(towns)
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def _open_store(args: argparse.Namespace, config: configmod.Config) -> Store | None:
@@ -181,6 +206,8 @@ def _service(args: argparse.Namespace, polling: bool) -> Service | None:
     config = _load(args)
     if config is None:
         return None
+    for warning in config.warnings:
+        log.warning(kv(event="rules_warning", problem=warning))
     store = _open_store(args, config)
     if store is None:
         return None

@@ -19,10 +19,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from .durations import parse_duration
-from .gazetteer import builtin_regions
-from .matcher import Matcher, RuleSpec, Term, TermError, parse_term
+from .gazetteer import Alias, builtin_false_friends, builtin_regions
+from .matcher import WHERE, Matcher, RuleSpec, Term, TermError, parse_term
+from .teasers import builtin_teasers
 
 PRIORITIES = ("urgent", "normal")
+DEFAULT_NEAR = 100
+"""Words at most between the hits that make a rule match, unless the rule says otherwise
+(``near: 30``, ``near: off``): about a paragraph. Chosen by ``bench/near.py`` on the labeled
+set (the README has the figures): shorter windows lose reports whose title names the place
+and whose lead, sixty words on, the attack; longer ones let in an unrelated paragraph."""
+MAX_NEAR = 1000
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
@@ -88,10 +95,27 @@ class Rule:
     regions: tuple[str, ...] = ()
     priority: str = "normal"
     line: int = 0
+    near: int | None = DEFAULT_NEAR  # None: anywhere in the item
+    where: str = "text"
 
     @property
     def urgent(self) -> bool:
         return self.priority == "urgent"
+
+
+@dataclass(frozen=True)
+class RegionDef:
+    """A ``regions:`` entry of the rules file.
+
+    ``mode`` says what it does: ``add`` names to the built-in region of the same name (a list
+    under a built-in name, or ``{add: [...]}``), ``replace`` it (``{replace: [...]}``), or define
+    a ``new`` region under a name the gazetteer does not have.
+    """
+
+    name: str
+    aliases: tuple[str, ...]
+    mode: str
+    line: int = 0
 
 
 @dataclass(frozen=True)
@@ -101,11 +125,13 @@ class Config:
     path: Path
     settings: Settings
     feeds: tuple[Feed, ...]
-    regions: dict[str, tuple[str, ...]]  # defined in the rules file
+    regions: dict[str, RegionDef]  # the regions: entries of the rules file
     rules: tuple[Rule, ...]
     matcher: Matcher = field(repr=False, compare=False)
     # every region the matcher knows (built-in and file), with its aliases compiled
     region_terms: dict[str, tuple[Term, ...]] = field(default_factory=dict, repr=False)
+    # things that load but are probably not what the operator meant, as path:line: warning: ...
+    warnings: tuple[str, ...] = ()
 
     def rule(self, rule_id: str) -> Rule | None:
         return next((r for r in self.rules if r.id == rule_id), None)
@@ -116,10 +142,26 @@ class Config:
     def summary(self) -> str:
         urgent = sum(1 for r in self.rules if r.urgent)
         return (
-            f"{self.path}: ok: {len(self.feeds)} feeds, {len(self.regions)} regions, "
-            f"{len(self.rules)} rules ({urgent} urgent); "
-            f"{len(self.region_terms) - len(self.regions)} built-in regions"
+            f"{self.path}: ok: {len(self.feeds)} feeds, {len(self.rules)} rules "
+            f"({urgent} urgent), {self.regions_summary()}"
         )
+
+    def regions_summary(self) -> str:
+        """How many regions rules can name, and what the file did to the built-in ones."""
+        own = [d.name for d in self.regions.values() if d.mode == "new"]
+        builtin = len(self.region_terms) - len(own)
+        changes = []
+        for mode, verb in (("add", "extended"), ("replace", "replaced")):
+            names = [d.name for d in self.regions.values() if d.mode == mode]
+            if names:
+                shown = ", ".join(names) if len(names) <= 3 else f"{len(names)} of them"
+                changes.append(f"{shown} {verb}")
+        text = f"{len(self.region_terms)} regions: {builtin} built-in"
+        if changes:
+            text += f" ({'; '.join(changes)} in this file)"
+        if own:
+            text += f", {len(own)} defined in this file"
+        return text
 
 
 class ConfigError(Exception):
@@ -168,7 +210,8 @@ _SETTINGS = (
 )
 _CHAT_FIELDS = ("id", "rules", "topic")
 _FEED_FIELDS = ("name", "url", "every")
-_RULE_FIELDS = ("id", "name", "all", "any", "none", "regions", "priority")
+_RULE_FIELDS = ("id", "name", "all", "any", "none", "regions", "priority", "near", "where")
+_REGION_FIELDS = ("add", "replace")
 # Words operators reach for that mean one of our fields; difflib cannot guess these.
 _SYNONYMS = {
     "keyword": "any",
@@ -189,6 +232,7 @@ class _Reader:
     def __init__(self, path: Path):
         self.path = path
         self.problems: list[tuple[int, str]] = []
+        self.warnings: list[tuple[int, str]] = []
         # (node, where, rule id) of rules named in settings.chats, checked once rules are read
         self._chat_rule_refs: list[tuple[yaml.Node, str, str]] = []
 
@@ -198,7 +242,8 @@ class _Reader:
 
     def read(self, source: str) -> Config:
         try:
-            root = yaml.compose(source, Loader=yaml.SafeLoader)
+            # libyaml's composer when PyYAML has it: the same nodes and line marks, 20x faster.
+            root = yaml.compose(source, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line = mark.line + 1 if mark else 1
@@ -215,8 +260,8 @@ class _Reader:
         sections = self.mapping(root, _SECTIONS, "")
         settings = self.settings(sections.get("settings"))
         feeds = self.feeds(sections.get("feeds"))
-        regions = self.regions(sections.get("regions"))
         builtin = builtin_regions()
+        regions = self.regions(sections.get("regions"), builtin)
         known = {**dict.fromkeys(builtin), **dict.fromkeys(regions)}
         rules = self.rules(sections.get("rules"), known)
         ids = [r.id for r in rules]
@@ -232,30 +277,17 @@ class _Reader:
         if self.problems:
             self.problems.sort(key=lambda p: p[0])
             raise ConfigError([f"{self.path}:{line}: {msg}" for line, msg in self.problems])
-        # A region defined in the file replaces the built-in one of the same name.
-        region_terms = {
-            name: tuple(parse_term(a.term, a.case_sensitive) for a in aliases)
-            for name, aliases in builtin.items()
-            if name not in regions
-        }
-        region_terms.update(
-            {name: tuple(parse_term(a) for a in aliases) for name, aliases in regions.items()}
-        )
-        matcher = Matcher(
-            [
-                RuleSpec(
-                    id=r.id,
-                    all=tuple(tuple(parse_term(t) for t in group) for group in r.all),
-                    any=tuple(parse_term(t) for t in r.any),
-                    none=tuple(parse_term(t) for t in r.none),
-                    regions=r.regions,
-                )
-                for r in rules
-            ],
-            {name: list(terms) for name, terms in region_terms.items()},
-        )
+        region_terms = _region_terms(builtin, regions)
+        matcher = build_matcher(rules, region_terms)
         return Config(
-            self.path, settings, tuple(feeds), regions, tuple(rules), matcher, region_terms
+            self.path,
+            settings,
+            tuple(feeds),
+            regions,
+            tuple(rules),
+            matcher,
+            region_terms,
+            tuple(f"{self.path}:{line}: warning: {msg}" for line, msg in self.warnings),
         )
 
     # -- generic shapes --
@@ -569,14 +601,17 @@ class _Reader:
             path = self.path.parent / path
         return str(path.resolve())
 
-    def regions(self, node: yaml.Node | None) -> dict[str, tuple[str, ...]]:
+    def regions(
+        self, node: yaml.Node | None, builtin: dict[str, tuple[Alias, ...]]
+    ) -> dict[str, RegionDef]:
+        """The ``regions:`` section: a list adds to a built-in region of the same name (or
+        defines a new region); ``{add: [...]}`` and ``{replace: [...]}`` say so explicitly."""
         if node is None or (isinstance(node, yaml.ScalarNode) and node.value == ""):
             return {}
         if not isinstance(node, yaml.MappingNode):
             self.error(node, "regions: expected a mapping of region names to lists of aliases")
             return {}
-        out: dict[str, tuple[str, ...]] = {}
-        lines: dict[str, int] = {}
+        out: dict[str, RegionDef] = {}
         for key_node, value_node in node.value:
             name = self.text(key_node, "regions: ", "a region name")
             if name is None:
@@ -590,16 +625,79 @@ class _Reader:
                 continue
             if self.term(key_node, "regions: ", f'region "{name}"') is None:
                 continue
+            line = key_node.start_mark.line + 1
             if name in out:
-                self.error(key_node, f"{where}defined twice (first at line {lines[name]})")
+                self.error(key_node, f"{where}defined twice (first at line {out[name].line})")
                 continue
+            mode = "add" if name in builtin else "new"
+            explicit = isinstance(value_node, yaml.MappingNode)
+            if explicit:
+                fields = self.mapping(value_node, _REGION_FIELDS, where)
+                if len(fields) != 1:
+                    if len(fields) > 1:
+                        self.error(value_node, f"{where}give add or replace, not both")
+                    elif not value_node.value:
+                        self.error(value_node, f"{where}give add: [...] or replace: [...]")
+                    continue
+                ((mode, value_node),) = fields.items()
+                if name not in builtin:
+                    hint = difflib.get_close_matches(name, list(builtin), n=1)
+                    suggestion = f' (did you mean "{hint[0]}"?)' if hint else ""
+                    self.error(
+                        key_node,
+                        f'{where}{mode}: there is no built-in region "{name}"{suggestion}; '
+                        "to define a region of your own, give its aliases as a list",
+                    )
+                    continue
             if isinstance(value_node, yaml.ScalarNode) and value_node.value == "":
                 aliases: tuple[str, ...] | None = ()
             else:
-                aliases = self.term_list(value_node, where, "alias")
-            out[name] = aliases or ()
-            lines[name] = key_node.start_mark.line + 1
+                aliases = self.term_list(value_node, where, mode if explicit else "alias")
+            if aliases is None:
+                continue
+            if mode == "add":
+                self._note_addition(line, name, aliases, builtin[name], explicit)
+            elif mode == "replace" and len(aliases) + 1 < len(builtin[name]):
+                self.warnings.append(
+                    (
+                        line,
+                        f'region "{name}" replaces the built-in one, which has '
+                        f"{len(builtin[name])} names and forms, with {len(aliases) + 1}; "
+                        "write add: instead of replace: to keep the built-in ones",
+                    )
+                )
+            out[name] = RegionDef(name, aliases, mode, line)
         return out
+
+    def _note_addition(
+        self,
+        line: int,
+        name: str,
+        aliases: tuple[str, ...],
+        builtin: tuple[Alias, ...],
+        explicit: bool,
+    ) -> None:
+        """Say what an addition to a built-in region does when it may surprise: a list that
+        once replaced the region now adds to it, and names it already has add nothing."""
+        known = {parse_term(a.term).words for a in builtin}
+        new = [a for a in aliases if parse_term(a).words not in known]
+        if not new:
+            self.warnings.append(
+                (
+                    line,
+                    f'region "{name}": the built-in region has every name given here already; '
+                    "the entry can go",
+                )
+            )
+        elif not explicit:
+            self.warnings.append(
+                (
+                    line,
+                    f'region "{name}": a list under a built-in region\'s name adds to it '
+                    f"({len(new)} new of {len(aliases)}; the built-in has {len(builtin)} names "
+                    "and forms); write add: to say so, or replace: to use only yours",
+                )
+            )
 
     def rules(self, node: yaml.Node | None, regions: dict[str, None]) -> list[Rule]:
         if node is None:
@@ -693,6 +791,38 @@ class _Reader:
                     ok = False
                 else:
                     priority = p
+            near: int | None = DEFAULT_NEAR
+            if "near" in fields:
+                node = fields["near"]
+                value = self.scalar(node)
+                if isinstance(node, yaml.ScalarNode) and node.value.strip().lower() == "off":
+                    near = None
+                elif (
+                    isinstance(value, bool)
+                    or not isinstance(value, int)
+                    or not (1 <= value <= MAX_NEAR)
+                ):
+                    self.error(
+                        node,
+                        f"{where}near must be a number of words from 1 to {MAX_NEAR}, or off, "
+                        f'not "{getattr(node, "value", node)}"',
+                    )
+                    ok = False
+                else:
+                    near = value
+            look = "text"
+            if "where" in fields:
+                node = fields["where"]
+                value = self.scalar(node)
+                if value not in WHERE:
+                    self.error(
+                        node,
+                        f'{where}bad where "{getattr(node, "value", node)}"; use '
+                        + ", ".join(WHERE),
+                    )
+                    ok = False
+                else:
+                    look = value
             if isinstance(item, yaml.MappingNode) and not (
                 {"all", "any", "regions"} & fields.keys()
             ):
@@ -709,9 +839,61 @@ class _Reader:
                         regions=tuple(rule_regions),
                         priority=priority,
                         line=item.start_mark.line + 1,
+                        near=near,
+                        where=look,
                     )
                 )
         return rules
+
+
+def build_matcher(
+    rules: list[Rule] | tuple[Rule, ...], region_terms: dict[str, tuple[Term, ...]]
+) -> Matcher:
+    """The matcher for validated rules and every region's compiled aliases, with the built-in
+    false friends and teasers."""
+    return Matcher(
+        [
+            RuleSpec(
+                id=r.id,
+                all=tuple(tuple(parse_term(t) for t in group) for group in r.all),
+                any=tuple(parse_term(t) for t in r.any),
+                none=tuple(parse_term(t) for t in r.none),
+                regions=r.regions,
+                near=r.near,
+                where=r.where,
+            )
+            for r in rules
+        ],
+        {name: list(terms) for name, terms in region_terms.items()},
+        builtin_false_friends(),
+        builtin_teasers(),
+    )
+
+
+def _region_terms(
+    builtin: dict[str, tuple[Alias, ...]], regions: dict[str, RegionDef]
+) -> dict[str, tuple[Term, ...]]:
+    """Every region's compiled aliases: the built-in ones, extended or replaced by the file.
+
+    An alias the file adds that the built-in region already has keeps the built-in handling:
+    "Суми" written under Sumy still counts only capitalised, since "суми" is also "sums".
+    """
+    out: dict[str, tuple[Term, ...]] = {}
+    for name, aliases in builtin.items():
+        out[name] = tuple(parse_term(a.term, a.case_sensitive) for a in aliases)
+    for name, spec in regions.items():
+        own = [parse_term(a) for a in spec.aliases]
+        if spec.mode != "add":  # the name itself always counts, as for the built-in regions
+            out[name] = tuple(dict.fromkeys([parse_term(name), *own]))
+            continue
+        terms = dict.fromkeys(out[name])
+        known = {(t.words, t.prefix) for t in terms}
+        for term in own:
+            if (term.words, term.prefix) not in known:
+                known.add((term.words, term.prefix))
+                terms[term] = None
+        out[name] = tuple(terms)
+    return out
 
 
 def _peek(node: yaml.Node, key: str) -> str | None:

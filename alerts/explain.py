@@ -22,6 +22,15 @@ class RuleWhy:
 
 
 @dataclass
+class RuleBlocked:
+    """A rule whose terms were found but that did not match, and why: a ``none`` term was
+    found ("none: football"), its terms were too far apart, or not where it looks."""
+
+    rule: Rule
+    why: str
+
+
+@dataclass
 class StoryWhy:
     """The stored story an item resembles most, and whether it would join it."""
 
@@ -38,6 +47,7 @@ class Explanation:
     why: list[RuleWhy]
     region_forms: dict[str, list[tuple[str, str]]]
     story: StoryWhy | None = None
+    blocked: list[RuleBlocked] = field(default_factory=list)
 
     def as_json(self) -> dict:
         item = self.item
@@ -56,6 +66,11 @@ class Explanation:
                 name: [{"alias": a, "found": f} for a, f in forms]
                 for name, forms in self.region_forms.items()
             },
+            "blocked": {b.rule.id: b.why for b in self.blocked},
+            "not_places": [
+                {"name": r.found, "reason": r.reason, "region": r.region}
+                for r in self.match.rejected
+            ],
             "story": None
             if self.story is None
             else {
@@ -79,7 +94,7 @@ def _found(match: Match, terms: tuple[str, ...]) -> list[tuple[str, str]]:
 def _region_found(match: Match, name: str, terms: tuple[Term, ...]) -> list[tuple[str, str]]:
     """Which aliases of a region were found, as (alias, form found)."""
     out = []
-    for term in (parse_term(name), *terms):
+    for term in dict.fromkeys((parse_term(name), *terms)):  # the name is often an alias too
         form = match.found.get(term)
         if form is not None:
             out.append((str(term), form))
@@ -108,7 +123,8 @@ def explain(config: Config, item: Item) -> Explanation:
                 for _, form in region_forms[name][:1]
             ]
         why.append(entry)
-    return Explanation(item, match, why, region_forms)
+    blocked = [RuleBlocked(config.rule(rule_id), reason) for rule_id, reason in match.blocked]
+    return Explanation(item, match, why, region_forms, blocked=blocked)
 
 
 def render_text(exp: Explanation) -> str:
@@ -129,6 +145,11 @@ def render_text(exp: Explanation) -> str:
         lines.append(
             f"  matched {w.rule.id} ({w.rule.name}, {w.rule.priority}): " + "; ".join(parts)
         )
+    for b in exp.blocked:
+        why = f"blocked by {b.why}" if b.why.startswith("none:") else b.why
+        lines.append(f"  not matched {b.rule.id} ({b.rule.name}): {why}")
+    for r in exp.match.rejected:
+        lines.append(f"  not a place: {r.found}: {r.reason} (not {r.region})")
     if exp.story is not None:
         verb = "joins" if exp.story.joins else "closest, but does not join"
         lines.append(

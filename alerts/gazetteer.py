@@ -28,8 +28,9 @@ Why it is built this way:
 - **Where the analyzer fails, the YAML says so**: a name it does not know or inflects wrongly
   gets its forms written out under ``literal``; the tests list every name it only guesses.
 
-Loading and expanding everything takes about half a second (a quarter of it loading the two
-dictionaries) and is done once per process: :func:`builtin_regions` is cached.
+Expanding everything takes about two seconds and 25 MB (the two dictionaries), so the result
+is kept on disk and built again only when this file, the YAML or the dictionaries change (see
+``gazetteer_cache.py``); within a process :func:`builtin_regions` is cached.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from __future__ import annotations
 import functools
 import itertools
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,7 +50,8 @@ DATA = Path(__file__).with_name("gazetteer.yaml")
 LANGS = ("uk", "ru")
 _ENTRY_KEYS = frozenset({"en", "literal", "uk", "ru", "uk_adj", "ru_adj"})
 _REGION_KEYS = _ENTRY_KEYS | {"towns"}
-_TOP_KEYS = frozenset({"regions", "common_words", "not_common_words"})
+_TOP_KEYS = frozenset({"regions", "common_words", "not_common_words", "false_friends"})
+_FALSE_FRIEND_KEYS = frozenset({"reason", "hides", "counts_for", "en", "literal", "uk", "ru"})
 
 # Parses with these grammemes are names (places, people, organisations): capitalised anyway, so
 # a collision with them is no reason to require a capital letter.
@@ -99,20 +101,61 @@ class Place:
     aliases: tuple[Alias, ...]
 
 
+@dataclass(frozen=True)
+class FalseFriend:
+    """A name that contains a region's name but is not about the place: an outlet ("Kyiv
+    Independent"), the river Dnipro ("across the Dnipro"), a district named after another
+    city ("Київський район Харкова"), a football club.
+
+    Plain data, so that any module can reject the same false friends the matcher does: where
+    one of ``terms`` is found in a text, the names of region ``hides`` inside it name nothing
+    (neither that region nor a rule's term); ``counts_for`` is the region it lies in, when the
+    gazetteer knows one.
+    """
+
+    reason: str
+    """What it is, for people: "a publication, not a place"."""
+    hides: str
+    counts_for: str | None
+    terms: tuple[str, ...]
+    """Its names in every form, in the rules.yaml term syntax (words separated by spaces)."""
+
+
+@dataclass(frozen=True)
+class Gazetteer:
+    """Everything gazetteer.yaml expands to."""
+
+    regions: dict[str, tuple[Alias, ...]]
+    places: tuple[Place, ...]
+    false_friends: tuple[FalseFriend, ...]
+
+
 @functools.lru_cache(maxsize=1)
+def _builtin() -> Gazetteer:
+    from . import gazetteer_cache  # here: it names this module's source in its key
+
+    return gazetteer_cache.load(DATA, load_gazetteer)
+
+
 def builtin_gazetteer() -> tuple[dict[str, tuple[Alias, ...]], tuple[Place, ...]]:
     """Regions with their aliases, and the places they are made of (built once, cached)."""
-    return load_places(DATA)
+    data = _builtin()
+    return data.regions, data.places
 
 
 def builtin_regions() -> dict[str, tuple[Alias, ...]]:
     """Every built-in region by its English name, with all its aliases (built once, cached)."""
-    return builtin_gazetteer()[0]
+    return _builtin().regions
 
 
 def builtin_places() -> tuple[Place, ...]:
     """Every built-in place (each region's own entry and each town), in file order."""
-    return builtin_gazetteer()[1]
+    return _builtin().places
+
+
+def builtin_false_friends() -> tuple[FalseFriend, ...]:
+    """Every built-in false friend (see :class:`FalseFriend`), in file order."""
+    return _builtin().false_friends
 
 
 def builtin_names() -> list[str]:
@@ -122,12 +165,20 @@ def builtin_names() -> list[str]:
 
 def load(path: Path) -> dict[str, tuple[Alias, ...]]:
     """Read a gazetteer file and expand it into aliases per region."""
-    return load_places(path)[0]
+    return load_gazetteer(path).regions
 
 
 def load_places(path: Path) -> tuple[dict[str, tuple[Alias, ...]], tuple[Place, ...]]:
     """Read a gazetteer file and expand it into aliases, per region and per place."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = load_gazetteer(path)
+    return data.regions, data.places
+
+
+def load_gazetteer(path: Path) -> Gazetteer:
+    """Read a gazetteer file and expand it: aliases per region and per place, false friends."""
+    # libyaml's loader when PyYAML has it: the same result, eight times faster on this file.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
     if not isinstance(data, dict) or not isinstance(data.get("regions"), dict):
         raise GazetteerError(f"{path.name}: expected a mapping with a regions: section")
     unknown = set(data) - _TOP_KEYS
@@ -137,7 +188,6 @@ def load_places(path: Path) -> tuple[dict[str, tuple[Alias, ...]], tuple[Place, 
         common=_strings(data.get("common_words"), "common_words"),
         not_common=_strings(data.get("not_common_words"), "not_common_words"),
     )
-    regions: dict[str, tuple[Alias, ...]] = {}
     places: list[Place] = []
     for name, spec in data["regions"].items():
         if not isinstance(name, str) or not isinstance(spec, dict):
@@ -150,27 +200,77 @@ def load_places(path: Path) -> tuple[dict[str, tuple[Alias, ...]], tuple[Place, 
                 raise GazetteerError(f"{where}: each town must be a mapping")
             _check_keys(town, _ENTRY_KEYS, where)
             entries.append(town)
-        aliases: dict[str, Alias] = {}
         for index, entry in enumerate(entries):
-            own: dict[str, Alias] = {}
-            for term, sensitive in expander.entry(entry, where):
-                key = term.casefold()
-                for table in (aliases, own):
-                    old = table.get(key)
-                    # A form that is an ordinary word in any of the entry's languages stays so.
-                    table[key] = Alias(
-                        old.term if old else term, sensitive or bool(old and old.case_sensitive)
-                    )
+            own = _merge(expander.entry(entry, where))
             place_id = name if index == 0 else _place_id(entry)
-            places.append(Place(place_id, name, tuple(own.values())))
-        regions[name] = tuple(aliases.values())
+            places.append(Place(place_id, name, own))
+    regions = regions_of(places)
+    false_friends = _false_friends(data.get("false_friends"), regions, expander, path.name)
     unused = (expander.common | expander.not_common) - expander.used
     if unused:
         raise GazetteerError(
             f"{path.name}: common_words/not_common_words name nothing in the file: "
             + ", ".join(sorted(unused))
         )
-    return regions, tuple(places)
+    return Gazetteer(regions, tuple(places), false_friends)
+
+
+def _false_friends(
+    value: Any, regions: dict[str, tuple[Alias, ...]], expander: Expander, filename: str
+) -> tuple[FalseFriend, ...]:
+    """The ``false_friends:`` section, expanded; each name must contain a name it hides."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise GazetteerError(f"{filename}: false_friends: expected a list")
+    out = []
+    for index, spec in enumerate(value, 1):
+        where = f"{filename}: false_friends #{index}"
+        if not isinstance(spec, dict):
+            raise GazetteerError(f"{where}: expected a mapping")
+        unknown = set(spec) - _FALSE_FRIEND_KEYS
+        if unknown:
+            raise GazetteerError(f"{where}: unknown keys {sorted(unknown)}")
+        reason, hides, counts_for = spec.get("reason"), spec.get("hides"), spec.get("counts_for")
+        if not isinstance(reason, str) or not reason.strip():
+            raise GazetteerError(f"{where}: reason: say what it is")
+        for key, region in (("hides", hides), ("counts_for", counts_for)):
+            if (region is not None or key == "hides") and region not in regions:
+                raise GazetteerError(f"{where}: {key}: {region!r} is not a region of the file")
+        names = {k: v for k, v in spec.items() if k in _ENTRY_KEYS}
+        _check_keys(names, _ENTRY_KEYS, where)
+        hidden = {tuple(_term(a.term).casefold().split()) for a in regions[hides]}
+        terms: dict[str, None] = {}
+        for term, _ in expander.entry(names, where):
+            words = tuple(term.casefold().split())
+            if not any(
+                words[i : i + len(h)] == h for h in hidden for i in range(len(words) - len(h) + 1)
+            ):
+                raise GazetteerError(f"{where}: {term!r} contains no name of {hides}")
+            terms.setdefault(term, None)
+        if not terms:
+            raise GazetteerError(f"{where}: give its names under en, uk, ru or literal")
+        out.append(FalseFriend(reason.strip(), hides, counts_for, tuple(terms)))
+    return tuple(out)
+
+
+def _merge(terms: Iterable[tuple[str, bool]]) -> tuple[Alias, ...]:
+    """Aliases from (term, case-sensitive) pairs: one per form whatever its case, spelled as
+    first seen; a form that is an ordinary word in any of the entry's languages stays so."""
+    table: dict[str, Alias] = {}
+    for term, sensitive in terms:
+        key = term.casefold()
+        old = table.get(key)
+        table[key] = Alias(old.term if old else term, sensitive or bool(old and old.case_sensitive))
+    return tuple(table.values())
+
+
+def regions_of(places: Iterable[Place]) -> dict[str, tuple[Alias, ...]]:
+    """Each region's aliases: those of its places, merged as one entry's are."""
+    terms: dict[str, list[tuple[str, bool]]] = {}
+    for place in places:
+        terms.setdefault(place.region, []).extend((a.term, a.case_sensitive) for a in place.aliases)
+    return {region: _merge(pairs) for region, pairs in terms.items()}
 
 
 def _place_id(entry: dict[str, Any]) -> str:

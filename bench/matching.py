@@ -3,6 +3,10 @@
     python bench/matching.py            # the full run
     python bench/matching.py --quick    # smaller, for a quick look
     python bench/matching.py --parts    # where the time of one match goes, at 1,000 rules
+    python bench/matching.py --long     # full-article items (10,000 characters) beside short ones
+
+The matcher is built as the bot builds it: every rule with the default ``near`` (so long items
+are read for where their terms are) and the built-in teaser phrases.
 
 For each rule count it prints, measured in the same run on one core:
   * match:  items/s through ``Matcher.match`` (word stream, automaton, rule evaluation);
@@ -25,7 +29,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from alerts.config import DEFAULT_NEAR
 from alerts.matcher import Matcher, RuleSpec, Term, parse_term
+from alerts.teasers import builtin_teasers
 from alerts.text import words, words_reference
 
 PLACES = [
@@ -141,12 +147,15 @@ def make_rules(n: int, seed: int = 1) -> tuple[list[RuleSpec], dict[str, list[Te
         topic = tuple(
             parse_term(w if rng.random() < 0.7 else w[:5] + "*") for w in rng.sample(DOMAIN, 3)
         )
+        near = DEFAULT_NEAR
         if i < 20:  # a few topic rules, as every rule set has
-            rules.append(RuleSpec(f"rule-{i}", (topic[:1], topic[1:]), ()))
+            rules.append(RuleSpec(f"rule-{i}", (topic[:1], topic[1:]), (), near=near))
         elif kind < 0.6:  # a place and what happened there
-            rules.append(RuleSpec(f"rule-{i}", ((parse_term(en), parse_term(uk)), topic)))
+            rules.append(
+                RuleSpec(f"rule-{i}", ((parse_term(en), parse_term(uk)), topic), near=near)
+            )
         elif kind < 0.8:  # a region and what happened there
-            rules.append(RuleSpec(f"rule-{i}", (), topic, (), (rng.choice(names),)))
+            rules.append(RuleSpec(f"rule-{i}", (), topic, (), (rng.choice(names),), near=near))
         else:  # an actor, in any of its spellings, but not in sport
             rules.append(
                 RuleSpec(
@@ -154,9 +163,34 @@ def make_rules(n: int, seed: int = 1) -> tuple[list[RuleSpec], dict[str, list[Te
                     (),
                     (parse_term(f"{en} {rng.choice(DOMAIN)}"), parse_term(uk)),
                     (parse_term("football"),),
+                    near=near,
                 )
             )
     return rules, regions
+
+
+def build(rules: list[RuleSpec], regions: dict[str, list[Term]]) -> Matcher:
+    """The matcher as the bot builds it (its teaser phrases included)."""
+    return Matcher(rules, regions, teasers=builtin_teasers())
+
+
+def make_long_items(n: int, seed: int = 3, n_entities: int = 1000, chars: int = 10_000):
+    """Full-article texts: a title line, then short items run together to ``chars``
+    characters, one language per article."""
+    short = make_items(n * 40, seed=seed, n_entities=n_entities)
+    by_lang = [short[lang::3] for lang in range(3)]
+    out = []
+    for i in range(n):
+        pool = by_lang[i % 3]
+        title, parts, size = pool[(i * 7) % len(pool)], [], 0
+        k = i
+        while size < chars:
+            text = pool[k % len(pool)]
+            parts.append(text)
+            size += len(text) + 1
+            k += 1
+        out.append(title + "\n" + " ".join(parts)[:chars])
+    return out
 
 
 def make_items(n: int, seed: int = 2, rules_seed: int = 1, n_entities: int = 1000) -> list[str]:
@@ -192,15 +226,34 @@ def reference_match(rules: list[RuleSpec], regions: dict[str, list[Term]], text:
     """The semantics, written plainly: word lists and loops, no automaton."""
     tokens = words_reference(text).split()
 
-    def found(term: Term) -> bool:
+    def at(term: Term) -> list[int]:
         n = len(term.words)
-        for i in range(len(tokens) - n + 1):
+        return [
+            i
+            for i in range(len(tokens) - n + 1)
             if all(
                 tokens[i + k].startswith(w) if p else tokens[i + k] == w
                 for k, (w, p) in enumerate(zip(term.words, term.prefix, strict=True))
-            ):
-                return True
-        return False
+            )
+        ]
+
+    def found(term: Term) -> bool:
+        return bool(at(term))
+
+    def close(rule: RuleSpec) -> bool:
+        """Whether one hit of every required group fits in a window of ``near`` words."""
+        groups = [list(group) for group in rule.all]
+        if rule.any:
+            groups.append(list(rule.any))
+        if rule.regions:
+            groups.append([t for r in rule.regions for t in [parse_term(r), *regions[r]]])
+        if rule.near is None or len(groups) < 2:
+            return True
+        positions = [sorted({p for t in group for p in at(t)}) for group in groups]
+        return any(
+            all(any(start <= p <= start + rule.near for p in ps) for ps in positions)
+            for start in {p for ps in positions for p in ps}
+        )
 
     mentioned = {
         name
@@ -215,7 +268,7 @@ def reference_match(rules: list[RuleSpec], regions: dict[str, list[Term]], text:
             continue
         if rule.regions and not set(rule.regions) & mentioned:
             continue
-        if all(any(found(t) for t in group) for group in rule.all):
+        if all(any(found(t) for t in group) for group in rule.all) and close(rule):
             matched.append(rule.id)
     return tuple(matched), tuple(sorted(mentioned))
 
@@ -229,14 +282,18 @@ def best_of(fn, repeat: int) -> float:
     return min(times)
 
 
-def run(rule_counts: list[int], n_items: int, check: int, repeat: int) -> list[dict]:
+def run(
+    rule_counts: list[int], n_items: int, check: int, repeat: int, long: bool = False
+) -> list[dict]:
     rows = []
     for n in rule_counts:
-        items = make_items(n_items, n_entities=n)
+        items = (
+            make_long_items(n_items, n_entities=n) if long else make_items(n_items, n_entities=n)
+        )
         rules, regions = make_rules(n)
         started = time.perf_counter()
-        matcher = Matcher(rules, regions)
-        build = time.perf_counter() - started
+        matcher = build(rules, regions)
+        build_s = time.perf_counter() - started
         for text in items[:check]:
             got = matcher.match(text)
             want = reference_match(rules, regions, text)
@@ -265,7 +322,7 @@ def run(rule_counts: list[int], n_items: int, check: int, repeat: int) -> list[d
             {
                 "rules": n,
                 "terms": matcher.term_count,
-                "build_s": build,
+                "build_s": build_s,
                 "match_per_s": n_items / t_match,
                 "scan_per_s": n_items / t_scan,
                 "ratio": t_match / t_scan,
@@ -281,7 +338,7 @@ def parts(n_rules: int, n_items: int, repeat: int) -> list[tuple[str, float]]:
     """Microseconds per item of each step of ``Matcher.match``, beside the raw scan."""
     items = make_items(n_items, n_entities=n_rules)
     rules, regions = make_rules(n_rules)
-    matcher = Matcher(rules, regions)
+    matcher = build(rules, regions)
     streams = [words(t) for t in items]
     automaton = matcher._automaton
     pairs = list(zip(streams, items, strict=True))
@@ -337,6 +394,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer items and repeats")
     parser.add_argument("--parts", action="store_true", help="the steps of one match, timed")
+    parser.add_argument("--long", action="store_true", help="10,000-character items too")
     args = parser.parse_args()
     if args.parts:
         rows = parts(1000, 20000, 7)
@@ -344,6 +402,28 @@ def main() -> None:
         print("1000 rules, 20000 items; microseconds per item, and against the raw scan")
         for name, value in rows:
             print(f"{name:<76} {value:6.2f} us {value / scan_us:5.2f}x")
+        return
+    if args.long:
+        # Long items beside short ones, with the same rules, in the same run.
+        counts = [100, 1000]
+        short_n, long_n, check, repeat = (3000, 100, 10, 3) if args.quick else (20000, 1000, 20, 5)
+        short = run(counts, short_n, check, repeat)
+        long = run(counts, long_n, check, repeat, long=True)
+        print(
+            f"short: {short_n} items of ~35 words; long: {long_n} items of 10,000 characters "
+            f"(~1,500 words); results checked against the reference matcher on {check} items"
+        )
+        print(
+            f"{'rules':>6} {'items':>6} {'match items/s':>14} {'scan items/s':>13} "
+            f"{'match/scan':>10} {'match chars/s':>14} {'matched':>8}"
+        )
+        for kind, rows, chars in (("short", short, 260), ("long", long, 10_000)):
+            for r in rows:
+                print(
+                    f"{r['rules']:>6} {kind:>6} {r['match_per_s']:>14,.0f} "
+                    f"{r['scan_per_s']:>13,.0f} {r['ratio']:>9.2f}x "
+                    f"{r['match_per_s'] * chars:>14,.0f} {r['matched_share']:>7.0%}"
+                )
         return
     n_items, check, repeat = (3000, 200, 3) if args.quick else (20000, 1000, 5)
     rows = run([100, 1000, 10000], n_items, check, repeat)

@@ -37,18 +37,23 @@ class Measured:
 
 
 def run_bot(
-    args: list[str], env: dict[str, str], timeout: float, *, capture_stdout: bool = True
+    args: list[str],
+    env: dict[str, str],
+    timeout: float,
+    *,
+    capture_stdout: bool = True,
+    root: Path = ROOT,
 ) -> Measured:
-    """Run ``python bot.py ARGS`` in the project's root with ``env``; its exit code, output,
-    wall time and peak RSS."""
+    """Run ``python bot.py ARGS`` in the project's root (or another checkout's) with ``env``;
+    its exit code, output, wall time and peak RSS."""
     started = time.monotonic()
     proc = subprocess.run(
-        [sys.executable, "-c", _SPAWNER, str(ROOT / "bot.py"), *args],
+        [sys.executable, "-c", _SPAWNER, str(root / "bot.py"), *args],
         stdout=subprocess.PIPE if capture_stdout else subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
         env=env,
-        cwd=ROOT,
+        cwd=root,
         timeout=timeout,
     )
     seconds = time.monotonic() - started

@@ -56,8 +56,9 @@ def test_good_file_loads_with_typed_values() -> None:
     assert cfg.rules[0].all[1] == ("troops", "soldiers", "deploy*")
     assert cfg.rules[1].name == "sumy"  # the id stands in for a missing name
     assert cfg.summary() == (
-        "rules.yaml: ok: 1 feeds, 1 regions, 2 rules (1 urgent); 29 built-in regions"
-    )  # Sumy is defined in the file, replacing the built-in Sumy
+        "rules.yaml: ok: 1 feeds, 2 rules (1 urgent), 30 regions: 30 built-in "
+        "(Sumy extended in this file)"
+    )  # Sumy is a built-in region; the file's list adds to it
 
 
 def test_unknown_region_names_line_and_rule() -> None:
@@ -180,6 +181,126 @@ def test_shipped_rule_files_are_valid(path: str) -> None:
     result = bot("check", "--rules", path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(f"{path}: ok: ")
+
+
+# --- regions: adding to a built-in region, replacing it, defining one ---------------------------
+
+HEAD = (
+    "feeds:\n  - name: F\n    url: https://example.org/rss\nrules:\n  - id: r\n    regions: [X]\n"
+)
+
+
+def regions_file(regions: str, rule_region: str = "Kharkiv") -> str:
+    return HEAD.replace("[X]", f"[{rule_region}]") + "regions:\n" + regions
+
+
+def test_region_entries_say_what_they_do() -> None:
+    cfg = configmod.parse(
+        regions_file(
+            "  Odesa: {add: [Izmail district]}\n"
+            "  Kharkiv:\n    replace: [Kharkiv city]\n"
+            "  Sumy: [Sumy Oblast]\n"
+            "  Azov Sea: [Azov coast, Азовськ*]\n"
+        ),
+        "rules.yaml",
+    )
+    modes = {name: (d.mode, d.aliases, d.line) for name, d in cfg.regions.items()}
+    assert modes == {
+        "Odesa": ("add", ("Izmail district",), 8),
+        "Kharkiv": ("replace", ("Kharkiv city",), 9),
+        "Sumy": ("add", ("Sumy Oblast",), 11),  # a list under a built-in name adds too
+        "Azov Sea": ("new", ("Azov coast", "Азовськ*"), 12),
+    }
+    assert cfg.summary() == (
+        "rules.yaml: ok: 1 feeds, 1 rules (0 urgent), 31 regions: 30 built-in "
+        "(Odesa, Sumy extended; Kharkiv replaced in this file), 1 defined in this file"
+    )
+    terms = {name: {str(t) for t in terms} for name, terms in cfg.region_terms.items()}
+    assert {"izmail district", "одесі", "ізмаїла"} <= terms["Odesa"]
+    assert terms["Kharkiv"] == {"kharkiv", "kharkiv city"}
+    assert terms["Azov Sea"] == {"azov sea", "azov coast", "азовськ*"}
+
+
+def test_an_added_alias_the_region_has_keeps_its_capital_rule() -> None:
+    # "суми" is also "sums": the built-in Sumy counts it only capitalised, and a file that
+    # lists it (as older files did) does not make it count in lower case.
+    cfg = configmod.parse(regions_file("  Sumy: [Суми, Sumy Oblast]\n", "Sumy"), "rules.yaml")
+    assert cfg.matcher.match("Вибухи в Сумах").rules == ("r",)
+    assert cfg.matcher.match("великі суми коштів").rules == ()
+    assert cfg.matcher.match("Sumy Oblast").rules == ("r",)
+
+
+@pytest.mark.parametrize(
+    ("regions", "message"),
+    [
+        (
+            "  Odessa: {add: [Izmail district]}\n",
+            'region "Odessa": add: there is no built-in region "Odessa" (did you mean "Odesa"?); '
+            "to define a region of your own, give its aliases as a list",
+        ),
+        (
+            "  Odesa: {add: [Izmail], replace: [Odesa city]}\n",
+            'region "Odesa": give add or replace, not both',
+        ),
+        (
+            "  Odesa: {extend: [Izmail]}\n",
+            'region "Odesa": unknown field "extend"; known fields: add, replace',
+        ),
+        ("  Odesa: {}\n", 'region "Odesa": give add: [...] or replace: [...]'),
+        ("  Odesa: {add: []}\n", 'region "Odesa": add is an empty list; give at least one term'),
+        ("  Odesa: {add: [Ky*iv]}\n", 'region "Odesa": add: "Ky*iv": "*" may only end a word'),
+    ],
+)
+def test_bad_region_entries_name_line_and_region(regions: str, message: str) -> None:
+    got = problems(regions_file(regions))
+    assert got[0].startswith(f"rules.yaml:8: {message}"), got
+
+
+def test_replacing_a_region_with_fewer_names_warns() -> None:
+    cfg = configmod.parse(regions_file("  Kharkiv: {replace: [Kharkiv city, Харків]}\n"), "r.yaml")
+    n = len(configmod.builtin_regions()["Kharkiv"])
+    assert cfg.warnings == (
+        f'r.yaml:8: warning: region "Kharkiv" replaces the built-in one, which has {n} names '
+        "and forms, with 3; write add: instead of replace: to keep the built-in ones",
+    )
+    assert cfg.matcher.match("Fighting around Kupiansk").rules == ()
+    assert cfg.matcher.match("Kharkiv city hall").rules == ("r",)
+
+
+def test_a_list_under_a_builtin_name_says_it_now_adds() -> None:
+    cfg = configmod.parse(regions_file("  Kharkiv: [Kharkov, Kharkiv city hall]\n"), "r.yaml")
+    n = len(configmod.builtin_regions()["Kharkiv"])
+    assert cfg.warnings == (
+        f'r.yaml:8: warning: region "Kharkiv": a list under a built-in region\'s name adds to it '
+        f"(1 new of 2; the built-in has {n} names and forms); write add: to say so, or "
+        "replace: to use only yours",
+    )
+    assert cfg.matcher.match("Fighting around Kupiansk").rules == ("r",)
+    assert cfg.matcher.match("Kharkiv city hall").rules == ("r",)
+    explicit = configmod.parse(regions_file("  Kharkiv: {add: [Kharkiv city hall]}\n"), "r.yaml")
+    assert explicit.warnings == ()
+    nothing = configmod.parse(regions_file("  Kharkiv: {add: [Харкові, kharkov]}\n"), "r.yaml")
+    assert nothing.warnings == (
+        'r.yaml:8: warning: region "Kharkiv": the built-in region has every name given here '
+        "already; the entry can go",
+    )
+
+
+def test_check_prints_warnings_and_lists_regions_with_their_towns(tmp_path: Path) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text(regions_file("  Kharkiv: {replace: [Kharkiv city]}\n  Azov Sea: [Azov]\n"))
+    result = bot("check", "--regions", "--rules", str(path))
+    assert result.returncode == 0, result.stderr
+    assert f'{path}:8: warning: region "Kharkiv" replaces the built-in one' in result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == (
+        f"{path}: ok: 1 feeds, 1 rules (0 urgent), 31 regions: 30 built-in "
+        "(Kharkiv replaced in this file), 1 defined in this file"
+    )
+    assert "  Kharkiv (replaced by this file): 2 names and forms" in lines
+    assert "  Azov Sea (defined in this file): 2 names and forms" in lines
+    donetsk = next(line for line in lines if line.startswith("  Donetsk (built-in): "))
+    assert "towns: Pokrovsk, Kramatorsk" in donetsk
 
 
 def test_check_cli_reports_problems_without_traceback(tmp_path: Path) -> None:

@@ -253,8 +253,12 @@ def test_common_word_forms_count_only_when_capitalised(builtin_matcher) -> None:
     assert builtin_matcher.match("СУМИ ПІД ОБСТРІЛОМ").rules == ("sumy",)
 
 
-def test_a_region_in_the_file_replaces_the_builtin_one() -> None:
+def test_a_region_in_the_file_adds_to_the_builtin_one_or_replaces_it_explicitly() -> None:
     text = BUILTIN + "regions:\n  Kharkiv: [Kharkiv city hall]\n"
+    m = configmod.parse(text, "rules.yaml").matcher
+    assert m.match("Fighting around Kupiansk").rules == ("kharkiv",)
+    assert m.match("Kharkiv city hall damaged").rules == ("kharkiv",)
+    text = BUILTIN + "regions:\n  Kharkiv: {replace: [Kharkiv city hall]}\n"
     m = configmod.parse(text, "rules.yaml").matcher
     assert m.match("Fighting around Kupiansk").rules == ()
     assert m.match("Kharkiv city hall damaged").rules == ("kharkiv",)
@@ -327,3 +331,248 @@ def test_benchmark_matcher_agrees_with_the_reference_matcher() -> None:
             assert (got.rules, got.regions) == bench.reference_match(rules, regions, text), text
             matched += bool(got.rules)
         assert 0 < matched < len(items)
+
+
+# --- false friends: names that contain a region's name but are not about the place ---------
+
+FRIENDS = BUILTIN + (
+    "  - id: dnipro\n    regions: [Dnipropetrovsk]\n"
+    "  - id: zap\n    regions: [Zaporizhzhia]\n"
+    "  - id: kyiv-term\n    any: [Kyiv, Київ*]\n"
+    "  - id: outlet\n    any: [Kyiv Independent]\n"
+)
+
+
+@pytest.fixture(scope="module")
+def friends_matcher():
+    return configmod.parse(FRIENDS, "rules.yaml").matcher
+
+
+@pytest.mark.parametrize(
+    ("text", "regions"),
+    [
+        ("By Olena Petrenko, The Kyiv Independent. Drones hit Kharkiv overnight.", {"Kharkiv"}),
+        ("The Kyiv Independent reports that missiles struck Kyiv.", {"Kyiv"}),
+        ("Kyiv Post: talks resume next week", set()),
+        ("Kharkiv Today reports a quiet night in Sumy", {"Sumy"}),
+        ("Shelling from across the Dnipro hit Kherson", {"Kherson"}),
+        ("Boats over the Dnipro River near Nikopol", {"Dnipropetrovsk"}),  # Nikopol still counts
+        ("Вибухи у Дніпрі", {"Dnipropetrovsk"}),
+        ("Човни на Дніпрі біля Херсона", {"Kherson"}),
+        ("Росіяни обстріляли Херсон через Дніпро", {"Kherson"}),
+        ("Обстріл з лівого берега Днепра", set()),
+        ("Ракета влучила у Київському районі Харкова", {"Kharkiv"}),
+        ("Удар по Киевскому району Одессы", {"Odesa"}),
+        ("Water level at the Dnipro HPP dam", {"Zaporizhzhia"}),
+        ("Shakhtar Donetsk beat Dynamo Kyiv 2-1", set()),
+        ("«Шахтар» Донецьк переміг «Динамо» Київ", set()),
+        ("Полиция у Курского вокзала", set()),
+    ],
+)
+def test_false_friends_do_not_count_for_the_region_they_contain(friends_matcher, text, regions):
+    assert set(friends_matcher.match(text).regions) == regions
+    assert set(friends_matcher.match(text, forms=True).regions) == regions
+
+
+def test_a_false_friend_hides_its_region_from_rule_terms_too(friends_matcher) -> None:
+    # "Kyiv" inside "The Kyiv Independent" is no rule's term either, but a rule whose term is
+    # the whole name still finds it, and "Kyiv" elsewhere in the text still counts.
+    assert friends_matcher.match("Analysis by The Kyiv Independent").rules == ("outlet",)
+    got = friends_matcher.match("The Kyiv Independent: missiles over Kyiv").rules
+    assert set(got) == {"kyiv", "kyiv-term", "outlet"}
+
+
+def test_rejections_say_what_the_name_is(friends_matcher) -> None:
+    result = friends_matcher.match("Reporting for the Kyiv Independent from Kharkiv")
+    assert [(r.found, r.reason, r.region) for r in result.rejected] == [
+        ("Kyiv Independent", "a publication, not a place", "Kyiv")
+    ]
+    assert friends_matcher.match("Kyiv under attack").rejected == ()
+
+
+def test_builtin_false_friends_are_plain_data() -> None:
+    from alerts.gazetteer import FalseFriend, builtin_false_friends, builtin_regions
+
+    friends = builtin_false_friends()
+    assert friends and all(isinstance(f, FalseFriend) for f in friends)
+    regions = builtin_regions()
+    for friend in friends:
+        assert friend.hides in regions and friend.reason
+        assert friend.counts_for is None or friend.counts_for in regions
+        assert all(isinstance(t, str) and t for t in friend.terms)
+    river = next(f for f in friends if f.reason.startswith("the river Dnipro"))
+    assert river.hides == "Dnipropetrovsk" and "across the Dnipro" in river.terms
+    district = next(f for f in friends if f.reason.startswith("a district"))
+    assert "Київському районі" in district.terms
+
+
+# --- whole texts: near, where, teasers -------------------------------------------------------
+
+FILLER = (
+    "The city council met on Tuesday to discuss the budget for schools and parks, and the "
+    "mayor promised new buses for the northern districts before the winter. "
+)  # 30 words, nothing any rule below looks for
+
+
+def long_text(*parts: str) -> str:
+    """A title line, then the parts separated by filler paragraphs."""
+    title, *body = parts
+    return title + "\n" + (FILLER * 5).join(body)
+
+
+NEAR = BUILTIN.replace(
+    "  - id: kharkiv\n    regions: [Kharkiv]\n",
+    "  - id: kharkiv\n    regions: [Kharkiv]\n    any: [drone*, дрон*]\n{extra}",
+)
+
+
+def near_matcher(extra: str = ""):
+    return configmod.parse(NEAR.format(extra=extra), "rules.yaml").matcher
+
+
+def test_terms_paragraphs_apart_do_not_make_a_match() -> None:
+    m = near_matcher()
+    far = long_text(
+        "City news", "Kharkiv renames three metro stations.", "A drone show ends the day."
+    )
+    close = long_text("City news", "Drones hit Kharkiv overnight.", "The council met.")
+    assert m.match(far).rules == ()
+    assert m.match(close).rules == ("kharkiv",)
+    # The region name counts at any of its places: one of them near the drone is enough.
+    both = long_text("Kharkiv news", "Nothing here.", "A drone fell near Kharkiv.")
+    assert m.match(both).rules == ("kharkiv",)
+
+
+def test_near_is_set_per_rule_and_can_be_off() -> None:
+    far = long_text("City news", "Kharkiv renames three metro stations.", "A drone show.")
+    assert near_matcher("    near: off\n").match(far).rules == ("kharkiv",)
+    assert near_matcher("    near: 400\n").match(far).rules == ("kharkiv",)
+    assert near_matcher("    near: 4\n").match("Kharkiv: the mayor said a drone fell").rules == ()
+    assert near_matcher("    near: 5\n").match("Kharkiv: the mayor said a drone fell").rules != ()
+
+
+def test_where_title_and_lead() -> None:
+    title = near_matcher("    where: title\n")
+    assert title.match("Drone attack on Kharkiv\nMore in the text.").rules == ("kharkiv",)
+    assert title.match("Overnight news\nA drone attack on Kharkiv.").rules == ()
+    assert title.match("A drone attack on Kharkiv").rules == ("kharkiv",)  # all title
+    lead = near_matcher("    where: lead\n")
+    assert lead.match("Overnight news\nA drone attack on Kharkiv.").rules == ("kharkiv",)
+    late = long_text("Overnight news", "Quiet.", "A drone attack on Kharkiv.")
+    assert lead.match(late).rules == ()
+    assert near_matcher("    near: off\n").match(late).rules == ("kharkiv",)
+
+
+def test_related_article_teasers_and_credits_are_not_the_article() -> None:
+    m = near_matcher()
+    odesa = (
+        "Odesa port reopens\nThe port of Odesa reopened on Monday. Read also: Russian drones "
+        "hit Kharkiv overnight. Grain ships left at noon. Reporting by Jane Roe in Kyiv; "
+        "Editing by John Doe"
+    )
+    result = m.match(odesa)
+    assert result.rules == () and result.regions == ("Odesa",)
+    uk = "Порт Одеси працює\nПорт відновив роботу. ЧИТАЙТЕ ТАКОЖ: Дрони атакували Харків. Кораблі вийшли."
+    assert m.match(uk).regions == ("Odesa",)
+    # A title is never cut, and "related" without a colon is an ordinary word.
+    assert m.match("Read also: drones hit Kharkiv\nQuiet night.").rules == ("kharkiv",)
+    assert m.match("News\nDrone-related damage in Kharkiv.").rules == ("kharkiv",)
+
+
+def test_the_whole_text_is_read_up_to_a_bound() -> None:
+    from alerts.matcher import MAX_TEXT
+
+    m = near_matcher()
+    late = "News\n" + FILLER * 300 + "A drone fell on Kharkiv."  # about 55,000 characters
+    assert m.match(late).rules == ("kharkiv",)
+    hostile = "News\n" + "x " * MAX_TEXT + "A drone fell on Kharkiv."
+    assert m.match(hostile).rules == ()
+
+
+@pytest.mark.parametrize(
+    ("field", "message"),
+    [
+        ("near: 0", 'near must be a number of words from 1 to 1000, or off, not "0"'),
+        ("near: many", 'near must be a number of words from 1 to 1000, or off, not "many"'),
+        ("near: yes", 'near must be a number of words from 1 to 1000, or off, not "yes"'),
+        ("where: body", 'bad where "body"; use title, lead, text'),
+    ],
+)
+def test_near_and_where_are_validated(field: str, message: str) -> None:
+    text = NEAR.format(extra=f"    {field}\n")
+    with pytest.raises(configmod.ConfigError) as err:
+        configmod.parse(text, "rules.yaml")
+    line = text.splitlines().index(f"    {field}") + 1
+    assert err.value.problems == [f'rules.yaml:{line}: rule "kharkiv": {message}']
+
+
+def test_near_and_where_are_kept_on_the_rule() -> None:
+    cfg = configmod.parse(NEAR.format(extra="    near: 12\n    where: lead\n"), "rules.yaml")
+    rule = cfg.rule("kharkiv")
+    assert (rule.near, rule.where) == (12, "lead")
+    assert cfg.rule("sumy").near == configmod.DEFAULT_NEAR and cfg.rule("sumy").where == "text"
+
+
+# --- explain: what blocked a rule, what was not a place --------------------------------------
+
+
+def test_explain_says_what_blocked_a_rule_and_what_was_not_a_place() -> None:
+    from alerts.explain import explain, render_text
+    from alerts.items import Item
+
+    text = NEAR.format(extra="") + (
+        "  - id: nk\n    name: North Korean troops\n    all: [[North Korea], [troops]]\n"
+        "    none: [football]\n"
+    )
+    cfg = configmod.parse(text, "rules.yaml")
+    item = Item("F", "1", "North Korea sends troops and a football team", None, "", None)
+    exp = explain(cfg, item)
+    assert [(b.rule.id, b.why) for b in exp.blocked] == [("nk", "none: football")]
+    shown = render_text(exp)
+    assert "  not matched nk (North Korean troops): blocked by none: football" in shown
+    assert exp.as_json()["blocked"] == {"nk": "none: football"}
+
+    summary = "By Olena Petrenko, The Kyiv Independent. " + FILLER * 5 + "A drone fell."
+    exp = explain(cfg, Item("F", "2", "Kharkiv renames metro stations", None, summary, None))
+    assert exp.match.rules == ()
+    (blocked,) = exp.blocked
+    assert blocked.rule.id == "kharkiv" and blocked.why.endswith(
+        "words apart at the closest (near: 100)"
+    )
+    shown = render_text(exp)
+    assert "  not a place: Kyiv Independent: a publication, not a place (not Kyiv)" in shown
+    assert exp.as_json()["not_places"] == [
+        {"name": "Kyiv Independent", "reason": "a publication, not a place", "region": "Kyiv"}
+    ]
+    assert "Kyiv" not in exp.as_json()["regions"]
+
+
+def test_explain_is_quiet_about_rules_that_matched_or_never_came_close() -> None:
+    from alerts.explain import explain
+    from alerts.items import Item
+
+    cfg = configmod.parse(NEAR.format(extra=""), "rules.yaml")
+    exp = explain(cfg, Item("F", "1", "Drones hit Kharkiv", None, "", None))
+    assert exp.match.rules == ("kharkiv",) and exp.blocked == [] and exp.match.rejected == ()
+    assert exp.as_json()["blocked"] == {} and exp.as_json()["not_places"] == []
+
+
+def test_near_reads_positions_of_terms_that_share_a_checked_key() -> None:
+    # "Суми" is a built-in alias that counts only capitalised; a rule's own "суми" shares its
+    # automaton key. Both must be placed right when near has to read the text.
+    text = NEAR.format(extra="") + "  - id: sums\n    all: [[суми], [дрон*]]\n    near: 3\n"
+    m = configmod.parse(text, "rules.yaml").matcher
+    close = "Новини\nВеликі суми на дрони. " + "Ще слово. " * 60
+    far = "Новини\nВеликі суми. " + "Ще слово. " * 60 + "Дрони."
+    assert m.match(close).rules == ("sums",)
+    assert m.match(far).rules == ()
+    assert m.match("Новини\nДрон над містом Суми. " + "Ще слово. " * 60).rules == ("sumy", "sums")
+
+
+def test_a_text_repeating_a_false_friend_costs_linear_work(friends_matcher) -> None:
+    # A hostile item: the bound of matched text filled with one false friend and the place.
+    text = "News\n" + "The Kyiv Independent in Kyiv. " * 4000  # 120,000 characters, cut to 100,000
+    result = friends_matcher.match(text, forms=True)
+    assert result.regions == ("Kyiv",)
+    assert [r.found for r in result.rejected] == ["Kyiv Independent"]
+    assert set(result.rules) == {"kyiv", "kyiv-term", "outlet"}

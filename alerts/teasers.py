@@ -1,0 +1,110 @@
+"""Cutting out what belongs to another article: embedded "related article" teasers, credits.
+
+Full-article feeds carry, inside an article's text, the headlines of other articles ("Read
+also: Drones hit Kharkiv") and wire credits ("Reporting by ... in Kyiv"). Matched as part of
+the article, they make it about a place or a topic it is not about. The phrases that open them
+are data (``teasers.yaml``); this module finds them in plain text and removes what they
+introduce. The matcher calls it only when its automaton found an opening phrase, so ordinary
+items never pay for it.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+DATA = Path(__file__).with_name("teasers.yaml")
+_SENTENCE_END = re.compile(r"[.!?…]['\"»”’)]*$")
+_TOKEN = re.compile(r"\S+")
+
+
+class TeaserError(ValueError):
+    """teasers.yaml is malformed."""
+
+
+@dataclass(frozen=True)
+class Teasers:
+    """The phrases that open a teaser or a credits line, and how much text each may take."""
+
+    teasers: tuple[str, ...]
+    credits: tuple[str, ...]
+    teaser_words: int = 16
+    credit_words: int = 24
+
+    @functools.cached_property
+    def _opening(self) -> re.Pattern[str]:
+        # A teaser's phrase must be followed by a colon or a dash; a credit's by anything.
+        def alternation(phrases: tuple[str, ...]) -> str:
+            ordered = sorted(phrases, key=len, reverse=True)  # "Related article" before "Related"
+            return "|".join(r"\s+".join(map(re.escape, p.split())) for p in ordered)
+
+        parts = []
+        if self.teasers:
+            parts.append(rf"(?P<teaser>{alternation(self.teasers)})\s*[:\u2013\u2014-]")
+        if self.credits:
+            parts.append(rf"(?P<credit>{alternation(self.credits)})\b")
+        return re.compile(r"(?<!\w)(?:" + "|".join(parts) + ")", re.IGNORECASE)
+
+    @property
+    def phrases(self) -> tuple[str, ...]:
+        """Every opening phrase, for the matcher to look for among its terms."""
+        return self.teasers + self.credits
+
+    def cut(self, text: str) -> str:
+        """``text`` without its teasers and credits; its first line (the title) is kept."""
+        head, newline, body = text.partition("\n")
+        if not newline:
+            return text
+        pieces = []
+        pos = 0
+        for found in self._opening.finditer(body):
+            if found.start() < pos:
+                continue  # inside what the previous one took
+            limit = self.teaser_words if found.group("teaser") else self.credit_words
+            stop = found.end()
+            for count, token in enumerate(_TOKEN.finditer(body, found.end()), 1):
+                stop = token.end()
+                word = token.group()
+                if count >= limit or _SENTENCE_END.search(word) or word.endswith(";"):
+                    break
+            pieces.append(body[pos : found.start()])
+            pos = stop
+        if not pieces:
+            return text
+        pieces.append(body[pos:])
+        return head + newline + " ".join(p.strip() for p in pieces if p.strip())
+
+
+@functools.lru_cache(maxsize=1)
+def builtin_teasers() -> Teasers:
+    """The teasers of ``teasers.yaml`` (read once)."""
+    return load(DATA)
+
+
+def load(path: Path) -> Teasers:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise TeaserError(f"{path.name}: expected a mapping")
+    unknown = set(data) - {"teasers", "credits", "teaser_words", "credit_words"}
+    if unknown:
+        raise TeaserError(f"{path.name}: unknown keys {sorted(unknown)}")
+    lists = {}
+    for key in ("teasers", "credits"):
+        by_lang = data.get(key) or {}
+        if not isinstance(by_lang, dict) or not all(
+            isinstance(v, list) and all(isinstance(p, str) and p.strip() for p in v)
+            for v in by_lang.values()
+        ):
+            raise TeaserError(f"{path.name}: {key}: expected lists of phrases per language")
+        lists[key] = tuple(p.strip() for v in by_lang.values() for p in v)
+    counts = {}
+    for key in ("teaser_words", "credit_words"):
+        value = data.get(key, 16 if key == "teaser_words" else 24)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise TeaserError(f"{path.name}: {key}: expected a whole number, 1 or more")
+        counts[key] = value
+    return Teasers(lists["teasers"], lists["credits"], **counts)
