@@ -12,6 +12,7 @@ import difflib
 import re
 from dataclasses import dataclass, field
 from datetime import time
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -20,7 +21,7 @@ import yaml
 
 from .durations import parse_duration
 from .gazetteer import Alias, builtin_false_friends, builtin_regions
-from .matcher import WHERE, Matcher, RuleSpec, Term, TermError, parse_term
+from .matcher import WHERE, Match, Matcher, RuleSpec, Term, TermError, parse_term
 from .teasers import builtin_teasers
 
 PRIORITIES = ("urgent", "normal")
@@ -135,6 +136,22 @@ class Config:
 
     def rule(self, rule_id: str) -> Rule | None:
         return next((r for r in self.rules if r.id == rule_id), None)
+
+    @cached_property
+    def _required(self) -> dict[str, frozenset[Term]]:
+        return {
+            r.id: frozenset(parse_term(t) for group in r.all for t in group) for r in self.rules
+        }
+
+    def topic_terms(self, match: Match) -> frozenset[str]:
+        """The terms found that every report of the matched rules must have (their ``all``
+        groups: "North Korea" and "troops" for nk-troops): they say what the topic is, not
+        which development, so grouping weighs them little. Terms of ``any`` lists (substation,
+        evacuation) are the development's own words and weigh fully."""
+        required: frozenset[Term] = frozenset().union(
+            *(self._required.get(rule, frozenset()) for rule in match.rules)
+        )
+        return frozenset(str(t) for t in match.keywords if t in required)
 
     def poll_interval(self, feed: Feed) -> float:
         return feed.every or self.settings.poll_every

@@ -46,6 +46,8 @@ _RU_LETTERS = frozenset("ыэъё")
 
 # Evidence key prefixes.
 CONCEPT, ACTOR, PERSON, PLACE, REGION, NUMBER = "c:", "a:", "p:", "pl:", "rg:", "#"
+HIDDEN = "-"
+"""The key of a phrase that is evidence of nothing (a false friend: "Kyiv Independent")."""
 
 
 @functools.lru_cache(maxsize=1)
@@ -204,13 +206,13 @@ def builtin_lexicon() -> Lexicon:
         return _BUILT[0]
     with _BUILDING:
         if not _BUILT:
-            from .gazetteer import builtin_places
+            from .gazetteer import builtin_false_friends, builtin_places
 
-            _BUILT.append(build(DATA, builtin_places()))
+            _BUILT.append(build(DATA, builtin_places(), builtin_false_friends()))
     return _BUILT[0]
 
 
-def build(path: Path, places: Iterable[Any] = ()) -> Lexicon:
+def build(path: Path, places: Iterable[Any] = (), false_friends: Iterable[Any] = ()) -> Lexicon:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     expand = _Expander()
     lex = Lexicon()
@@ -253,6 +255,15 @@ def build(path: Path, places: Iterable[Any] = ()) -> Lexicon:
             oblast = bool(_OBLAST_EN.search(alias.term)) or fold(alias.term) in oblast_forms
             key = f"{REGION}{place.region}" if whole and oblast else f"{PLACE}{place.id}"
             lex.add(words, Entry(key, alias.case_sensitive))
+    for friend in false_friends:
+        # "Kyiv Independent", "Shakhtar Donetsk", "Київський район" (of Kharkiv): read as one
+        # phrase, so that the city inside is not taken for the place; where the gazetteer knows
+        # the region it lies in, it counts for that region.
+        key = f"{REGION}{friend.counts_for}" if friend.counts_for else HIDDEN
+        for term in friend.terms:
+            words = tuple(key_of(fold(w)) for w in _WORD.findall(term))
+            if words:
+                lex.add(words, Entry(key))
     for name, spec in (data.get("places") or {}).items():
         lex.regions.setdefault(name, spec.get("region", name))
         for lang, names in spec.items():

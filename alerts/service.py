@@ -171,7 +171,8 @@ class Service:
         guids = [item.guid for item in parsed.items]
         known = await self.db(self.store.known_guids, feed.name, guids)
         fresh = [item for item in parsed.items if item.guid not in known]
-        matcher = self.config.matcher
+        config = self.config
+        matcher = config.matcher
 
         def match_all() -> list[Matched]:
             out = []
@@ -182,7 +183,7 @@ class Service:
                     continue
                 # Matched items are grouped into stories: their fingerprint and the terms found
                 # are computed here, off the event loop, not in the store's thread.
-                terms = frozenset(str(t) for t in m.keywords)
+                terms = config.topic_terms(m)
                 sig = stories.signature(item.title, item.summary)
                 out.append(Matched(item, m.rules, m.regions, sig, terms))
             return out

@@ -49,6 +49,7 @@ from functools import cached_property
 from .lexicon import (
     ACTOR,
     CONCEPT,
+    HIDDEN,
     NUMBER,
     OBLAST_WORDS,
     PERSON,
@@ -112,7 +113,11 @@ _DECIMAL_THOUSANDS = re.compile(
 _ORDINAL = re.compile(r"\b(\d+)(?:st|nd|rd|th)\b", re.IGNORECASE)
 _SEGMENT = re.compile(r"[.!?:;\"“”«»„|—–()\[\]]+|\s-\s")
 _WORD = re.compile(r"[^\W_]+")
-_UPDATE_TITLE = re.compile(r"^\s*\W*(update[sd]?|updated|оновлено|обновлено|upd)\b", re.I)
+# A title that says it is an update of an earlier article: "UPDATE: ...", "... (оновлено)".
+_UPDATE_TITLE = re.compile(
+    r"^\s*\W*(?:updated?|upd|оновлено|обновлено)\b|[(\[]\s*(?:updated?|upd|оновлено|обновлено)\b",
+    re.IGNORECASE,
+)
 _ADJECTIVE_EN = re.compile(r"(an|ish|ese|ch)$")
 _ADJECTIVE_CYR = re.compile(r"(?:ськ|цьк|зьк|ск|цк)[^\W\d_]{1,3}$")
 _POSTFIX_ACTORS = frozenset({"рф", "зсу", "всу"})
@@ -314,11 +319,15 @@ def signature(title: str, summary: str, lexicon: Lexicon | None = None) -> Signa
             if after is not None and after.folded in OBLAST_WORDS:
                 # "Kharkiv region": the region, not its centre
                 found = [_as_region(k, lex) for k in found]
+            found = [k for k in found if k != HIDDEN] or [HIDDEN]
             for entry_key in found:
+                if entry_key == HIDDEN:
+                    break
                 _add(entry_key, tok.in_title, keys, title_keys, lex)
-                if entry_key.startswith(PLACE) and length == 1:
-                    # also by its consonants, as a name the gazetteer lacks would be: the
-                    # adjective "Глушковский" is then still Glushkovo's
+                if entry_key.startswith((PLACE, PERSON)) and length == 1:
+                    # also by its consonants, as a name the lexicon lacks would be: the
+                    # adjective "Глушковский" is then still Glushkovo's, and a leader is
+                    # himself, not only his country
                     name = skeleton(tok.folded)[:_SKELETON]
                     if len(name) >= 3:
                         _add(f"{NAME}{name}", tok.in_title, keys, title_keys, lex)
@@ -380,7 +389,7 @@ def signature(title: str, summary: str, lexicon: Lexicon | None = None) -> Signa
             lower.add(key)
         last_key = key
         i += 1
-    if _UPDATE_TITLE.match(title):
+    if _UPDATE_TITLE.search(title):
         flags.add("update")
     return Signature(
         lang=lang,
@@ -644,6 +653,9 @@ def _score(
     # shared one says where, not what happened.
     telling = [k for k in shared if not k.startswith((REGION, PLACE, NAME))]
     places_shared = any(k.startswith((PLACE, NAME)) for k in shared)
+    if not telling and len(_locations(shared)) >= 2:
+        # A village and the town it is near, both in each report: where, said precisely twice
+        telling = ["two places"]
     specific = places_shared or any(k.startswith(NUMBER) and int(k[1:]) >= 10 for k in telling)
     if not telling:
         # A town and the rule's topic are not an event, unless one report says nothing more
@@ -760,6 +772,14 @@ def _places(sa: Signature, sb: Signature) -> tuple[float, str] | None:
     if ra & rb:
         return _PLACE_BONUS / 2, f"same region ({_readable(ra & rb)})"
     return None
+
+
+def _locations(shared: frozenset[str]) -> set[str]:
+    """The distinct places among shared keys: a town and a name its consonants make are one."""
+    towns = {k[len(PLACE) :] for k in shared if k.startswith(PLACE)}
+    skeletons = {skeleton(t)[:_SKELETON] for t in towns}
+    names = {k for k in shared if k.startswith(NAME) and k[len(NAME) :] not in skeletons}
+    return towns | names
 
 
 def _telling(keys: frozenset[str], light: frozenset[str], generic: frozenset[str]) -> bool:

@@ -40,8 +40,8 @@ def sets() -> list[dict]:
 
 
 @functools.lru_cache(maxsize=1)
-def _matcher():
-    return config.load(ROOT / "rules.yaml").matcher
+def _config():
+    return config.load(ROOT / "rules.yaml")
 
 
 def report(side: dict, item_id: int) -> Report:
@@ -49,8 +49,8 @@ def report(side: dict, item_id: int) -> Report:
     if "regions" in side or "terms" in side:
         regions, terms = tuple(side.get("regions", ())), frozenset(side.get("terms", ()))
     else:
-        match = _matcher().match(side["title"] + "\n" + side["summary"])
-        regions, terms = match.regions, frozenset(str(t) for t in match.keywords)
+        match = _config().matcher.match(side["title"] + "\n" + side["summary"])
+        regions, terms = match.regions, _config().topic_terms(match)
     return Report(item_id, side["title"], side["summary"], published, side["feed"], regions, terms)
 
 
