@@ -206,10 +206,113 @@ def builtin_lexicon() -> Lexicon:
         return _BUILT[0]
     with _BUILDING:
         if not _BUILT:
-            from .gazetteer import builtin_false_friends, builtin_places
-
-            _BUILT.append(build(DATA, builtin_places(), builtin_false_friends()))
+            _BUILT.append(_cached())
     return _BUILT[0]
+
+
+FORMAT = 1
+"""Bumped when the cached JSON layout changes."""
+_PACKAGES = ("pymorphy3", "pymorphy3-dicts-uk", "pymorphy3-dicts-ru", "PyStemmer")
+
+
+def _cached(dirs: Any = None) -> Lexicon:
+    """The built-in lexicon from its disk cache (:mod:`alerts.diskcache`), built on a miss:
+    building takes pymorphy3 and a second or two, reading the cache a fraction of that."""
+    from . import diskcache, gazetteer_cache
+    from .gazetteer import DATA as GAZETTEER
+    from .gazetteer import builtin_false_friends, builtin_places
+
+    wanted = diskcache.key(
+        [
+            f"format {FORMAT}",
+            DATA.read_bytes(),
+            Path(__file__).read_bytes(),
+            gazetteer_cache.key(GAZETTEER),
+        ],
+        _PACKAGES,
+    )
+    return diskcache.load(
+        "lexicon-",
+        wanted,
+        lambda: build(DATA, builtin_places(), builtin_false_friends()),
+        dump,
+        restore,
+        dirs,
+    )
+
+
+def _entries(entries: list[Entry]) -> list[list[Any]]:
+    return [[e.key, e.capital] for e in entries]
+
+
+def dump(lex: Lexicon) -> dict[str, Any]:
+    """The lexicon as plain JSON data."""
+    return {
+        "format": FORMAT,
+        "phrases": [[list(words), _entries(entries)] for words, entries in lex.phrases.items()],
+        "stopwords": sorted(lex.stopwords),
+        "units": sorted(lex.units),
+        "numbers": lex.numbers,
+        "weekdays": lex.weekdays,
+        "markers": [[list(words), marker] for words, marker in lex.markers.items()],
+        "generic": sorted(lex.generic),
+        "regions": lex.regions,
+        "oblasts": sorted(lex.oblasts),
+        "owned": sorted(lex.owned),
+        "weapons": sorted(lex.weapons),
+        "stems": [[lang, word, _entries(entries)] for (lang, word), entries in lex.stems.items()],
+    }
+
+
+def restore(data: dict[str, Any]) -> Lexicon:
+    """The lexicon from :func:`dump`'s data, every field checked (ValueError when off)."""
+    if data.get("format") != FORMAT:
+        raise ValueError("another format")
+
+    def text(value: Any) -> str:
+        if not isinstance(value, str):
+            raise ValueError(f"expected text, not {value!r}")
+        return value
+
+    def words(value: Any) -> tuple[str, ...]:
+        if not isinstance(value, list) or not value:
+            raise ValueError(f"expected words, not {value!r}")
+        return tuple(map(text, value))
+
+    def entries(value: Any) -> list[Entry]:
+        out = []
+        for key, capital in value:
+            if not isinstance(capital, bool):
+                raise ValueError(f"expected true or false, not {capital!r}")
+            out.append(Entry(text(key), capital))
+        return out
+
+    def mapping(value: Any, kind: type) -> dict:
+        if not isinstance(value, dict) or not all(isinstance(v, kind) for v in value.values()):
+            raise ValueError("malformed mapping")
+        return {text(k): v for k, v in value.items()}
+
+    lex = Lexicon()
+    for ws, es in data["phrases"]:
+        for entry in entries(es):
+            lex.add(words(ws), entry)
+    lex.stopwords = set(map(text, data["stopwords"]))
+    lex.units = set(map(text, data["units"]))
+    lex.numbers = mapping(data["numbers"], str)
+    lex.weekdays = mapping(data["weekdays"], int)
+    for ws, marker in data["markers"]:
+        phrase = words(ws)
+        lex.markers[phrase] = text(marker)
+        lex.marker_firsts[phrase[0]] = max(lex.marker_firsts.get(phrase[0], 0), len(phrase))
+    lex.generic = frozenset(map(text, data["generic"]))
+    lex.regions = mapping(data["regions"], str)
+    lex.oblasts = set(map(text, data["oblasts"]))
+    lex.owned = frozenset(map(text, data["owned"]))
+    lex.weapons = frozenset(map(text, data["weapons"]))
+    lex.stems = {(text(lang), text(word)): entries(es) for lang, word, es in data["stems"]}
+    if not lex.phrases:
+        raise ValueError("no phrases")
+    return lex
 
 
 def build(path: Path, places: Iterable[Any] = (), false_friends: Iterable[Any] = ()) -> Lexicon:

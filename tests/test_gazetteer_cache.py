@@ -71,8 +71,8 @@ def test_built_once_then_read_back_identical(source: Path, tmp_path: Path) -> No
         lambda text: "\x00\xff garbage",
         lambda text: text.replace('"places":[[', '"places":[[7,'),  # a field of the wrong type
         lambda text: text.replace("true", '"yes"', 1).replace("false", '"no"', 1),
-        lambda text: json.dumps({**json.loads(text), "format": 0}),
-        lambda text: json.dumps({**json.loads(text), "places": []}),
+        lambda text: json.dumps(_inside(json.loads(text), format=0)),
+        lambda text: json.dumps(_inside(json.loads(text), places=[])),
     ],
 )
 def test_a_damaged_cache_is_ignored_and_rebuilt(source: Path, tmp_path: Path, damage) -> None:
@@ -144,3 +144,8 @@ def test_a_started_bot_reads_the_cache_without_pymorphy3() -> None:
     ]
     assert all(r.returncode == 0 for r in runs), runs[-1].stderr
     assert runs[1].stdout.split() == [str(len(gazetteer.builtin_regions())), "False"]
+
+
+def _inside(body: dict, **changes: object) -> dict:
+    """The cache file with fields of its data changed."""
+    return {**body, "data": {**body["data"], **changes}}

@@ -1,0 +1,125 @@
+"""Data built once and kept on disk between runs, as JSON (the gazetteer, the lexicon).
+
+What these caches hold depends only on some files, some code and some installed packages, so
+it is written once and read back on later starts instead of being built again (which takes
+pymorphy3 and seconds).
+
+Why it is safe:
+
+- **Keyed by everything it depends on**: the caller's key names the file and is stored in it;
+  a file with another key is never read, and is removed when a new one is written.
+- **Data, not code**: JSON, checked field by field by the caller's ``restore``. A corrupt,
+  truncated or tampered file is ignored and rebuilt; it cannot run anything (a pickle could).
+- **Written atomically**: to a temporary file in the same directory, flushed to disk, then
+  renamed over the old one, so a reader sees a whole file or none; two processes building at
+  once both write whole files.
+- **Where it can be written**: next to the code (``alerts/__pycache__/``, as Python keeps its
+  bytecode; a container image builds it there at build time, when the directory is still
+  writable), else the user's cache directory (``$XDG_CACHE_HOME`` or ``~/.cache``, then
+  ``conflict-alerts/``). Where neither can be written, the data is built in memory on each
+  start; nothing fails.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import Any, TypeVar
+
+log = logging.getLogger("alerts")
+
+T = TypeVar("T")
+
+
+def default_dirs() -> list[Path]:
+    """Where caches are looked for, and written to, in this order."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return [Path(__file__).with_name("__pycache__"), Path(base) / "conflict-alerts"]
+
+
+def key(parts: Iterable[bytes | str], packages: Iterable[str] = ()) -> str:
+    """A digest of what the data depends on: file contents, code, installed versions."""
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part if isinstance(part, bytes) else part.encode())
+        digest.update(b"\0")
+    for package in packages:
+        try:
+            version = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            version = "none"
+        digest.update(f"\n{package} {version}".encode())
+    return digest.hexdigest()
+
+
+def load(
+    prefix: str,
+    wanted: str,
+    build: Callable[[], T],
+    dump: Callable[[T], Any],
+    restore: Callable[[Any], T],
+    dirs: Sequence[Path] | None = None,
+) -> T:
+    """The data of key ``wanted``: from a valid cache file when one exists, else built with
+    ``build`` and cached in the first of ``dirs`` that can be written."""
+    dirs = default_dirs() if dirs is None else list(dirs)
+    name = f"{prefix}{wanted[:32]}.json"
+    for directory in dirs:
+        found = _read(directory / name, wanted, restore)
+        if found is not None:
+            return found
+    data = build()
+    body = {"key": wanted, "data": dump(data)}
+    for directory in dirs:
+        if _write(directory, prefix, name, body):
+            break
+    return data
+
+
+def _read(file: Path, wanted: str, restore: Callable[[Any], T]) -> T | None:
+    try:
+        data = json.loads(file.read_bytes())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        log.debug("cache %s unreadable, rebuilding: %s", file, exc)
+        return None
+    try:
+        if data.get("key") != wanted:
+            raise ValueError("another key")
+        return restore(data["data"])
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        log.debug("cache %s ignored: %s", file, exc)
+        return None
+
+
+def _write(directory: Path, prefix: str, name: str, body: Any) -> bool:
+    """Write a cache file atomically; False when the directory cannot take it."""
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    temp = None
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(prefix=f".{prefix}", suffix=".tmp", dir=directory)
+        with os.fdopen(fd, "wb") as out:
+            os.fchmod(out.fileno(), 0o644)  # mkstemp's 0600 would hide it from other users
+            out.write(text.encode())
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp, directory / name)
+        temp = None
+    except OSError as exc:
+        log.debug("cache not written to %s: %s", directory, exc)
+        return False
+    finally:
+        if temp is not None:
+            Path(temp).unlink(missing_ok=True)
+    for old in directory.glob(f"{prefix}*.json"):  # caches of other keys: stale
+        if old.name != name:
+            old.unlink(missing_ok=True)
+    return True
