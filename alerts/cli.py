@@ -336,7 +336,8 @@ async def _explain(
             for item in parsed.items:
                 exp = explain(config, item)
                 if store is not None and exp.match.rules:
-                    exp.story = _story_why(store, exp)
+                    compared = _story_why(store, exp, config)
+                    exp.story, exp.other_stories = (compared or [None])[0], compared[1:]
                 if as_json:
                     print(json.dumps(exp.as_json(), ensure_ascii=False))
                 else:
@@ -349,15 +350,17 @@ async def _explain(
     return status
 
 
-def _story_why(store: Store, exp) -> StoryWhy | None:
+def _story_why(store: Store, exp, config: configmod.Config) -> list[StoryWhy]:
+    """The stored stories the item was compared with, the one it joins (or the closest) first;
+    at most four, each with the evidence for and against, in words."""
     from datetime import UTC, datetime
 
-    terms = frozenset(str(t) for t in exp.match.found)
-    best = store.story_for(exp.item, exp.match.regions, terms, datetime.now(UTC))
-    if best is None:
-        return None
-    story_id, decision = best
-    return StoryWhy(story_id, store.story_title(story_id) or "", decision.same, decision.reason)
+    terms = config.topic_terms(exp.match)
+    ranked = store.stories_for(exp.item, exp.match.regions, terms, datetime.now(UTC))
+    return [
+        StoryWhy(sid, store.story_title(sid) or "", decision.same, decision.reason)
+        for sid, decision in ranked[:4]
+    ]
 
 
 # -- reading the state without the bot --

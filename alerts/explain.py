@@ -47,6 +47,8 @@ class Explanation:
     why: list[RuleWhy]
     region_forms: dict[str, list[tuple[str, str]]]
     story: StoryWhy | None = None
+    other_stories: list[StoryWhy] = field(default_factory=list)
+    """The other stories it was compared with, best first: why it does not join them."""
     blocked: list[RuleBlocked] = field(default_factory=list)
 
     def as_json(self) -> dict:
@@ -71,15 +73,18 @@ class Explanation:
                 {"name": r.found, "reason": r.reason, "region": r.region}
                 for r in self.match.rejected
             ],
-            "story": None
-            if self.story is None
-            else {
-                "id": self.story.story_id,
-                "title": self.story.title,
-                "joins": self.story.joins,
-                "reason": self.story.reason,
-            },
+            "story": None if self.story is None else _story_json(self.story),
+            "other_stories": [_story_json(s) for s in self.other_stories],
         }
+
+
+def _story_json(story: StoryWhy) -> dict:
+    return {
+        "id": story.story_id,
+        "title": story.title,
+        "joins": story.joins,
+        "reason": story.reason,
+    }
 
 
 def _found(match: Match, terms: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -155,6 +160,8 @@ def render_text(exp: Explanation) -> str:
         lines.append(
             f"  story: {verb} #{exp.story.story_id} “{exp.story.title}”: {exp.story.reason}"
         )
+    for other in exp.other_stories:
+        lines.append(f"  also compared with #{other.story_id} “{other.title}”: {other.reason}")
     if exp.region_forms:
         shown = ", ".join(
             f"{name} (“{forms[0][1]}”)" if forms else name

@@ -276,13 +276,15 @@ class ItemStorage:
         ).fetchone()
         return row[0] if row else None
 
-    def story_for(self, item: Item, regions: tuple[str, ...], terms: frozenset[str], now: datetime):
-        """Which stored story an item would join, and why (for ``explain``); changes nothing."""
+    def stories_for(
+        self, item: Item, regions: tuple[str, ...], terms: frozenset[str], now: datetime
+    ) -> list:
+        """The stored stories an item would be compared with, each with the decision against it,
+        best first (for ``explain``); changes nothing."""
         when = item.published or now
         report = Report(0, item.title, item.summary, when, item.feed, regions, terms)
         index = self._story_index(when, now)
-        ranked = index.decisions(report, signature(item.title, item.summary))
-        return ranked[0] if ranked else None
+        return index.decisions(report, signature(item.title, item.summary))
 
     def matched_since(self, since: datetime) -> list[tuple[str, str]]:
         """(seen_at, rules JSON) of every item matched since ``since``, for ``stats``."""
