@@ -352,7 +352,9 @@ class Service:
 
         Raises :class:`health.ListenError` when the address cannot be bound."""
         settings = self.config.settings
-        want = (settings.http_host, settings.http_port) if settings.http_port else None
+        # ``is not None``: rules.yaml allows 1 to 65535, and tests pass 0 (the kernel's choice).
+        port = settings.http_port
+        want = (settings.http_host, port) if port is not None else None
         have = (self.http_server.host, self.http_server.port) if self.http_server else None
         if want == have:
             return

@@ -261,17 +261,19 @@ async def test_wait_for_timeout_lists_what_was_sent(fake, bot):
 
 def test_threaded_server_long_poll_wakes_on_injection():
     with FakeTelegram() as fake:
+        # Started once the client is ready (getMe done), so the message arrives while the
+        # long poll waits, however slowly a busy machine starts the client.
+        timer = threading.Timer(0.3, fake.inject_message, args=(CHAT, "ping"))
 
         async def poll():
             async with telegram.Bot(fake.token, base_url=fake.base_url) as client:
                 started = time.monotonic()
+                timer.start()
                 updates = await client.get_updates(timeout=5)
                 elapsed = time.monotonic() - started
                 await client.send_message(CHAT, "from another loop")
                 return updates, elapsed
 
-        timer = threading.Timer(0.3, fake.inject_message, args=(CHAT, "ping"))
-        timer.start()
         try:
             updates, elapsed = asyncio.run(poll())
         finally:

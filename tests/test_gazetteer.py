@@ -72,9 +72,9 @@ def test_every_expected_region_is_built_in_and_names_are_sorted():
 
 
 def test_builds_fast_and_is_cached():
-    started = time.perf_counter()
+    started = time.thread_time()  # CPU time: parallel tests share the cores
     regions = gazetteer.load(gazetteer.DATA)
-    assert time.perf_counter() - started < 2.0
+    assert time.thread_time() - started < 2.0
     assert builtin_regions() is builtin_regions()
     assert regions == builtin_regions()
 

@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -31,12 +32,6 @@ from .conftest import ROOT, bot, rss, write_rules
 from .test_telegram import OPERATOR, REGIONS, RULES, SETTINGS, Bot, story, texts
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 async def wait_until(condition, timeout: float = 15.0, what: str = "condition") -> None:
     deadline = time.monotonic() + timeout
     while not await condition():
@@ -48,7 +43,6 @@ async def wait_until(condition, timeout: float = 15.0, what: str = "condition") 
 
 
 async def test_healthz_and_metrics_over_http(tmp_path, feed_server, monkeypatch) -> None:
-    port = free_port()
     url = feed_server.serve(
         "/feed.xml",
         rss(
@@ -57,15 +51,24 @@ async def test_healthz_and_metrics_over_http(tmp_path, feed_server, monkeypatch)
             story(3, "Weather stays mild"),
         ),
     )
-    settings = SETTINGS.replace("poll_every: 1s", "poll_every: 2s") + f"  http_port: {port}\n"
+    settings = SETTINGS.replace("poll_every: 1s", "poll_every: 2s")
     rules = write_rules(tmp_path / "rules.yaml", {"Wire": url}, RULES, REGIONS, settings)
     store = Store.open(tmp_path / "state")
     store.set_console(True, datetime.now(UTC))
-    service = Service(configmod.load(rules), store, ConsoleSink())
+    config = configmod.load(rules)
+    # Port 0, the kernel's choice: tests running in parallel never race for a port.
+    config = replace(config, settings=replace(config.settings, http_port=0))
+    service = Service(config, store, ConsoleSink())
     stop = asyncio.Event()
     task = asyncio.create_task(service.run(stop))
-    base = f"http://127.0.0.1:{port}"
+
+    async def listening() -> bool:
+        assert not task.done(), task
+        return service.http_server is not None
+
     try:
+        await wait_until(listening, what="the listener")
+        base = "http://{}:{}".format(*service.http_server.address)
         async with httpx.AsyncClient(timeout=5) as http:
 
             async def polled() -> bool:
