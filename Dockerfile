@@ -28,7 +28,8 @@ USER bot
 # The database lives here; mount a volume so it outlives the container.
 VOLUME ["/app/state"]
 # Healthy when the running bot wrote its heartbeat to the database within the last minute and
-# polled a feed recently (`bot.py status --check`); works whether or not http_port is set.
+# at least one feed answered a poll within its expected interval (`bot.py status --check`; see
+# the README's "Health and metrics"); works whether or not http_port is set.
 HEALTHCHECK --interval=1m --timeout=15s --start-period=1m --retries=3 \
     CMD ["python", "bot.py", "status", "--check"]
 ENTRYPOINT ["python", "bot.py"]

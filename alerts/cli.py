@@ -88,8 +88,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--check",
         action="store_true",
-        help="exit 1 unless a running bot recorded a recent heartbeat and poll (for health "
-        "checks such as Docker's HEALTHCHECK)",
+        help="exit 1 unless a running bot is healthy: a recent heartbeat, and at least one "
+        "feed polled successfully within its expected interval (for health checks such as "
+        "Docker's HEALTHCHECK)",
     )
     p = sub.add_parser("stats", help="matches per rule per day and messages sent")
     state_arg(p)
@@ -381,7 +382,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     finally:
         store.close()
     now = datetime.now(UTC)
-    verdict = status.recorded_health(meta, now)
+    verdict = status.recorded_health(meta, states, now)
     bot = status.describe_bot(meta, verdict, now)
     rows = []
     if config is not None:

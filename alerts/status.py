@@ -8,12 +8,13 @@ two never drift apart.
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Sequence
+import json
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
 from .durations import format_duration
-from .health import Health, evaluate
+from .health import FeedCheck, Health, evaluate
 from .store import FeedState, parse_iso
 
 
@@ -82,22 +83,37 @@ def _ago(now: datetime, when: datetime) -> str:
     return f"{format_duration(seconds)} ago"
 
 
-def recorded_health(meta: dict[str, str], now: datetime) -> Health:
+def recorded_health(meta: dict[str, str], states: Mapping[str, FeedState], now: datetime) -> Health:
     """The verdict :func:`health.evaluate` gives on what the bot recorded in the database, for
-    ``bot.py status``: a bot that never ran as a service, or stopped, is not healthy either."""
+    ``bot.py status``: a bot that never ran as a service, or stopped, is not healthy either.
+
+    The feeds judged are those of the running bot, with the limits it recorded, and their last
+    successes as the database holds them."""
     beat = parse_iso(meta.get("heartbeat_at"))
     stopped = parse_iso(meta.get("stopped_at"))
     if beat is None:
         return Health(False, ("no heartbeat recorded: the service has not run here",))
     if stopped is not None and stopped >= beat:
         return Health(False, (f"the service stopped at {stopped:%Y-%m-%d %H:%M} UTC",))
+    try:
+        limits = json.loads(meta.get("feed_limits") or "{}")
+    except ValueError:
+        limits = {}
+    feeds = [
+        FeedCheck(
+            name,
+            parse_iso(states[name].last_success_at) if name in states else None,
+            float(limit),
+        )
+        for name, limit in limits.items()
+    ]
     return evaluate(
         now,
         started_at=parse_iso(meta.get("started_at")) or now,
         heartbeat_at=beat,
         heartbeat_error=None,
         last_poll_at=parse_iso(meta.get("last_poll_at")),
-        poll_limit=float(meta.get("poll_limit") or 0),
+        feeds=feeds,
     )
 
 

@@ -121,6 +121,71 @@ async def test_healthz_and_metrics_over_http(tmp_path, feed_server, monkeypatch)
         httpx.get(f"{base}/healthz", timeout=2)
 
 
+async def test_a_bot_whose_every_feed_fails_is_not_healthy(
+    tmp_path, feed_server, monkeypatch
+) -> None:
+    """Alive but delivering nothing is not healthy: /healthz and `status --check` agree."""
+    monkeypatch.setattr(health, "FEED_SLACK", 2.0)  # a feed's limit: 2 x 1s + 1s + 2s
+    down = feed_server.serve("/down.xml", b"<h1>maintenance</h1>", status=503)
+    also_down = feed_server.serve("/gone.xml", b"", status=404)
+    settings = SETTINGS.replace("fetch_timeout: 5s", "fetch_timeout: 1s")
+    rules = write_rules(
+        tmp_path / "rules.yaml", {"Wire": down, "Desk": also_down}, RULES, REGIONS, settings
+    )
+    state = tmp_path / "state"
+    store = Store.open(state)
+    store.set_console(True, datetime.now(UTC))
+    config = configmod.load(rules)
+    config = replace(config, settings=replace(config.settings, http_port=0))
+    service = Service(config, store, ConsoleSink())
+    stop = asyncio.Event()
+    task = asyncio.create_task(service.run(stop))
+
+    async def listening() -> bool:
+        assert not task.done(), task
+        return service.http_server is not None
+
+    def check() -> subprocess.CompletedProcess:
+        return bot("status", "--check", "--state", str(state))
+
+    try:
+        await wait_until(listening, what="the listener")
+        base = "http://{}:{}".format(*service.http_server.address)
+        async with httpx.AsyncClient(timeout=5) as http:
+
+            async def verdict(code: int) -> bool:
+                return (await http.get(f"{base}/healthz")).status_code == code
+
+            # Just started: healthy while the first polls may still come.
+            assert (await http.get(f"{base}/healthz")).status_code == 200
+            await wait_until(lambda: verdict(503), what="503 once no feed answered in time")
+            body = (await http.get(f"{base}/healthz")).json()
+            assert body["reasons"] == [
+                "no feed polled successfully within its expected interval "
+                "(0 of 2 working; none has ever answered)"
+            ], body
+            assert body["checks"]["feeds"] == 2 and body["checks"]["feeds_working"] == 0
+            # The scheduler is alive and polling; that alone is not health.
+            assert body["checks"]["last_poll_at"] and "stalled" not in str(body)
+
+            result = await asyncio.to_thread(check)
+            assert result.returncode == 1, result.stdout + result.stderr
+            assert result.stdout == f"unhealthy: {body['reasons'][0]}\n"
+
+            # One feed answers again: the bot delivers, so it is healthy, by both accounts.
+            feed_server.serve("/down.xml", rss(story(1, "Shelling of Sumy continues")))
+            await wait_until(lambda: verdict(200), timeout=20, what="healthy again")
+            body = (await http.get(f"{base}/healthz")).json()
+            assert body["checks"]["feeds_working"] == 1 and body["checks"]["last_success_at"]
+            result = await asyncio.to_thread(check)
+            assert result.returncode == 0 and result.stdout.startswith("healthy: running")
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+        await service.close()
+        store.close()
+
+
 def test_the_listener_is_off_by_default_and_local_unless_told() -> None:
     settings = configmod.Settings()
     assert settings.http_port is None and settings.http_host == "127.0.0.1"
@@ -162,39 +227,49 @@ def test_bad_operations_settings_are_named(tmp_path, value: str, message: str) -
 
 def test_health_verdict_names_every_reason() -> None:
     now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
-    ok = health.evaluate(
-        now,
-        started_at=now - timedelta(hours=1),
-        heartbeat_at=now - timedelta(seconds=5),
-        heartbeat_error=None,
-        last_poll_at=now - timedelta(minutes=2),
-        poll_limit=600,
-    )
+    hour_ago = now - timedelta(hours=1)
+
+    def feeds(*ages: float | None, limit: float = 600) -> list[health.FeedCheck]:
+        return [
+            health.FeedCheck(f"feed {n}", None if a is None else now - timedelta(seconds=a), limit)
+            for n, a in enumerate(ages, 1)
+        ]
+
+    def verdict(started=hour_ago, beat=5.0, error=None, **kwargs) -> health.Health:
+        return health.evaluate(
+            now,
+            started_at=started,
+            heartbeat_at=now - timedelta(seconds=beat),
+            heartbeat_error=error,
+            last_poll_at=now - timedelta(seconds=30),
+            feeds=kwargs.get("feeds", feeds(120)),
+        )
+
+    ok = verdict()
     assert ok.ok and not ok.reasons
-    bad = health.evaluate(
-        now,
-        started_at=now - timedelta(hours=1),
-        heartbeat_at=now - timedelta(minutes=5),
-        heartbeat_error="OperationalError: disk I/O error",
-        last_poll_at=now - timedelta(minutes=30),
-        poll_limit=600,
-    )
+    assert ok.checks["feeds"] == 1 and ok.checks["feeds_working"] == 1
+    # One feed of three answering in time is enough: the bot delivers.
+    assert verdict(feeds=feeds(None, 3600, 120)).ok
+    bad = verdict(beat=300, error="OperationalError: disk I/O error", feeds=feeds(3600, None, 1800))
     assert not bad.ok
     assert bad.reasons == (
         "database not writable: OperationalError: disk I/O error",
         "scheduler stalled: no heartbeat for 5m (expected every 10s)",
-        "no feed polled for 30m (expected within 10m)",
+        "no feed polled successfully within its expected interval "
+        "(0 of 3 working; the last success was feed 3, 30m ago)",
     )
-    # Just started: nothing recorded yet, and that is fine.
-    young = health.evaluate(
-        now,
-        started_at=now - timedelta(seconds=3),
-        heartbeat_at=None,
-        heartbeat_error=None,
-        last_poll_at=None,
-        poll_limit=600,
+    assert bad.checks["last_success_at"] == "2026-12-01T11:30:00+00:00"
+    # Each feed is judged by its own limit (a daily feed may be a day old).
+    assert verdict(feeds=[*feeds(3600), *feeds(80_000, limit=2 * 86400)]).ok
+    never = verdict(feeds=feeds(None, None))
+    assert never.reasons == (
+        "no feed polled successfully within its expected interval "
+        "(0 of 2 working; none has ever answered)",
     )
+    # Just started: nothing answered yet, and that is fine within the shortest limit.
+    young = verdict(started=now - timedelta(seconds=3), feeds=feeds(None, None))
     assert young.ok
+    assert not verdict(started=now - timedelta(seconds=601), feeds=feeds(None)).ok
 
 
 # -- feed health in Telegram ----------------------------------------------------------------
