@@ -197,6 +197,8 @@ async def _with_service(service: Service, work) -> object:
     telegram = service.frontend is not None
     try:
         await service.db(service.store.set_console, not telegram, datetime.now(UTC))
+        # `status` and `stats` compare the state with the rules it was made with.
+        await service.db(service.store.set_meta, rules_file=str(service.config.path.resolve()))
         return await work(service)
     finally:
         await service.close()
@@ -345,9 +347,46 @@ def _existing_store(args: argparse.Namespace) -> Store | None:
         return None
 
 
-def _quiet_load(args: argparse.Namespace) -> configmod.Config | None:
+def _shown(path: Path) -> str:
+    """A path as the operator would type it here: relative to the current directory when in it."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _state_rules(args: argparse.Namespace, meta: dict[str, str]) -> Path:
+    """The rules file ``status`` and ``stats`` compare the state with.
+
+    ``--rules``, then ``RULES_FILE``, as for every command; without either, the file the bot
+    last ran with on this state (``run`` and ``once`` record it), rather than ``rules.yaml``:
+    after ``once --rules examples/offline.yaml``, a bare ``status`` is about those feeds. A named
+    file that is not the one the bot ran with is used, and a note on stderr says so.
+    """
+    remembered = Path(meta["rules_file"]) if meta.get("rules_file") else None
+    named = args.rules or os.environ.get("RULES_FILE")
+    if named:
+        path = Path(named)
+        if remembered is not None and path.resolve() != remembered:
+            print(
+                f"note: comparing with {path}; the bot last ran on this state with "
+                f"{_shown(remembered)}",
+                file=sys.stderr,
+            )
+        return path
+    if remembered is not None and remembered.exists():
+        return Path(_shown(remembered))
+    if remembered is not None:
+        print(
+            f"note: the bot last ran on this state with {remembered}, which is not there any "
+            "more; comparing with rules.yaml",
+            file=sys.stderr,
+        )
+    return Path("rules.yaml")
+
+
+def _quiet_load(path: Path) -> configmod.Config | None:
     """The rules, when they load: ``status`` and ``stats`` work without them, with less."""
-    path = _rules_path(args)
     if not path.exists():
         return None
     try:
@@ -370,7 +409,6 @@ def cmd_status(args: argparse.Namespace) -> int:
     store = _existing_store(args)
     if store is None:
         return 1
-    config = _quiet_load(args)
     try:
         states = store.feed_states()
         meta = store.meta()
@@ -381,6 +419,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         return 1
     finally:
         store.close()
+    config = None if args.check else _quiet_load(_state_rules(args, meta))
     now = datetime.now(UTC)
     verdict = status.recorded_health(meta, states, now)
     bot = status.describe_bot(meta, verdict, now)
@@ -395,7 +434,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         rows = [status.FeedRow(name, st) for name, st in sorted(states.items())]
         rules = urgent = None
         tz = UTC
-    picture = status.Picture(rows, depth, subscribers, rules, urgent, bot)
+    source = str(config.path) if config is not None else None
+    picture = status.Picture(rows, depth, subscribers, rules, urgent, bot, source)
     if not args.check:
         print(status.render(picture, now, tz, as_html=False))
         return 0
@@ -431,12 +471,12 @@ def cmd_stats(args: argparse.Namespace) -> int:
     store = _existing_store(args)
     if store is None:
         return 1
-    config = _quiet_load(args)
-    tz = config.settings.tz if config else UTC
-    rules = [r.id for r in config.rules] if config else []
-    now = datetime.now(UTC)
-    start = stats.since(args.days, now, tz)
     try:
+        config = _quiet_load(_state_rules(args, store.meta()))
+        tz = config.settings.tz if config else UTC
+        rules = [r.id for r in config.rules] if config else []
+        now = datetime.now(UTC)
+        start = stats.since(args.days, now, tz)
         matched = store.matched_since(start)
         sent = store.sent_since(start)
     except sqlite3.Error as exc:

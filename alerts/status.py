@@ -33,6 +33,7 @@ class Picture:
     rules: int | None = None
     urgent: int | None = None
     bot: str | None = None  # "running; heartbeat 4s ago" and the like, when known
+    rules_file: str | None = None  # where the rules were read, when it is worth saying
 
 
 def render(picture: Picture, now: datetime, tz: tzinfo, *, as_html: bool) -> str:
@@ -72,7 +73,8 @@ def render(picture: Picture, now: datetime, tz: tzinfo, *, as_html: bool) -> str
     lines.append(f"Outbox: {picture.outbox} waiting")
     lines.append(f"Subscribers: {picture.subscribers}")
     if picture.rules is not None:
-        lines.append(f"Rules: {picture.rules} ({picture.urgent or 0} urgent)")
+        source = f" in {esc(picture.rules_file)}" if picture.rules_file else ""
+        lines.append(f"Rules: {picture.rules} ({picture.urgent or 0} urgent){source}")
     return "\n".join(lines)
 
 

@@ -382,6 +382,50 @@ def test_status_and_stats_from_the_command_line(tmp_path, feed_server) -> None:
     assert bot("stats", "--days", "0", "--state", str(state)).returncode == 2
 
 
+def test_status_and_stats_read_the_rules_the_bot_ran_with(tmp_path, feed_server) -> None:
+    """As after the quick start: `once --rules demo.yaml`, then a bare `status` and `stats` in a
+    directory whose rules.yaml is another file: they show the demo's feeds and rules."""
+    url = feed_server.serve("/feed.xml", rss(story(1, "North Korea sends more troops")))
+    demo = write_rules(tmp_path / "demo.yaml", {"Wire": url}, RULES, REGIONS, SETTINGS)
+    other = write_rules(
+        tmp_path / "rules.yaml",
+        {"Production A": url, "Production B": url},
+        "  - id: elsewhere\n    any: [harvest]\n",
+    )
+    state = tmp_path / "state"
+    assert bot("once", "--rules", "demo.yaml", "--state", "state", cwd=tmp_path).returncode == 0
+
+    status = bot("status", "--state", str(state), cwd=tmp_path)
+    assert status.returncode == 0 and status.stderr == "", status.stderr
+    assert "• Wire: last success" in status.stdout and "Production" not in status.stdout
+    assert "Rules: 3 (1 urgent) in demo.yaml" in status.stdout
+    stats = bot("stats", "--state", str(state), cwd=tmp_path)
+    assert stats.returncode == 0 and stats.stderr == "", stats.stderr
+    assert "nk-troops" in stats.stdout and "elsewhere" not in stats.stdout
+    # From another directory too: the file is remembered by its full path.
+    elsewhere = bot("status", "--state", str(state), cwd=tmp_path / "state")
+    assert f"Rules: 3 (1 urgent) in {demo}" in elsewhere.stdout
+
+    # Named with --rules or RULES_FILE, another file is used, and the note says so.
+    note = "note: comparing with {}; the bot last ran on this state with demo.yaml\n"
+    named = bot("status", "--state", str(state), "--rules", "rules.yaml", cwd=tmp_path)
+    assert named.stderr == note.format("rules.yaml")
+    assert "• Production A: not polled yet" in named.stdout and "Wire" not in named.stdout
+    from_env = bot("stats", "--state", str(state), env={"RULES_FILE": str(other)}, cwd=tmp_path)
+    assert from_env.stderr == note.format(other) and "elsewhere" in from_env.stdout
+    # The same file, named: no note.
+    same = bot("status", "--state", str(state), "--rules", str(demo), cwd=tmp_path)
+    assert same.returncode == 0 and same.stderr == ""
+
+    demo.unlink()
+    gone = bot("status", "--state", str(state), cwd=tmp_path)
+    assert gone.stderr == (
+        f"note: the bot last ran on this state with {demo}, which is not there any more; "
+        "comparing with rules.yaml\n"
+    )
+    assert "• Production A: not polled yet" in gone.stdout
+
+
 def test_status_check_follows_the_running_service(tmp_path, feed_server) -> None:
     url = feed_server.serve("/feed.xml", rss(story(1, "Shelling of Sumy continues")))
     settings = SETTINGS.replace(f"operators: [{OPERATOR}]", "operators: []")
