@@ -245,11 +245,16 @@ def cmd_once(args: argparse.Namespace) -> int:
     new = sum(o.result.new for o in outcomes)
     matched = sum(o.result.matched for o in outcomes)
     urgent = sum(1 for o in outcomes if o.result.urgent)
-    print(
+    summary = (
         f"polled {len(outcomes)} feeds ({len(failed)} failed): {new} new items, "
-        f"{matched} matched" + (f", urgent in {urgent} feeds" if urgent else ""),
-        file=sys.stderr,
+        f"{matched} matched" + (f", urgent in {urgent} feeds" if urgent else "")
     )
+    # Silent when all went well: cron mails whatever a job prints, and a run that delivered
+    # nothing new (or delivered it to Telegram) is nothing to read. A failed feed is.
+    if failed:
+        print(summary, file=sys.stderr)
+    else:
+        log.info(kv(event="once_done", summary=summary))
     return 0
 
 

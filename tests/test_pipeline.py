@@ -277,8 +277,20 @@ def test_offline_demo_prints_a_digest_then_nothing(tmp_path) -> None:
     assert ("Ballistic missiles strike Kyiv in pre-dawn attack" in out) != (
         "Capital wakes to explosions as missiles target Kyiv" in out
     )
+    # What the README promises, and what cron wants: a run with nothing to say prints nothing.
+    assert first.stderr == ""
     second = bot("once", "--rules", "examples/offline.yaml", "--state", str(state))
-    assert second.returncode == 0 and second.stdout == ""
+    assert second.returncode == 0 and second.stdout == "" and second.stderr == ""
+    # The summary of a run is a log line, for whoever asks for it.
+    third = bot(
+        "once", "--rules", "examples/offline.yaml", "--state", str(state),
+        env={"LOG_LEVEL": "INFO"},
+    )  # fmt: skip
+    assert third.returncode == 0 and third.stdout == ""
+    assert (
+        'event=once_done summary="polled 5 feeds (0 failed): 0 new items, 0 matched"'
+        in third.stderr
+    )
 
 
 def test_explain_json_on_a_local_file_and_a_url(feed_server, tmp_path) -> None:
