@@ -18,7 +18,7 @@ from pathlib import Path
 
 from . import __version__, feeds
 from . import config as configmod
-from .explain import StoryWhy, explain, render_text
+from .explain import StoredWhy, StoryWhy, explain, render_text
 from .health import ListenError
 from .logs import kv, setup
 from .service import Service
@@ -305,9 +305,12 @@ async def _explain(
                 print(f"{source}: {exc}", file=sys.stderr)
                 status = 1
                 continue
+            feed = next((f.name for f in config.feeds if f.location == location), None)
             for item in parsed.items:
                 exp = explain(config, item)
-                if store is not None and exp.match.rules:
+                if store is not None:
+                    exp.stored = _stored_why(store, feed, item)
+                if store is not None and exp.stored is None and exp.match.rules:
                     exp.story = _story_why(store, exp)
                 if as_json:
                     print(json.dumps(exp.as_json(), ensure_ascii=False))
@@ -319,6 +322,29 @@ async def _explain(
                 print(f"{source}: {len(parsed.items)} items, {matched} matched", file=sys.stderr)
             log.debug(kv(event="explained", source=source, items=len(parsed.items)))
     return status
+
+
+def _stored_why(store: Store, feed: str | None, item) -> StoredWhy | None:
+    """Whether ``once`` would find the item stored already, as its ingest does: by the feed's
+    guid (``feed`` is the rules file's name for the source, when it is one of its feeds), then
+    by canonical link. An item stored under the same link and title is the item itself."""
+    if feed is not None:
+        row = store.db.execute(
+            "SELECT id, feed, title, link FROM items WHERE feed = ? AND guid = ?",
+            [feed, item.guid],
+        ).fetchone()
+        if row is not None:
+            return StoredWhy("already seen", *row)
+    if not item.canonical:
+        return None
+    row = store.db.execute(
+        "SELECT id, feed, title, link FROM items WHERE canonical = ? ORDER BY id LIMIT 1",
+        [item.canonical],
+    ).fetchone()
+    if row is None:
+        return None
+    same = row[3] == item.link and row[2] == item.title
+    return StoredWhy("already seen" if same else "duplicate", *row)
 
 
 def _story_why(store: Store, exp) -> StoryWhy | None:

@@ -32,12 +32,26 @@ class StoryWhy:
 
 
 @dataclass
+class StoredWhy:
+    """The item is in the state database already, so ``once`` would not deliver it: as itself
+    (``already seen``: its feed gave it before), or as the same link, tracking parameters aside,
+    from another item (``duplicate``). Either way there is no story for it to join."""
+
+    kind: str  # "already seen" | "duplicate"
+    item_id: int
+    feed: str
+    title: str
+    link: str | None
+
+
+@dataclass
 class Explanation:
     item: Item
     match: Match
     why: list[RuleWhy]
     region_forms: dict[str, list[tuple[str, str]]]
     story: StoryWhy | None = None
+    stored: StoredWhy | None = None
 
     def as_json(self) -> dict:
         item = self.item
@@ -55,6 +69,15 @@ class Explanation:
             "region_forms": {
                 name: [{"alias": a, "found": f} for a, f in forms]
                 for name, forms in self.region_forms.items()
+            },
+            "stored": None
+            if self.stored is None
+            else {
+                "as": self.stored.kind,
+                "id": self.stored.item_id,
+                "feed": self.stored.feed,
+                "title": self.stored.title,
+                "link": self.stored.link,
             },
             "story": None
             if self.story is None
@@ -128,6 +151,18 @@ def render_text(exp: Explanation) -> str:
             parts.append(f"{key}: {shown}")
         lines.append(
             f"  matched {w.rule.id} ({w.rule.name}, {w.rule.priority}): " + "; ".join(parts)
+        )
+    stored = exp.stored
+    if stored is not None and stored.kind == "already seen":
+        lines.append(
+            f"  already seen: stored as #{stored.item_id} from {stored.feed}; "
+            "once would not deliver it again"
+        )
+    elif stored is not None:
+        lines.append(
+            f"  duplicate of #{stored.item_id} “{stored.title}” from {stored.feed} "
+            f"({stored.link}): the same link, tracking parameters aside; "
+            "once would record it, not deliver it"
         )
     if exp.story is not None:
         verb = "joins" if exp.story.joins else "closest, but does not join"

@@ -306,7 +306,9 @@ def test_explain_json_on_a_local_file_and_a_url(feed_server, tmp_path) -> None:
     local = tmp_path / "feed.xml"
     local.write_text(body, encoding="utf-8")
     for source in (str(local), feed_server.url("/alpha.xml")):
-        result = bot("explain", "--rules", str(rules), "--json", source)
+        result = bot(
+            "explain", "--rules", str(rules), "--state", str(tmp_path / "none"), "--json", source
+        )
         assert result.returncode == 0, result.stderr
         lines = [json.loads(line) for line in result.stdout.splitlines()]
         assert [x["title"] for x in lines] == [
@@ -322,10 +324,79 @@ def test_explain_json_on_a_local_file_and_a_url(feed_server, tmp_path) -> None:
         assert lines[1]["rules"] == [] and lines[1]["regions"] == []
 
 
+def test_explain_says_already_seen_and_duplicate_of_as_once_would(feed_server, tmp_path) -> None:
+    """An item the state holds joins no story: it is already seen, or a duplicate of the item
+    with its link (tracking parameters aside), exactly as `once` treats it."""
+    stored = {
+        "title": "Drone attack on Sumy overnight",
+        "link": "https://wire.example/sumy-drones",
+        "guid": "w1",
+        "date": hours_ago(1),
+    }
+    wire = feed_server.serve("/wire.xml", rss(stored))
+    rules = write_rules(tmp_path / "rules.yaml", {"Wire": wire}, RULES, REGIONS)
+    state = tmp_path / "state"
+    once(rules, state)
+
+    def explain(*sources: str) -> list[dict]:
+        args = ("explain", "--rules", str(rules), "--state", str(state), "--json", *sources)
+        result = bot(*args)
+        assert result.returncode == 0, result.stderr
+        return [json.loads(line) for line in result.stdout.splitlines()]
+
+    (seen,) = explain(wire)
+    assert seen["stored"] == {
+        "as": "already seen",
+        "id": 1,
+        "feed": "Wire",
+        "title": stored["title"],
+        "link": stored["link"],
+    }
+    assert seen["story"] is None  # not "joins #1", the story it is itself the report of
+    text = bot("explain", "--rules", str(rules), "--state", str(state), wire).stdout
+    assert "  already seen: stored as #1 from Wire; once would not deliver it again\n" in text
+    assert "story:" not in text
+
+    desk = feed_server.serve(
+        "/desk.xml",
+        rss(
+            {
+                "title": "Sumy hit by drones overnight",
+                "link": "https://wire.example/sumy-drones?utm_source=telegram&utm_medium=social",
+                "guid": "d1",
+                "date": hours_ago(0.5),
+            },
+            {
+                "title": "North Korea deploys more troops, Seoul says",
+                "link": "https://desk.example/troops",
+                "guid": "d2",
+                "date": hours_ago(0.5),
+            },
+        ),
+    )
+    duplicate, new = explain(desk)
+    assert duplicate["stored"]["as"] == "duplicate" and duplicate["stored"]["id"] == 1
+    assert duplicate["story"] is None
+    assert new["stored"] is None and new["rules"] == ["nk-troops"]
+    text = bot("explain", "--rules", str(rules), "--state", str(state), desk).stdout
+    assert (
+        "  duplicate of #1 “Drone attack on Sumy overnight” from Wire "
+        "(https://wire.example/sumy-drones): the same link, tracking parameters aside; "
+        "once would record it, not deliver it\n"
+    ) in text
+
+    # once agrees: with the second feed added, the duplicate is recorded, not delivered.
+    rules = write_rules(tmp_path / "rules.yaml", {"Wire": wire, "Desk": desk}, RULES, REGIONS)
+    out = once(rules, state).stdout
+    assert "North Korea deploys more troops" in out and "Sumy hit by drones" not in out
+    assert [x["stored"]["as"] for x in explain(desk)] == ["already seen", "already seen"]
+
+
 def test_explain_text_says_why(tmp_path) -> None:
     result = bot(
-        "explain", "--rules", "examples/offline.yaml", str(ROOT / "examples/feeds/pacific-desk.xml")
-    )
+        "explain", "--rules", "examples/offline.yaml", "--state", str(tmp_path / "none"),
+        str(ROOT / "examples/feeds/pacific-desk.xml"),
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "matched nk-troops" in result.stdout
     assert "items," in result.stderr
