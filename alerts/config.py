@@ -200,10 +200,7 @@ class _Reader:
         try:
             root = yaml.compose(source, Loader=yaml.SafeLoader)
         except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            line = mark.line + 1 if mark else 1
-            what = exc.problem or exc.context or "invalid YAML"
-            raise ConfigError([f"{self.path}:{line}: YAML syntax error: {what}"]) from None
+            raise ConfigError([f"{self.path}:{_yaml_problem(exc)}"]) from None
         except yaml.YAMLError as exc:
             raise ConfigError([f"{self.path}:1: YAML error: {exc}"]) from None
         if root is None:
@@ -272,7 +269,9 @@ class _Reader:
                 self.error(key_node, f"{where}a field name must be text")
                 continue
             if key in out:
-                self.error(key_node, f'{where}field "{key}" appears twice')
+                # An entry's first field twice: most often the next entry without its "-".
+                starts = ' (a new entry starts with "- ")' if key in ("id", "name") else ""
+                self.error(key_node, f'{where}field "{key}" appears twice{starts}')
                 continue
             if allowed and key not in allowed:
                 hint = difflib.get_close_matches(key, allowed, n=1)
@@ -301,6 +300,13 @@ class _Reader:
             return None
         if isinstance(value, (int, float)):
             return str(node.value)
+        if isinstance(node, yaml.MappingNode):
+            self.error(
+                node,
+                f"{where}{what} must be text, not a mapping: a colon followed by a space makes "
+                'one, so quote the term (as in "Kharkiv: shelling")',
+            )
+            return None
         if not isinstance(value, str):
             self.error(node, f"{where}{what} must be text, not a list or mapping")
             return None
@@ -712,6 +718,58 @@ class _Reader:
                     )
                 )
         return rules
+
+
+# What the YAML parser's messages usually mean in a rules file: (words in its message, hint).
+# The parser reports the token it tripped over, which says little to someone who wrote a list of
+# keywords; these are the mistakes that produce each message. The first match wins.
+_YAML_HINTS = (
+    (
+        "expected <block end>",
+        'a line indented differently from the lines above it, or a list entry without its "-" '
+        '(each feed and each rule starts with "- ")',
+    ),
+    ("did not find expected '-' indicator", 'a list entry without its "-", or indented apart'),
+    ("did not find expected key", "a line indented differently from the lines above it"),
+    (
+        "mapping values are not allowed here",
+        'a colon inside an unquoted term or name (quote it: any: ["Kharkiv: shelling"]), or '
+        "a line indented further than the one above it",
+    ),
+    (
+        "could not find expected ':'",
+        'a field without its colon ("any [drone*]" for "any: [drone*]"), or a value '
+        "continued on the next line",
+    ),
+    ("found character '\\t'", "a tab: indent with spaces only, and quote a term with a tab"),
+    (
+        "that cannot start any token",
+        "a term that starts with a character YAML reserves (such as @, ` or %): quote it",
+    ),
+    ("scanning a quoted scalar", "a quote that is never closed"),
+    (
+        "expected ',' or ']'",
+        "inside [...], terms are separated by commas; quote a term that contains a comma, "
+        "a bracket, a colon or a quote",
+    ),
+    ("expected ',' or '}'", "inside {...}, fields are separated by commas"),
+)
+
+
+def _yaml_problem(exc: yaml.MarkedYAMLError) -> str:
+    """``LINE: YAML syntax error: <the parser's words>; usually <what that means here>``.
+
+    The line is where the parser noticed, except for an unclosed quote and a missing colon,
+    which it notices a line or more later: there it is the line the quote or key began on."""
+    context = exc.context or ""
+    mark = exc.problem_mark or exc.context_mark
+    if exc.context_mark and ("quoted scalar" in context or "simple key" in context):
+        mark = exc.context_mark
+    line = mark.line + 1 if mark else 1
+    what = exc.problem or exc.context or "invalid YAML"
+    said = f"{context} {what}"
+    hint = next((h for words, h in _YAML_HINTS if words in said), None)
+    return f"{line}: YAML syntax error: {what}" + (f"; usually {hint}" if hint else "")
 
 
 def _peek(node: yaml.Node, key: str) -> str | None:

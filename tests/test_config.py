@@ -88,6 +88,66 @@ def test_yaml_syntax_error_has_a_line() -> None:
     assert line >= text.splitlines().index("    any: [shelling") + 1
 
 
+INDENT_OR_DASH = "usually a line indented differently from the lines above it, or a list entry"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "culprit", "hint"),
+    [
+        # The second rule without its "-".
+        ("  - id: sumy\n", "    id: sumy\n", "    id: sumy", None),
+        ("  - id: sumy\n", "  id: sumy\n", "  id: sumy", INDENT_OR_DASH),
+        ("  poll_every: 5m\n", "   poll_every: 5m\n", "  digest_at:", INDENT_OR_DASH),
+        ("  digest_at:", "   digest_at:", "   digest_at:", "or a line indented further"),
+        (
+            "name: North Korean troops",
+            "name: North Korea: troops",
+            "    name: North Korea: troops",
+            'usually a colon inside an unquoted term or name (quote it: any: ["Kharkiv: shelling"])',
+        ),
+        ("    any: [shelling]", "    any [shelling]", "    any [shelling]", "without its colon"),
+        ("    any: [shelling]", '    any: ["shelling]', '    any: ["shelling]', "never closed"),
+        ("[troops, soldiers,", "[troops soldiers, @", "[troops soldiers, @", "quote it"),
+        ("  poll_every: 5m\n", "\tpoll_every: 5m\n", "\tpoll_every: 5m", "indent with spaces"),
+        ("any: [shelling]", "any: [shelling\tfire]", "[shelling\tfire]", "quote a term with a tab"),
+    ],
+)
+def test_yaml_syntax_errors_say_what_they_usually_mean(
+    old: str, new: str, culprit: str, hint: str | None
+) -> None:
+    """The parser's words stay (a search finds them), with the line of the mistake and what
+    it usually is in a rules file, instead of only "expected <block end>, but found '?'"."""
+    text = GOOD.replace(old, new)
+    assert text != GOOD
+    msgs = problems(text)
+    line = next(n for n, s in enumerate(text.splitlines(), 1) if culprit in s)
+    if hint is None:  # valid YAML: the rule's "id" twice, which says where a "-" is missing
+        assert msgs == [
+            f'rules.yaml:{line}: rule "nk-troops": field "id" appears twice '
+            '(a new entry starts with "- ")'
+        ]
+        return
+    (msg,) = msgs
+    assert msg.startswith(f"rules.yaml:{line}: YAML syntax error: "), msg
+    assert "; usually " in msg and hint in msg, msg
+
+
+def test_the_exact_message_for_a_rule_without_its_dash() -> None:
+    text = GOOD.replace("  - id: sumy\n", "  id: sumy\n")
+    line = text.splitlines().index("  id: sumy") + 1
+    assert problems(text) == [
+        f"rules.yaml:{line}: YAML syntax error: expected <block end>, but found '?'; usually a "
+        'line indented differently from the lines above it, or a list entry without its "-" '
+        '(each feed and each rule starts with "- ")'
+    ]
+    text = GOOD.replace("any: [shelling]", "any: [Sumy: shelling]")
+    line = text.splitlines().index("    any: [Sumy: shelling]") + 1
+    assert problems(text) == [
+        f'rules.yaml:{line}: rule "sumy": any must be text, not a mapping: a colon followed by a '
+        'space makes one, so quote the term (as in "Kharkiv: shelling")'
+    ]
+
+
 def test_duplicate_ids_and_feed_names() -> None:
     text = GOOD.replace("  - id: sumy", "  - id: nk-troops").replace(
         "regions:\n  Sumy",
