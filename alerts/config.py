@@ -21,6 +21,7 @@ import yaml
 from .durations import parse_duration
 from .gazetteer import builtin_regions
 from .matcher import Matcher, RuleSpec, Term, TermError, parse_term
+from .schedule import DIGEST_EVERY, MIN_DIGEST_EVERY
 
 PRIORITIES = ("urgent", "normal")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -50,7 +51,7 @@ class Settings:
     operators: tuple[int, ...] = ()
     keep_days: int = 30
     chats: tuple[ChatConfig, ...] = ()
-    story_window: float = 48 * 3600.0  # reports join a story first reported this recently
+    story_window: float = 48 * 3600.0  # reports join a story first reported this recently; 0: off
     digest_max: int = 10  # stories per rule in one digest; the rest wait for the next
     http_port: int | None = None  # /healthz and /metrics; off unless set
     http_host: str = "127.0.0.1"
@@ -183,6 +184,7 @@ _SYNONYMS = {
     "interval": "every",
 }
 _DURATION_HINT = "write a number and a unit, as in 30s, 5m, 2h or 1d"
+_ZERO = re.compile(r"^\s*0+(?:\.0*)?\s*[smhd]?\s*$")
 
 
 class _Reader:
@@ -344,9 +346,18 @@ class _Reader:
                 out.append(t)
         return tuple(out)
 
-    def duration(self, node: yaml.Node, where: str, what: str) -> float | None:
+    def duration(
+        self, node: yaml.Node, where: str, what: str, zero: str | None = None
+    ) -> float | None:
+        """Seconds. A zero (``0``, ``0s``, ``0m``...) is a well-formed duration: it is 0.0 where
+        ``zero`` says what 0 means (``"off"``), and otherwise refused as such, not as a typo."""
         value = self.scalar(node)
         seconds = parse_duration(value)
+        if seconds is None and _ZERO.match(str(value)):
+            if zero is not None:
+                return 0.0
+            self.error(node, f'{where}{what} must be more than 0, not "{node.value}"')
+            return None
         if seconds is None:
             self.error(node, f'{where}{what}: bad duration "{node.value}"; {_DURATION_HINT}')
         return seconds
@@ -362,14 +373,22 @@ class _Reader:
         values: dict[str, Any] = {}
         for name in ("poll_every", "backfill", "fetch_timeout", "story_window", "feed_alert_after"):
             if name in fields:
-                seconds = self.duration(fields[name], "settings: ", name)
+                # 0 turns story grouping off; for the others "off" means nothing sensible.
+                zero = "off" if name == "story_window" else None
+                seconds = self.duration(fields[name], "settings: ", name, zero=zero)
                 if seconds is not None:
                     values[name] = seconds
         if "digest_every" in fields and "digest_at" in fields:
             self.error(fields["digest_at"], "settings: give digest_every or digest_at, not both")
         if "digest_every" in fields:
-            seconds = self.duration(fields["digest_every"], "settings: ", "digest_every")
-            if seconds is not None:
+            node = fields["digest_every"]
+            seconds = parse_duration(self.scalar(node))
+            if seconds is None or seconds < MIN_DIGEST_EVERY:
+                # The same words as /digest every, which takes the same durations.
+                self.error(
+                    node, f'settings: digest_every must be {DIGEST_EVERY}, not "{node.value}"'
+                )
+            else:
                 values["digest_every"] = seconds
         if "digest_at" in fields:
             times = self.clock_list(fields["digest_at"])

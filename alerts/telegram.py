@@ -37,7 +37,7 @@ from telegram.ext import filters as tg_filters
 from . import sinks
 from .durations import format_duration, parse_duration
 from .logs import kv
-from .schedule import parse_clock, parse_quiet
+from .schedule import DIGEST_EVERY, MIN_DIGEST_EVERY, parse_clock, parse_quiet
 from .store import Chat, Outgoing
 
 if TYPE_CHECKING:
@@ -48,7 +48,6 @@ log = logging.getLogger("alerts.telegram")
 OVERALL_RATE = 29  # messages a second to all chats together: Telegram allows 30
 PRIVATE_INTERVAL = 1.0  # seconds between messages to one private chat
 GROUP_INTERVAL = 3.0  # 20 a minute per group
-MIN_DIGEST_EVERY = 5 * 60
 MAX_PAUSE = 30 * 86400
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
@@ -432,9 +431,7 @@ class Commands:
         elif args[0] == "every" and len(args) == 2:
             seconds = parse_duration(args[1])
             if seconds is None or seconds < MIN_DIGEST_EVERY:
-                await self.reply(
-                    update, f"Give a duration of 5m or more, as in /digest every 1h.\n{usage}"
-                )
+                await self.reply(update, f"Give {DIGEST_EVERY}: /digest every 1h.\n{usage}")
                 return
             await self.service.db(
                 self.store.update_chat,

@@ -177,7 +177,8 @@ def test_duplicate_ids_and_feed_names() -> None:
             "  poll_every: 5 minutes",
             'settings: poll_every: bad duration "5 minutes"',
         ),
-        ("    every: 10m", "    every: 0s", 'feed "Kyiv Independent": every: bad duration "0s"'),
+        ("    every: 10m", "    every: 0s", 'feed "Kyiv Independent": every must be more than 0'),
+        ("  backfill: 1d", "  backfill: 0", 'settings: backfill must be more than 0, not "0"'),
         ("  timezone: Europe/Kyiv", "  timezone: Europe/Kiyv", 'unknown time zone "Europe/Kiyv"'),
         ("    priority: urgent", "    priority: high", 'rule "nk-troops": bad priority "high"'),
         ("  keep_days: 30", "  keep_days: soon", "keep_days must be a whole number"),
@@ -214,6 +215,28 @@ def test_every_problem_is_reported_at_once_in_line_order() -> None:
     msgs = problems(text)
     assert len(msgs) == 3
     assert [int(m.split(":")[1]) for m in msgs] == sorted(int(m.split(":")[1]) for m in msgs)
+
+
+def test_one_minimum_for_digests_and_zero_for_off() -> None:
+    """rules.yaml's digest_every takes what /digest every takes, refused in the same words;
+    story_window: 0 turns story grouping off, where a zero poll interval means nothing."""
+    from alerts.schedule import DIGEST_EVERY
+
+    assert DIGEST_EVERY == "a duration of 1s or more, as in 30m or 1h"
+    base = GOOD.replace('  digest_at: ["08:00", "20:00"]\n', "")
+    for ok, seconds in (("1m", 60), ("2m", 120), ("1s", 1), ("1h30m", 5400)):
+        cfg = configmod.parse(base.replace("  timezone:", f"  digest_every: {ok}\n  timezone:"))
+        assert cfg.settings.digest_every == seconds
+    for bad in ("0", "0s", "0.5s", "soon"):
+        text = base.replace("  timezone:", f"  digest_every: {bad}\n  timezone:")
+        line = text.splitlines().index(f"  digest_every: {bad}") + 1
+        assert problems(text) == [
+            f'rules.yaml:{line}: settings: digest_every must be {DIGEST_EVERY}, not "{bad}"'
+        ]
+    for off in ("0", "0s", "0h"):
+        cfg = configmod.parse(GOOD.replace("  keep_days:", f"  story_window: {off}\n  keep_days:"))
+        assert cfg.settings.story_window == 0
+    assert configmod.Settings().story_window == 48 * 3600
 
 
 def test_digest_every_and_digest_at_are_exclusive() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .conftest import ROOT, FeedServer, bot, hours_ago, rss, write_rules
+from .conftest import ROOT, RULES_HEADER, FeedServer, bot, hours_ago, rss, write_rules
 
 RULES = """\
   - id: nk-troops
@@ -390,6 +390,47 @@ def test_explain_says_already_seen_and_duplicate_of_as_once_would(feed_server, t
     out = once(rules, state).stdout
     assert "North Korea deploys more troops" in out and "Sumy hit by drones" not in out
     assert [x["stored"]["as"] for x in explain(desk)] == ["already seen", "already seen"]
+
+
+def test_story_window_zero_turns_grouping_off(feed_server, tmp_path) -> None:
+    """Two outlets' reports of one event are one story, unless story_window is 0."""
+    reports = {
+        "Wire": (
+            "Drones hit a power substation in Sumy Oblast, leaving two villages dark",
+            "Russian drones struck a substation in Sumy Oblast overnight, cutting power to two "
+            "border villages, the regional governor said.",
+        ),
+        "Desk": (
+            "Two Sumy Oblast villages without power after drone strike on substation",
+            "A drone attack on an electricity substation left two villages in Sumy Oblast "
+            "without power overnight, according to the regional governor.",
+        ),
+    }
+    urls = {
+        feed: feed_server.serve(
+            f"/{feed}.xml",
+            rss(
+                {
+                    "title": title,
+                    "description": summary,
+                    "link": f"https://{feed.lower()}.example/1",
+                    "guid": f"{feed}-1",
+                    "date": hours_ago(1 - n / 6),
+                }
+            ),
+        )
+        for n, (feed, (title, summary)) in enumerate(reports.items())
+    }
+    outputs = {}
+    for window in ("48h", "0"):
+        settings = RULES_HEADER + f"  story_window: {window}\n"
+        rules = write_rules(tmp_path / f"rules-{window}.yaml", urls, RULES, REGIONS, settings)
+        outputs[window] = once(rules, tmp_path / f"state-{window}").stdout
+    grouped, apart = outputs["48h"], outputs["0"]
+    assert "Sumy front (1)" in grouped and "also Desk" in grouped, grouped
+    assert "Sumy front (2)" in apart and "also" not in apart, apart
+    for title, _ in reports.values():
+        assert title in apart
 
 
 def test_explain_text_says_why(tmp_path) -> None:
