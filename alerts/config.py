@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
@@ -131,6 +132,20 @@ class ConfigError(Exception):
         self.problems = problems
 
 
+def suggest(word: str, choices: Iterable[str]) -> str | None:
+    """The name someone probably meant: the closest by spelling (``Sumi`` for ``Sumy``), else
+    the only one that begins with the word as a whole part (``kharkiv`` for
+    ``kharkiv-shelling``). One suggester for ``check`` and for the bot's commands, so both
+    guess alike."""
+    choices = list(choices)
+    close = difflib.get_close_matches(word, choices, n=1)
+    if close:
+        return close[0]
+    folded = word.casefold()
+    starts = [c for c in choices if re.match(rf"{re.escape(folded)}\b", c.casefold())]
+    return starts[0] if len(starts) == 1 else None
+
+
 def load(path: str | Path) -> Config:
     """Read and validate a rules file, raising :class:`ConfigError` with every problem in it."""
     path = Path(path)
@@ -221,8 +236,8 @@ class _Reader:
         ids = [r.id for r in rules]
         for node, where, rule_id in self._chat_rule_refs:
             if rule_id not in ids:
-                hint = difflib.get_close_matches(rule_id, ids, n=1)
-                suggestion = f' (did you mean "{hint[0]}"?)' if hint else ""
+                hint = suggest(rule_id, ids)
+                suggestion = f' (did you mean "{hint}"?)' if hint else ""
                 self.error(node, f'{where}unknown rule "{rule_id}"{suggestion}')
         if "feeds" not in sections:
             self.error(root, "no feeds: section; add at least one feed")
@@ -276,10 +291,10 @@ class _Reader:
                 self.error(key_node, f'{where}field "{key}" appears twice{starts}')
                 continue
             if allowed and key not in allowed:
-                hint = difflib.get_close_matches(key, allowed, n=1)
+                hint = suggest(key, allowed)
                 if not hint and _SYNONYMS.get(key) in allowed:
-                    hint = [_SYNONYMS[key]]
-                suggestion = f' (did you mean "{hint[0]}"?)' if hint else ""
+                    hint = _SYNONYMS[key]
+                suggestion = f' (did you mean "{hint}"?)' if hint else ""
                 self.error(
                     key_node,
                     f'{where}unknown field "{key}"{suggestion}; known fields: {", ".join(allowed)}',
@@ -697,8 +712,8 @@ class _Reader:
                     if rname is None:
                         ok = False
                     elif rname not in regions:
-                        hint = difflib.get_close_matches(rname, list(regions), n=1)
-                        suggestion = f' (did you mean "{hint[0]}"?)' if hint else ""
+                        hint = suggest(rname, regions)
+                        suggestion = f' (did you mean "{hint}"?)' if hint else ""
                         self.error(
                             r,
                             f'{where}unknown region "{rname}"{suggestion}; define it under '

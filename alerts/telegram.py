@@ -35,6 +35,7 @@ from telegram.ext import AIORateLimiter, Application, CommandHandler, ContextTyp
 from telegram.ext import filters as tg_filters
 
 from . import sinks
+from .config import suggest
 from .durations import format_duration, parse_duration
 from .logs import kv
 from .schedule import DIGEST_EVERY, MIN_DIGEST_EVERY, parse_clock, parse_quiet
@@ -330,11 +331,16 @@ class Commands:
             return None
         ids, unknown = self._parse_ids(args)
         if unknown:
+            known = self._rule_ids()
+
+            def named(word: str) -> str:
+                hint = suggest(word, known)  # the same guess as `check` makes
+                meant = f" (did you mean <code>{html.escape(hint)}</code>?)" if hint else ""
+                return f"<code>{html.escape(word)}</code>{meant}"
+
             await self.reply(
                 update,
-                "Unknown rule "
-                + ", ".join(f"<code>{html.escape(u)}</code>" for u in unknown)
-                + ". /rules lists the ids.",
+                "Unknown rule " + ", ".join(named(u) for u in unknown) + ". /rules lists the ids.",
             )
             return None
         return ids, True

@@ -239,6 +239,22 @@ def test_one_minimum_for_digests_and_zero_for_off() -> None:
     assert configmod.Settings().story_window == 48 * 3600
 
 
+def test_check_and_the_bot_guess_names_alike() -> None:
+    """One suggester: by spelling, else the one id the word begins as a whole part."""
+    ids = ["kharkiv-shelling", "sumy", "nk-troops", "energy"]
+    assert configmod.suggest("kharkiv", ids) == "kharkiv-shelling"
+    assert configmod.suggest("enrgy", ids) == "energy"
+    assert configmod.suggest("kh", ids) is None  # not a whole part of any id
+    assert configmod.suggest("nk", [*ids, "nk-arms"]) is None  # two would fit: no guess
+    text = GOOD.replace(
+        "  keep_days: 30", "  keep_days: 30\n  chats:\n    - id: -100\n      rules: [nk]"
+    )
+    line = text.splitlines().index("      rules: [nk]") + 1
+    assert problems(text) == [
+        f'rules.yaml:{line}: settings: chat -100: unknown rule "nk" (did you mean "nk-troops"?)'
+    ]
+
+
 def test_digest_every_and_digest_at_are_exclusive() -> None:
     text = GOOD.replace("  timezone:", "  digest_every: 1h\n  timezone:")
     assert any("digest_every or digest_at, not both" in m for m in problems(text))

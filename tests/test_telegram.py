@@ -281,6 +281,12 @@ async def test_subscriber_commands_and_their_mistakes(tmp_path, feed_server, fak
         cases = [
             ("/rules", "nk-troops"),
             ("/subscribe nonsense", "Unknown rule"),
+            # The guesses `check` makes, for the same words.
+            (
+                "/subscribe nk",
+                "Unknown rule <code>nk</code> (did you mean <code>nk-troops</code>?)",
+            ),
+            ("/unsubscribe sumy enrgy", "<code>enrgy</code> (did you mean <code>energy</code>?)"),
             ("/subscribe", "Usage: /subscribe"),
             # The minimum of rules.yaml's digest_every, in the same words.
             ("/digest every 0.5s", "Give a duration of 1s or more, as in 30m or 1h"),
