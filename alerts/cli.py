@@ -24,6 +24,7 @@ from .logs import kv, setup
 from .service import Service
 from .sinks import ConsoleSink
 from .store import Store
+from .wording import plural
 
 log = logging.getLogger("alerts")
 
@@ -155,7 +156,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     if args.regions:
         for name in sorted(config.region_terms):
             where = "rules file" if name in config.regions else "built-in"
-            print(f"  {name}: {len(config.region_terms[name])} names and forms ({where})")
+            forms = plural(len(config.region_terms[name]), "name and form", "names and forms")
+            print(f"  {name}: {forms} ({where})")
     return 0
 
 
@@ -246,8 +248,9 @@ def cmd_once(args: argparse.Namespace) -> int:
     matched = sum(o.result.matched for o in outcomes)
     urgent = sum(1 for o in outcomes if o.result.urgent)
     summary = (
-        f"polled {len(outcomes)} feeds ({len(failed)} failed): {new} new items, "
-        f"{matched} matched" + (f", urgent in {urgent} feeds" if urgent else "")
+        f"polled {plural(len(outcomes), 'feed')} ({len(failed)} failed): "
+        f"{plural(new, 'new item')}, {matched} matched"
+        + (f", urgent in {plural(urgent, 'feed')}" if urgent else "")
     )
     # Silent when all went well: cron mails whatever a job prints, and a run that delivered
     # nothing new (or delivered it to Telegram) is nothing to read. A failed feed is.
@@ -319,7 +322,8 @@ async def _explain(
                     print()
             if not as_json:
                 matched = sum(1 for i in parsed.items if config.matcher.match(i.text).rules)
-                print(f"{source}: {len(parsed.items)} items, {matched} matched", file=sys.stderr)
+                items = plural(len(parsed.items), "item")
+                print(f"{source}: {items}, {matched} matched", file=sys.stderr)
             log.debug(kv(event="explained", source=source, items=len(parsed.items)))
     return status
 
@@ -424,7 +428,7 @@ def _quiet_load(path: Path) -> configmod.Config | None:
         return configmod.load(path)
     except configmod.ConfigError as exc:
         print(
-            f"{path}: not loaded ({len(exc.problems)} problems; see `bot.py check`); "
+            f"{path}: not loaded ({plural(len(exc.problems), 'problem')}; see `bot.py check`); "
             "showing what the state database knows",
             file=sys.stderr,
         )

@@ -23,6 +23,7 @@ from .durations import parse_duration
 from .gazetteer import builtin_regions
 from .matcher import Matcher, RuleSpec, Term, TermError, parse_term
 from .schedule import DIGEST_EVERY, MIN_DIGEST_EVERY
+from .wording import plural
 
 PRIORITIES = ("urgent", "normal")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -118,9 +119,10 @@ class Config:
     def summary(self) -> str:
         urgent = sum(1 for r in self.rules if r.urgent)
         return (
-            f"{self.path}: ok: {len(self.feeds)} feeds, {len(self.regions)} regions, "
-            f"{len(self.rules)} rules ({urgent} urgent); "
-            f"{len(self.region_terms) - len(self.regions)} built-in regions"
+            f"{self.path}: ok: {plural(len(self.feeds), 'feed')}, "
+            f"{plural(len(self.regions), 'region')}, {plural(len(self.rules), 'rule')} "
+            f"({urgent} urgent); "
+            f"{plural(len(self.region_terms) - len(self.regions), 'built-in region')}"
         )
 
 

@@ -16,6 +16,7 @@ from datetime import datetime, tzinfo
 from .config import Rule
 from .items import safe_link
 from .store import Entry
+from .wording import plural
 
 TELEGRAM_LIMIT = 4096
 OTHER = "Other matches"
@@ -93,8 +94,16 @@ def local_time(when: datetime, tz: tzinfo, now: datetime) -> str:
     return f"{local.day} {local.strftime('%b %H:%M')}"
 
 
-def _count(n: int) -> str:
-    return f"{n} new stor" + ("y" if n == 1 else "ies")
+def _count(sections: Sequence[Section]) -> str:
+    """What a digest holds, for its heading: new stories, and stories shown again for the
+    coverage added since their alert ("1 new story, more coverage of 2 stories")."""
+    shown = [entry for section in sections for entry, _ in section.entries]
+    again = sum(1 for entry in shown if entry.update)
+    new = len(shown) - again
+    parts = [plural(new, "new story", "new stories")] if new or not again else []
+    if again:
+        parts.append(f"more coverage of {plural(again, 'story', 'stories')}")
+    return ", ".join(parts)
 
 
 # --- console text ---------------------------------------------------------------------------
@@ -112,8 +121,7 @@ def digest_text(
     sections = group(entries, rules, cap)
     zone = getattr(tz, "key", str(tz))
     stamp = now.astimezone(tz).strftime("%d %b %Y %H:%M")
-    shown = sum(len(s.entries) for s in sections)
-    lines = [f"=== Digest: {_count(shown)} · {stamp} {zone} ==="]
+    lines = [f"=== Digest: {_count(sections)} · {stamp} {zone} ==="]
     for section in sections:
         lines.append("")
         lines.append(f"{section.title} ({len(section.entries)})")
@@ -204,7 +212,7 @@ def digest_html(
     its heading, so every message reads on its own and no tag is ever split.
     """
     sections = group(entries, rules, cap)
-    header = f"<b>Digest</b> · {_count(sum(len(s.entries) for s in sections))}"
+    header = f"<b>Digest</b> · {_count(sections)}"
     messages: list[tuple[str, list[int]]] = []
     parts: list[str] = [header]
     ids: list[int] = []

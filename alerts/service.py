@@ -34,6 +34,7 @@ from .metrics import Metrics
 from .schedule import DigestSchedule, digest_due, in_quiet, next_digest, parse_clock, parse_quiet
 from .sinks import ConsoleSink, Sink
 from .store import Chat, FeedState, IngestResult, Matched, Outgoing, Store, parse_iso
+from .wording import plural
 
 log = logging.getLogger("alerts")
 
@@ -256,7 +257,8 @@ class Service:
         def text(st: FeedState) -> str:
             return (
                 f"Feed down: {feed.name} has failed for {_outage(st, now)} "
-                f"({st.failures} polls in a row).\nLast error: {st.last_error}\n{feed.url}"
+                f"({plural(st.failures, 'poll')} in a row).\nLast error: {st.last_error}\n"
+                f"{feed.url}"
             )
 
         state = await self.db(

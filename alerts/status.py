@@ -16,6 +16,7 @@ from datetime import datetime, tzinfo
 from .durations import format_duration
 from .health import FeedCheck, Health, evaluate
 from .store import FeedState, parse_iso
+from .wording import plural
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ def render(picture: Picture, now: datetime, tz: tzinfo, *, as_html: bool) -> str
             continue
         parts = [f"last success {ago(st.last_success_at)}"]
         if st.failures:
-            parts.append(bold(f"{st.failures} consecutive failures"))
+            parts.append(bold(plural(st.failures, "consecutive failure")))
             since = parse_iso(st.failing_since)
             if since is not None:
                 parts.append(f"failing for {format_duration((now - since).total_seconds())}")

@@ -286,7 +286,7 @@ class Commands:
         schedule = self.service.schedule_for(chat)
         tz = self.service.tz_name(chat)
         lines = [
-            f"Subscribed to all {len(rules)} rules.",
+            "Subscribed to " + ("the one rule." if len(rules) == 1 else f"all {len(rules)} rules."),
             f"• Urgent ({len(urgent)}): "
             + (", ".join(html.escape(r.name) for r in urgent) or "none")
             + " — alerted at once.",

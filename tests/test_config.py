@@ -56,7 +56,7 @@ def test_good_file_loads_with_typed_values() -> None:
     assert cfg.rules[0].all[1] == ("troops", "soldiers", "deploy*")
     assert cfg.rules[1].name == "sumy"  # the id stands in for a missing name
     assert cfg.summary() == (
-        "rules.yaml: ok: 1 feeds, 1 regions, 2 rules (1 urgent); 29 built-in regions"
+        "rules.yaml: ok: 1 feed, 1 region, 2 rules (1 urgent); 29 built-in regions"
     )  # Sumy is defined in the file, replacing the built-in Sumy
 
 
@@ -294,7 +294,7 @@ def test_check_uses_rules_file_from_environment(tmp_path: Path) -> None:
     path = tmp_path / "mine.yaml"
     path.write_text(GOOD, encoding="utf-8")
     result = bot("check", env={"RULES_FILE": str(path)}, cwd=tmp_path)
-    assert result.returncode == 0 and result.stdout.startswith(f"{path}: ok: 1 feeds")
+    assert result.returncode == 0 and result.stdout.startswith(f"{path}: ok: 1 feed, ")
     missing = bot("check", cwd=tmp_path)
     assert missing.returncode == 1 and "rules.yaml: no such file" in missing.stderr
 

@@ -325,7 +325,7 @@ async def test_status_command_in_telegram_shows_the_failing_feed(
         feed_server.serve("/feed.xml", b"nope", status=500)
         await wait_until(lambda: _failures_at_least(b.store, "Wire", 1), what="a failed poll")
         reply = await b.command(OPERATOR, "/status")
-        assert "consecutive failures" in reply["text"] and "HTTP 500" in reply["text"]
+        assert "consecutive failure" in reply["text"] and "HTTP 500" in reply["text"]
         assert "Bot" in reply["text"] and "up " in reply["text"]
 
 
@@ -355,7 +355,7 @@ def test_status_and_stats_from_the_command_line(tmp_path, feed_server) -> None:
     out = result.stdout
     assert "not running as a service; last `once` run" in out
     assert re.search(r"• Wire: last success \d\d \w\w\w \d\d:\d\d", out)
-    assert "• Broken: last success never; 1 consecutive failures" in out
+    assert "• Broken: last success never; 1 consecutive failure;" in out
     assert "HTTP 404 Not Found" in out
     assert "Outbox: 0 waiting" in out and "Rules: 3 (1 urgent)" in out
     # Without the rules file, the feeds the database knows are still shown.

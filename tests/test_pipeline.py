@@ -194,7 +194,10 @@ def test_conditional_get_and_unchanged_body(feed_server, tmp_path) -> None:
 def test_broken_feeds_are_named_and_the_others_still_deliver(feed_server, tmp_path) -> None:
     good = feed_server.serve(
         "/good.xml",
-        rss({"title": "Drone attack on Sumy", "link": "https://a.example/1", "guid": "1"}),
+        rss(
+            {"title": "Drone attack on Sumy", "link": "https://a.example/1", "guid": "1"},
+            {"title": "North Korea deploys troops", "link": "https://a.example/2", "guid": "2"},
+        ),
     )
     urls = {
         "good": good,
@@ -217,6 +220,10 @@ def test_broken_feeds_are_named_and_the_others_still_deliver(feed_server, tmp_pa
     assert 'feed "empty" failed: empty response' in err
     assert 'feed "missing" failed: HTTP 404' in err
     assert 'feed "refused" failed:' in err
+    assert (
+        err.splitlines()[-1]
+        == "polled 6 feeds (5 failed): 2 new items, 2 matched, urgent in 1 feed"
+    )
     assert 'feed "good"' not in err
     assert "(5 failed)" in err
 
