@@ -15,12 +15,17 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     STATE_DIR=/app/state
 
 WORKDIR /app
-# Dependencies first (exact pins in pyproject.toml), so a code change does not reinstall them.
-COPY pyproject.toml README.md ./
-COPY alerts ./alerts
-RUN pip install --no-compile . \
+# The dependencies first, in a layer of their own that only pyproject.toml can change: its
+# [project] dependencies, the exact pins, read with tomllib. A code change reuses this layer.
+# The project itself is not pip-installed: the bot runs from its source here (python bot.py).
+COPY pyproject.toml ./
+RUN python -c "import subprocess, sys, tomllib; \
+deps = tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']; \
+subprocess.run([sys.executable, '-m', 'pip', 'install', '--no-compile', *deps], check=True)" \
     && useradd --create-home --uid 10001 bot \
     && mkdir -p /app/state && chown bot:bot /app/state
+# Then the code, which changes often.
+COPY alerts ./alerts
 COPY bot.py rules.yaml ./
 COPY examples ./examples
 
