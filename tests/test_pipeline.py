@@ -351,19 +351,6 @@ def test_explain_says_already_seen_and_duplicate_of_as_once_would(feed_server, t
         assert result.returncode == 0, result.stderr
         return [json.loads(line) for line in result.stdout.splitlines()]
 
-    (seen,) = explain(wire)
-    assert seen["stored"] == {
-        "as": "already seen",
-        "id": 1,
-        "feed": "Wire",
-        "title": stored["title"],
-        "link": stored["link"],
-    }
-    assert seen["story"] is None  # not "joins #1", the story it is itself the report of
-    text = bot("explain", "--rules", str(rules), "--state", str(state), wire).stdout
-    assert "  already seen: stored as #1 from Wire; once would not deliver it again\n" in text
-    assert "story:" not in text
-
     desk = feed_server.serve(
         "/desk.xml",
         rss(
@@ -381,16 +368,26 @@ def test_explain_says_already_seen_and_duplicate_of_as_once_would(feed_server, t
             },
         ),
     )
-    duplicate, new = explain(desk)
+    seen, duplicate, new = explain(wire, desk)
+    assert seen["stored"] == {
+        "as": "already seen",
+        "id": 1,
+        "feed": "Wire",
+        "title": stored["title"],
+        "link": stored["link"],
+    }
+    assert seen["story"] is None  # not "joins #1", the story it is itself the report of
     assert duplicate["stored"]["as"] == "duplicate" and duplicate["stored"]["id"] == 1
     assert duplicate["story"] is None
     assert new["stored"] is None and new["rules"] == ["nk-troops"]
-    text = bot("explain", "--rules", str(rules), "--state", str(state), desk).stdout
+    text = bot("explain", "--rules", str(rules), "--state", str(state), wire, desk).stdout
+    assert "  already seen: stored as #1 from Wire; once would not deliver it again\n" in text
     assert (
         "  duplicate of #1 “Drone attack on Sumy overnight” from Wire "
         "(https://wire.example/sumy-drones): the same link, tracking parameters aside; "
         "once would record it, not deliver it\n"
     ) in text
+    assert "story:" not in text.split("North Korea deploys")[0]
 
     # once agrees: with the second feed added, the duplicate is recorded, not delivered.
     rules = write_rules(tmp_path / "rules.yaml", {"Wire": wire, "Desk": desk}, RULES, REGIONS)
