@@ -15,12 +15,17 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     STATE_DIR=/app/state
 
 WORKDIR /app
-# Dependencies first (exact pins in pyproject.toml), so a code change does not reinstall them.
-COPY pyproject.toml README.md ./
-COPY alerts ./alerts
-RUN pip install --no-compile . \
+# The dependencies first, in a layer of their own that only pyproject.toml can change: its
+# [project] dependencies, the exact pins, read with tomllib. A code change reuses this layer.
+# The project itself is not pip-installed: the bot runs from its source here (python bot.py).
+COPY pyproject.toml ./
+RUN python -c "import subprocess, sys, tomllib; \
+deps = tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']; \
+subprocess.run([sys.executable, '-m', 'pip', 'install', '--no-compile', *deps], check=True)" \
     && useradd --create-home --uid 10001 bot \
     && mkdir -p /app/state && chown bot:bot /app/state
+# Then the code, which changes often.
+COPY alerts ./alerts
 COPY bot.py rules.yaml ./
 COPY examples ./examples
 
@@ -28,7 +33,8 @@ USER bot
 # The database lives here; mount a volume so it outlives the container.
 VOLUME ["/app/state"]
 # Healthy when the running bot wrote its heartbeat to the database within the last minute and
-# polled a feed recently (`bot.py status --check`); works whether or not http_port is set.
+# at least one feed answered a poll within its expected interval (`bot.py status --check`; see
+# the README's "Health and metrics"); works whether or not http_port is set.
 HEALTHCHECK --interval=1m --timeout=15s --start-period=1m --retries=3 \
     CMD ["python", "bot.py", "status", "--check"]
 ENTRYPOINT ["python", "bot.py"]

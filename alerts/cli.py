@@ -18,12 +18,13 @@ from pathlib import Path
 
 from . import __version__, feeds
 from . import config as configmod
-from .explain import StoryWhy, explain, render_text
+from .explain import StoredWhy, StoryWhy, explain, render_text
 from .health import ListenError
 from .logs import kv, setup
 from .service import Service
 from .sinks import ConsoleSink
 from .store import Store
+from .wording import plural
 
 log = logging.getLogger("alerts")
 
@@ -93,8 +94,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--check",
         action="store_true",
-        help="exit 1 unless a running bot recorded a recent heartbeat and poll (for health "
-        "checks such as Docker's HEALTHCHECK)",
+        help="exit 1 unless a running bot is healthy: a recent heartbeat, and at least one "
+        "feed polled successfully within its expected interval (for health checks such as "
+        "Docker's HEALTHCHECK)",
     )
     p = sub.add_parser("stats", help="matches per rule per day and messages sent")
     state_arg(p)
@@ -232,6 +234,8 @@ async def _with_service(service: Service, work) -> object:
     telegram = service.frontend is not None
     try:
         await service.db(service.store.set_console, not telegram, datetime.now(UTC))
+        # `status` and `stats` compare the state with the rules it was made with.
+        await service.db(service.store.set_meta, rules_file=str(service.config.path.resolve()))
         return await work(service)
     finally:
         await service.close()
@@ -278,11 +282,17 @@ def cmd_once(args: argparse.Namespace) -> int:
     new = sum(o.result.new for o in outcomes)
     matched = sum(o.result.matched for o in outcomes)
     urgent = len(service.settled.urgent_feeds)
-    print(
-        f"polled {len(outcomes)} feeds ({len(failed)} failed): {new} new items, "
-        f"{matched} matched" + (f", urgent in {urgent} feeds" if urgent else ""),
-        file=sys.stderr,
+    summary = (
+        f"polled {plural(len(outcomes), 'feed')} ({len(failed)} failed): "
+        f"{plural(new, 'new item')}, {matched} matched"
+        + (f", urgent in {plural(urgent, 'feed')}" if urgent else "")
     )
+    # Silent when all went well: cron mails whatever a job prints, and a run that delivered
+    # nothing new (or delivered it to Telegram) is nothing to read. A failed feed is.
+    if failed:
+        print(summary, file=sys.stderr)
+    else:
+        log.info(kv(event="once_done", summary=summary))
     return 0
 
 
@@ -333,9 +343,12 @@ async def _explain(
                 print(f"{source}: {exc}", file=sys.stderr)
                 status = 1
                 continue
+            feed = next((f.name for f in config.feeds if f.location == location), None)
             for item in parsed.items:
                 exp = explain(config, item)
-                if store is not None and exp.match.rules:
+                if store is not None:
+                    exp.stored = _stored_why(store, feed, item)
+                if store is not None and exp.stored is None and exp.match.rules:
                     compared = _story_why(store, exp, config)
                     exp.story, exp.other_stories = (compared or [None])[0], compared[1:]
                 if as_json:
@@ -345,9 +358,33 @@ async def _explain(
                     print()
             if not as_json:
                 matched = sum(1 for i in parsed.items if config.matcher.match(i.text).rules)
-                print(f"{source}: {len(parsed.items)} items, {matched} matched", file=sys.stderr)
+                items = plural(len(parsed.items), "item")
+                print(f"{source}: {items}, {matched} matched", file=sys.stderr)
             log.debug(kv(event="explained", source=source, items=len(parsed.items)))
     return status
+
+
+def _stored_why(store: Store, feed: str | None, item) -> StoredWhy | None:
+    """Whether ``once`` would find the item stored already, as its ingest does: by the feed's
+    guid (``feed`` is the rules file's name for the source, when it is one of its feeds), then
+    by canonical link. An item stored under the same link and title is the item itself."""
+    if feed is not None:
+        row = store.db.execute(
+            "SELECT id, feed, title, link FROM items WHERE feed = ? AND guid = ?",
+            [feed, item.guid],
+        ).fetchone()
+        if row is not None:
+            return StoredWhy("already seen", *row)
+    if not item.canonical:
+        return None
+    row = store.db.execute(
+        "SELECT id, feed, title, link FROM items WHERE canonical = ? ORDER BY id LIMIT 1",
+        [item.canonical],
+    ).fetchone()
+    if row is None:
+        return None
+    same = row[3] == item.link and row[2] == item.title
+    return StoredWhy("already seen" if same else "duplicate", *row)
 
 
 def _story_why(store: Store, exp, config: configmod.Config) -> list[StoryWhy]:
@@ -383,16 +420,53 @@ def _existing_store(args: argparse.Namespace) -> Store | None:
         return None
 
 
-def _quiet_load(args: argparse.Namespace) -> configmod.Config | None:
+def _shown(path: Path) -> str:
+    """A path as the operator would type it here: relative to the current directory when in it."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _state_rules(args: argparse.Namespace, meta: dict[str, str]) -> Path:
+    """The rules file ``status`` and ``stats`` compare the state with.
+
+    ``--rules``, then ``RULES_FILE``, as for every command; without either, the file the bot
+    last ran with on this state (``run`` and ``once`` record it), rather than ``rules.yaml``:
+    after ``once --rules examples/offline.yaml``, a bare ``status`` is about those feeds. A named
+    file that is not the one the bot ran with is used, and a note on stderr says so.
+    """
+    remembered = Path(meta["rules_file"]) if meta.get("rules_file") else None
+    named = args.rules or os.environ.get("RULES_FILE")
+    if named:
+        path = Path(named)
+        if remembered is not None and path.resolve() != remembered:
+            print(
+                f"note: comparing with {path}; the bot last ran on this state with "
+                f"{_shown(remembered)}",
+                file=sys.stderr,
+            )
+        return path
+    if remembered is not None and remembered.exists():
+        return Path(_shown(remembered))
+    if remembered is not None:
+        print(
+            f"note: the bot last ran on this state with {remembered}, which is not there any "
+            "more; comparing with rules.yaml",
+            file=sys.stderr,
+        )
+    return Path("rules.yaml")
+
+
+def _quiet_load(path: Path) -> configmod.Config | None:
     """The rules, when they load: ``status`` and ``stats`` work without them, with less."""
-    path = _rules_path(args)
     if not path.exists():
         return None
     try:
         return configmod.load(path)
     except configmod.ConfigError as exc:
         print(
-            f"{path}: not loaded ({len(exc.problems)} problems; see `bot.py check`); "
+            f"{path}: not loaded ({plural(len(exc.problems), 'problem')}; see `bot.py check`); "
             "showing what the state database knows",
             file=sys.stderr,
         )
@@ -408,7 +482,6 @@ def cmd_status(args: argparse.Namespace) -> int:
     store = _existing_store(args)
     if store is None:
         return 1
-    config = _quiet_load(args)
     try:
         states = store.feed_states()
         meta = store.meta()
@@ -419,8 +492,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         return 1
     finally:
         store.close()
+    config = None if args.check else _quiet_load(_state_rules(args, meta))
     now = datetime.now(UTC)
-    verdict = status.recorded_health(meta, now)
+    verdict = status.recorded_health(meta, states, now)
     bot = status.describe_bot(meta, verdict, now)
     rows = []
     if config is not None:
@@ -433,7 +507,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         rows = [status.FeedRow(name, st) for name, st in sorted(states.items())]
         rules = urgent = None
         tz = UTC
-    picture = status.Picture(rows, depth, subscribers, rules, urgent, bot)
+    source = str(config.path) if config is not None else None
+    picture = status.Picture(rows, depth, subscribers, rules, urgent, bot, source)
     if not args.check:
         print(status.render(picture, now, tz, as_html=False))
         return 0
@@ -469,12 +544,12 @@ def cmd_stats(args: argparse.Namespace) -> int:
     store = _existing_store(args)
     if store is None:
         return 1
-    config = _quiet_load(args)
-    tz = config.settings.tz if config else UTC
-    rules = [r.id for r in config.rules] if config else []
-    now = datetime.now(UTC)
-    start = stats.since(args.days, now, tz)
     try:
+        config = _quiet_load(_state_rules(args, store.meta()))
+        tz = config.settings.tz if config else UTC
+        rules = [r.id for r in config.rules] if config else []
+        now = datetime.now(UTC)
+        start = stats.since(args.days, now, tz)
         matched = store.matched_since(start)
         sent = store.sent_since(start)
     except sqlite3.Error as exc:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import time
 from functools import cached_property
@@ -22,7 +23,9 @@ import yaml
 from .durations import parse_duration
 from .gazetteer import Alias, builtin_false_friends, builtin_regions
 from .matcher import WHERE, Match, Matcher, RuleSpec, Term, TermError, parse_term
+from .schedule import DIGEST_EVERY, MIN_DIGEST_EVERY
 from .teasers import builtin_teasers
+from .wording import plural
 
 PRIORITIES = ("urgent", "normal")
 DEFAULT_NEAR = 100
@@ -58,7 +61,7 @@ class Settings:
     operators: tuple[int, ...] = ()
     keep_days: int = 30
     chats: tuple[ChatConfig, ...] = ()
-    story_window: float = 48 * 3600.0  # reports join a story first reported this recently
+    story_window: float = 48 * 3600.0  # reports join a story first reported this recently; 0: off
     digest_max: int = 10  # stories per rule in one digest; the rest wait for the next
     http_port: int | None = None  # /healthz and /metrics; off unless set
     http_host: str = "127.0.0.1"
@@ -159,8 +162,8 @@ class Config:
     def summary(self) -> str:
         urgent = sum(1 for r in self.rules if r.urgent)
         return (
-            f"{self.path}: ok: {len(self.feeds)} feeds, {len(self.rules)} rules "
-            f"({urgent} urgent), {self.regions_summary()}"
+            f"{self.path}: ok: {plural(len(self.feeds), 'feed')}, "
+            f"{plural(len(self.rules), 'rule')} ({urgent} urgent), {self.regions_summary()}"
         )
 
     def regions_summary(self) -> str:
@@ -187,6 +190,20 @@ class ConfigError(Exception):
     def __init__(self, problems: list[str]):
         super().__init__("\n".join(problems))
         self.problems = problems
+
+
+def suggest(word: str, choices: Iterable[str]) -> str | None:
+    """The name someone probably meant: the closest by spelling (``Sumi`` for ``Sumy``), else
+    the only one that begins with the word as a whole part (``kharkiv`` for
+    ``kharkiv-shelling``). One suggester for ``check`` and for the bot's commands, so both
+    guess alike."""
+    choices = list(choices)
+    close = difflib.get_close_matches(word, choices, n=1)
+    if close:
+        return close[0]
+    folded = word.casefold()
+    starts = [c for c in choices if re.match(rf"{re.escape(folded)}\b", c.casefold())]
+    return starts[0] if len(starts) == 1 else None
 
 
 def load(path: str | Path) -> Config:
@@ -243,6 +260,7 @@ _SYNONYMS = {
     "interval": "every",
 }
 _DURATION_HINT = "write a number and a unit, as in 30s, 5m, 2h or 1d"
+_ZERO = re.compile(r"^\s*0+(?:\.0*)?\s*[smhd]?\s*$")
 
 
 class _Reader:
@@ -262,10 +280,7 @@ class _Reader:
             # libyaml's composer when PyYAML has it: the same nodes and line marks, 20x faster.
             root = yaml.compose(source, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
         except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            line = mark.line + 1 if mark else 1
-            what = exc.problem or exc.context or "invalid YAML"
-            raise ConfigError([f"{self.path}:{line}: YAML syntax error: {what}"]) from None
+            raise ConfigError([f"{self.path}:{_yaml_problem(exc)}"]) from None
         except yaml.YAMLError as exc:
             raise ConfigError([f"{self.path}:1: YAML error: {exc}"]) from None
         if root is None:
@@ -284,8 +299,8 @@ class _Reader:
         ids = [r.id for r in rules]
         for node, where, rule_id in self._chat_rule_refs:
             if rule_id not in ids:
-                hint = difflib.get_close_matches(rule_id, ids, n=1)
-                suggestion = f' (did you mean "{hint[0]}"?)' if hint else ""
+                hint = suggest(rule_id, ids)
+                suggestion = f' (did you mean "{hint}"?)' if hint else ""
                 self.error(node, f'{where}unknown rule "{rule_id}"{suggestion}')
         if "feeds" not in sections:
             self.error(root, "no feeds: section; add at least one feed")
@@ -321,13 +336,15 @@ class _Reader:
                 self.error(key_node, f"{where}a field name must be text")
                 continue
             if key in out:
-                self.error(key_node, f'{where}field "{key}" appears twice')
+                # An entry's first field twice: most often the next entry without its "-".
+                starts = ' (a new entry starts with "- ")' if key in ("id", "name") else ""
+                self.error(key_node, f'{where}field "{key}" appears twice{starts}')
                 continue
             if allowed and key not in allowed:
-                hint = difflib.get_close_matches(key, allowed, n=1)
+                hint = suggest(key, allowed)
                 if not hint and _SYNONYMS.get(key) in allowed:
-                    hint = [_SYNONYMS[key]]
-                suggestion = f' (did you mean "{hint[0]}"?)' if hint else ""
+                    hint = _SYNONYMS[key]
+                suggestion = f' (did you mean "{hint}"?)' if hint else ""
                 self.error(
                     key_node,
                     f'{where}unknown field "{key}"{suggestion}; known fields: {", ".join(allowed)}',
@@ -350,6 +367,13 @@ class _Reader:
             return None
         if isinstance(value, (int, float)):
             return str(node.value)
+        if isinstance(node, yaml.MappingNode):
+            self.error(
+                node,
+                f"{where}{what} must be text, not a mapping: a colon followed by a space makes "
+                'one, so quote the term (as in "Kharkiv: shelling")',
+            )
+            return None
         if not isinstance(value, str):
             self.error(node, f"{where}{what} must be text, not a list or mapping")
             return None
@@ -387,9 +411,18 @@ class _Reader:
                 out.append(t)
         return tuple(out)
 
-    def duration(self, node: yaml.Node, where: str, what: str) -> float | None:
+    def duration(
+        self, node: yaml.Node, where: str, what: str, zero: str | None = None
+    ) -> float | None:
+        """Seconds. A zero (``0``, ``0s``, ``0m``...) is a well-formed duration: it is 0.0 where
+        ``zero`` says what 0 means (``"off"``), and otherwise refused as such, not as a typo."""
         value = self.scalar(node)
         seconds = parse_duration(value)
+        if seconds is None and _ZERO.match(str(value)):
+            if zero is not None:
+                return 0.0
+            self.error(node, f'{where}{what} must be more than 0, not "{node.value}"')
+            return None
         if seconds is None:
             self.error(node, f'{where}{what}: bad duration "{node.value}"; {_DURATION_HINT}')
         return seconds
@@ -405,14 +438,22 @@ class _Reader:
         values: dict[str, Any] = {}
         for name in ("poll_every", "backfill", "fetch_timeout", "story_window", "feed_alert_after"):
             if name in fields:
-                seconds = self.duration(fields[name], "settings: ", name)
+                # 0 turns story grouping off; for the others "off" means nothing sensible.
+                zero = "off" if name == "story_window" else None
+                seconds = self.duration(fields[name], "settings: ", name, zero=zero)
                 if seconds is not None:
                     values[name] = seconds
         if "digest_every" in fields and "digest_at" in fields:
             self.error(fields["digest_at"], "settings: give digest_every or digest_at, not both")
         if "digest_every" in fields:
-            seconds = self.duration(fields["digest_every"], "settings: ", "digest_every")
-            if seconds is not None:
+            node = fields["digest_every"]
+            seconds = parse_duration(self.scalar(node))
+            if seconds is None or seconds < MIN_DIGEST_EVERY:
+                # The same words as /digest every, which takes the same durations.
+                self.error(
+                    node, f'settings: digest_every must be {DIGEST_EVERY}, not "{node.value}"'
+                )
+            else:
                 values["digest_every"] = seconds
         if "digest_at" in fields:
             times = self.clock_list(fields["digest_at"])
@@ -787,8 +828,8 @@ class _Reader:
                     if rname is None:
                         ok = False
                     elif rname not in regions:
-                        hint = difflib.get_close_matches(rname, list(regions), n=1)
-                        suggestion = f' (did you mean "{hint[0]}"?)' if hint else ""
+                        hint = suggest(rname, regions)
+                        suggestion = f' (did you mean "{hint}"?)' if hint else ""
                         self.error(
                             r,
                             f'{where}unknown region "{rname}"{suggestion}; define it under '
@@ -911,6 +952,58 @@ def _region_terms(
                 terms[term] = None
         out[name] = tuple(terms)
     return out
+
+
+# What the YAML parser's messages usually mean in a rules file: (words in its message, hint).
+# The parser reports the token it tripped over, which says little to someone who wrote a list of
+# keywords; these are the mistakes that produce each message. The first match wins.
+_YAML_HINTS = (
+    (
+        "expected <block end>",
+        'a line indented differently from the lines above it, or a list entry without its "-" '
+        '(each feed and each rule starts with "- ")',
+    ),
+    ("did not find expected '-' indicator", 'a list entry without its "-", or indented apart'),
+    ("did not find expected key", "a line indented differently from the lines above it"),
+    (
+        "mapping values are not allowed here",
+        'a colon inside an unquoted term or name (quote it: any: ["Kharkiv: shelling"]), or '
+        "a line indented further than the one above it",
+    ),
+    (
+        "could not find expected ':'",
+        'a field without its colon ("any [drone*]" for "any: [drone*]"), or a value '
+        "continued on the next line",
+    ),
+    ("found character '\\t'", "a tab: indent with spaces only, and quote a term with a tab"),
+    (
+        "that cannot start any token",
+        "a term that starts with a character YAML reserves (such as @, ` or %): quote it",
+    ),
+    ("scanning a quoted scalar", "a quote that is never closed"),
+    (
+        "expected ',' or ']'",
+        "inside [...], terms are separated by commas; quote a term that contains a comma, "
+        "a bracket, a colon or a quote",
+    ),
+    ("expected ',' or '}'", "inside {...}, fields are separated by commas"),
+)
+
+
+def _yaml_problem(exc: yaml.MarkedYAMLError) -> str:
+    """``LINE: YAML syntax error: <the parser's words>; usually <what that means here>``.
+
+    The line is where the parser noticed, except for an unclosed quote and a missing colon,
+    which it notices a line or more later: there it is the line the quote or key began on."""
+    context = exc.context or ""
+    mark = exc.problem_mark or exc.context_mark
+    if exc.context_mark and ("quoted scalar" in context or "simple key" in context):
+        mark = exc.context_mark
+    line = mark.line + 1 if mark else 1
+    what = exc.problem or exc.context or "invalid YAML"
+    said = f"{context} {what}"
+    hint = next((h for words, h in _YAML_HINTS if words in said), None)
+    return f"{line}: YAML syntax error: {what}" + (f"; usually {hint}" if hint else "")
 
 
 def _peek(node: yaml.Node, key: str) -> str | None:

@@ -20,6 +20,7 @@ from datetime import UTC, datetime, tzinfo
 from .config import Rule
 from .items import safe_link
 from .store import Entry, Piece
+from .wording import plural
 
 TELEGRAM_LIMIT = 4096
 OTHER = "Other matches"
@@ -103,12 +104,14 @@ def local_time(when: datetime, tz: tzinfo, now: datetime) -> str:
 
 
 def _count(sections: Sequence[Section]) -> str:
-    """What a digest holds: "2 new stories, more coverage of 1"."""
-    more = sum(1 for s in sections for e, _ in s.entries if e.coverage)
-    new = sum(len(s.entries) for s in sections) - more
-    parts = [f"{new} new stor" + ("y" if new == 1 else "ies")] if new or not more else []
-    if more:
-        parts.append(f"more coverage of {more}")
+    """What a digest holds, for its heading: new stories, and stories shown again for the
+    coverage added since ("1 new story, more coverage of 2 stories")."""
+    shown = [entry for section in sections for entry, _ in section.entries]
+    again = sum(1 for entry in shown if entry.coverage)
+    new = len(shown) - again
+    parts = [plural(new, "new story", "new stories")] if new or not again else []
+    if again:
+        parts.append(f"more coverage of {plural(again, 'story', 'stories')}")
     return ", ".join(parts)
 
 

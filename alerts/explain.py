@@ -41,6 +41,19 @@ class StoryWhy:
 
 
 @dataclass
+class StoredWhy:
+    """The item is in the state database already, so ``once`` would not deliver it: as itself
+    (``already seen``: its feed gave it before), or as the same link, tracking parameters aside,
+    from another item (``duplicate``). Either way there is no story for it to join."""
+
+    kind: str  # "already seen" | "duplicate"
+    item_id: int
+    feed: str
+    title: str
+    link: str | None
+
+
+@dataclass
 class Explanation:
     item: Item
     match: Match
@@ -50,6 +63,7 @@ class Explanation:
     other_stories: list[StoryWhy] = field(default_factory=list)
     """The other stories it was compared with, best first: why it does not join them."""
     blocked: list[RuleBlocked] = field(default_factory=list)
+    stored: StoredWhy | None = None
 
     def as_json(self) -> dict:
         item = self.item
@@ -73,6 +87,15 @@ class Explanation:
                 {"name": r.found, "reason": r.reason, "region": r.region}
                 for r in self.match.rejected
             ],
+            "stored": None
+            if self.stored is None
+            else {
+                "as": self.stored.kind,
+                "id": self.stored.item_id,
+                "feed": self.stored.feed,
+                "title": self.stored.title,
+                "link": self.stored.link,
+            },
             "story": None if self.story is None else _story_json(self.story),
             "other_stories": [_story_json(s) for s in self.other_stories],
         }
@@ -155,6 +178,18 @@ def render_text(exp: Explanation) -> str:
         lines.append(f"  not matched {b.rule.id} ({b.rule.name}): {why}")
     for r in exp.match.rejected:
         lines.append(f"  not a place: {r.found}: {r.reason} (not {r.region})")
+    stored = exp.stored
+    if stored is not None and stored.kind == "already seen":
+        lines.append(
+            f"  already seen: stored as #{stored.item_id} from {stored.feed}; "
+            "once would not deliver it again"
+        )
+    elif stored is not None:
+        lines.append(
+            f"  duplicate of #{stored.item_id} “{stored.title}” from {stored.feed} "
+            f"({stored.link}): the same link, tracking parameters aside; "
+            "once would record it, not deliver it"
+        )
     if exp.story is not None:
         verb = "joins" if exp.story.joins else "closest, but does not join"
         lines.append(

@@ -1,10 +1,13 @@
 """Is the bot well? The verdict (a pure function) and the optional HTTP listener that serves it.
 
-Liveness is judged from facts the running bot records rather than from the process merely
-existing: the scheduler writes a heartbeat to SQLite every few seconds (which also proves the
-database is writable) and every poll is timed. ``/healthz`` answers from those facts in memory;
-``bot.py status`` reads the same facts from the database, so a supervisor that cannot reach the
-HTTP port (or an operator with only the state volume) gets the same verdict.
+Healthy means the bot is doing its job, not merely that the process exists: the scheduler
+writes a heartbeat to SQLite every few seconds (which also proves the database is writable),
+and at least one feed answered a poll successfully within its expected interval. A bot whose
+every feed fails delivers nothing, so it is not healthy, however alive its loop is. ``/healthz``
+answers from those facts in memory; ``bot.py status --check`` reads the same facts from the
+database (the feeds' last successes, and the limits the running bot recorded), so a supervisor
+that cannot reach the HTTP port (or an operator with only the state volume) gets the same
+verdict.
 
 The listener runs in a thread of its own, not in the event loop: if the loop is stuck, the
 listener still answers, and answers 503 because the heartbeat has stopped.
@@ -16,7 +19,7 @@ import json
 import logging
 import socketserver
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -33,11 +36,23 @@ HEARTBEAT_STALE = 60.0
 """A heartbeat older than this means the scheduler (or the database) is stuck."""
 
 
-def poll_limit(intervals: Iterable[float], fetch_timeout: float) -> float:
-    """How long the bot may go without polling any feed before it counts as stalled: twice the
-    shortest interval, plus a fetch's deadline and a minute of slack for a busy machine."""
-    shortest = min(intervals, default=0.0)
-    return 2 * shortest + fetch_timeout + 60.0 if shortest else 0.0
+FEED_SLACK = 60.0
+"""Seconds of slack on a feed's limit, for a busy machine (tests lower it)."""
+
+
+def feed_limit(interval: float, fetch_timeout: float) -> float:
+    """How old a feed's last successful poll may be while the feed counts as working: twice its
+    poll interval (one poll may fail or run late), plus a fetch's deadline and some slack."""
+    return 2 * interval + fetch_timeout + FEED_SLACK
+
+
+@dataclass(frozen=True)
+class FeedCheck:
+    """One feed as the verdict sees it: when it last answered, and how old that may be."""
+
+    name: str
+    last_success_at: datetime | None
+    limit: float  # seconds; see feed_limit
 
 
 @dataclass(frozen=True)
@@ -61,12 +76,13 @@ def evaluate(
     heartbeat_at: datetime | None,
     heartbeat_error: str | None,
     last_poll_at: datetime | None,
-    poll_limit: float,
+    feeds: Sequence[FeedCheck],
 ) -> Health:
     """The verdict from the recorded facts; every failing check gives a reason a person can act on.
 
-    Before the first heartbeat or poll, the time since start counts instead, so a bot that has
-    just started is healthy and one that never managed a first poll is not.
+    Healthy: the heartbeat is fresh, the database takes writes, and at least one feed was polled
+    successfully within its limit. A bot that has just started is given the shortest feed limit
+    to get there, so it is healthy before its first poll and not if no poll ever succeeds.
     """
     reasons = []
     if heartbeat_error:
@@ -77,16 +93,27 @@ def evaluate(
             f"scheduler stalled: no heartbeat for {format_duration(beat_age)} "
             f"(expected every {format_duration(HEARTBEAT_EVERY)})"
         )
-    poll_age = (now - (last_poll_at or started_at)).total_seconds()
-    if poll_limit and poll_age > poll_limit:
+    answered = [(f, f.last_success_at) for f in feeds if f.last_success_at is not None]
+    working = [f for f, when in answered if (now - when).total_seconds() <= f.limit]
+    newest = max(answered, key=lambda pair: pair[1], default=None)
+    young = feeds and (now - started_at).total_seconds() <= min(f.limit for f in feeds)
+    if feeds and not working and not young:
+        if newest is not None:
+            age = format_duration((now - newest[1]).total_seconds())
+            last = f"the last success was {newest[0].name}, {age} ago"
+        else:
+            last = "none has ever answered"
         reasons.append(
-            f"no feed polled for {format_duration(poll_age)} "
-            f"(expected within {format_duration(poll_limit)})"
+            f"no feed polled successfully within its expected interval "
+            f"(0 of {len(feeds)} working; {last})"
         )
     checks: dict[str, object] = {
         "started_at": _iso(started_at),
         "heartbeat_at": _iso(heartbeat_at),
         "last_poll_at": _iso(last_poll_at),
+        "last_success_at": _iso(newest[1] if newest else None),
+        "feeds": len(feeds),
+        "feeds_working": len(working),
         "database": heartbeat_error or "writable",
     }
     return Health(not reasons, tuple(reasons), checks)

@@ -11,7 +11,15 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, tzinfo
 
+from .durations import format_duration
+
 _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+MIN_DIGEST_EVERY = 1.0
+"""The shortest digest interval, for rules.yaml's ``digest_every`` and ``/digest every`` alike:
+the digest job looks at most once a second, and a chat's interval is kept in whole seconds."""
+DIGEST_EVERY = f"a duration of {format_duration(MIN_DIGEST_EVERY)} or more, as in 30m or 1h"
+"""How both places say what a digest interval may be."""
 
 
 def parse_clock(text: str) -> time | None:
@@ -28,8 +36,6 @@ class DigestSchedule:
     off: bool = False
 
     def describe(self, tz_name: str) -> str:
-        from .durations import format_duration
-
         if self.off:
             return "off (urgent alerts only)"
         if self.at:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import random
@@ -34,6 +35,7 @@ from .metrics import Metrics
 from .schedule import DigestSchedule, digest_due, in_quiet, next_digest, parse_clock, parse_quiet
 from .sinks import ConsoleSink, Sink
 from .store import Chat, FeedState, IngestResult, Matched, Outgoing, Store, parse_iso
+from .wording import plural
 
 log = logging.getLogger("alerts")
 
@@ -96,6 +98,9 @@ class Service:
         self._http: httpx.AsyncClient | None = None
         self._inflight: set[asyncio.Task] = set()
         self.last_poll_at: datetime | None = None
+        # Each feed's last successful poll, for the health verdict: kept here so that /healthz
+        # answers from memory; seeded from the database at every heartbeat.
+        self.last_success: dict[str, datetime] = {}
         self.started_at = datetime.now(UTC)
         self.metrics = Metrics()
         self.heartbeat_at: datetime | None = None
@@ -132,6 +137,8 @@ class Service:
             outcome = await self._poll(feed, state)
             self.metrics.poll_seconds.observe(time.monotonic() - started)
         self.last_poll_at = datetime.now(UTC)
+        if outcome.ok:
+            self.last_success[feed.name] = self.last_poll_at
         kind = "failed" if not outcome.ok else "unchanged" if outcome.unchanged else "ok"
         self.metrics.polls.labels(feed.name, kind).inc()
         if outcome.ok and state is not None and state.failing_since:
@@ -268,7 +275,8 @@ class Service:
         def text(st: FeedState) -> str:
             return (
                 f"Feed down: {feed.name} has failed for {_outage(st, now)} "
-                f"({st.failures} polls in a row).\nLast error: {st.last_error}\n{feed.url}"
+                f"({plural(st.failures, 'poll')} in a row).\nLast error: {st.last_error}\n"
+                f"{feed.url}"
             )
 
         state = await self.db(
@@ -313,7 +321,9 @@ class Service:
     async def heartbeat(self) -> None:
         """Prove the scheduler runs and the database takes writes; refresh the gauges."""
         now = datetime.now(UTC)
-        limit = self.poll_limit()
+        # The limits of the running config, so that `status --check` judges by them, whatever
+        # rules file the command line would read.
+        limits = json.dumps({f.name: f.limit for f in self.feed_checks()}, ensure_ascii=False)
 
         def beat() -> tuple[int, int, dict]:
             self.store.set_meta(
@@ -322,7 +332,8 @@ class Service:
                 last_poll_at=self.last_poll_at.isoformat(timespec="seconds")
                 if self.last_poll_at
                 else None,
-                poll_limit=str(limit),
+                feed_limits=limits,
+                poll_limit=None,  # written by earlier versions; feed_limits replaced it
                 pid=str(os.getpid()),
                 stopped_at=None,
             )
@@ -347,12 +358,22 @@ class Service:
         for feed in self.config.feeds:
             st = states.get(feed.name)
             self.metrics.feed_failures.labels(feed.name).set(st.failures if st else 0)
+            recorded = parse_iso(st.last_success_at) if st else None
+            known = self.last_success.get(feed.name)
+            if recorded is not None and (known is None or recorded > known):
+                self.last_success[feed.name] = recorded
 
-    def poll_limit(self) -> float:
-        return health.poll_limit(
-            (self.config.poll_interval(f) for f in self.config.feeds),
-            self.config.settings.fetch_timeout,
-        )
+    def feed_checks(self) -> list[health.FeedCheck]:
+        """Every configured feed's last success and limit, for the health verdict."""
+        timeout = self.config.settings.fetch_timeout
+        return [
+            health.FeedCheck(
+                f.name,
+                self.last_success.get(f.name),
+                health.feed_limit(self.config.poll_interval(f), timeout),
+            )
+            for f in self.config.feeds
+        ]
 
     def health(self) -> health.Health:
         """The verdict ``/healthz`` serves; reads only what the loop recorded in memory."""
@@ -362,7 +383,7 @@ class Service:
             heartbeat_at=self.heartbeat_at,
             heartbeat_error=self.heartbeat_error,
             last_poll_at=self.last_poll_at,
-            poll_limit=self.poll_limit(),
+            feeds=self.feed_checks(),
         )
 
     def _start_http(self) -> None:
@@ -370,7 +391,9 @@ class Service:
 
         Raises :class:`health.ListenError` when the address cannot be bound."""
         settings = self.config.settings
-        want = (settings.http_host, settings.http_port) if settings.http_port else None
+        # ``is not None``: rules.yaml allows 1 to 65535, and tests pass 0 (the kernel's choice).
+        port = settings.http_port
+        want = (settings.http_host, port) if port is not None else None
         have = (self.http_server.host, self.http_server.port) if self.http_server else None
         if want == have:
             return

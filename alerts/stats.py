@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 
 from .store import parse_iso
+from .wording import plural
 
 KINDS = ("alert", "digest", "notice")
 
@@ -48,7 +49,7 @@ class Stats:
         width = max([len("messages sent"), *(len(r) for r in self.rules)]) + 2
         head = "".join(f"{d:%b %d}".rjust(8) for d in self.days)
         out = [
-            f"Matches per rule per day, last {len(self.days)} days ({self.zone})",
+            f"Matches per rule per day, last {plural(len(self.days), 'day')} ({self.zone})",
             "rule".ljust(width) + head + "total".rjust(8),
         ]
         for rule in self.rules:

@@ -8,13 +8,15 @@ two never drift apart.
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Sequence
+import json
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
 from .durations import format_duration
-from .health import Health, evaluate
+from .health import FeedCheck, Health, evaluate
 from .store import FeedState, parse_iso
+from .wording import plural
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,7 @@ class Picture:
     rules: int | None = None
     urgent: int | None = None
     bot: str | None = None  # "running; heartbeat 4s ago" and the like, when known
+    rules_file: str | None = None  # where the rules were read, when it is worth saying
 
 
 def render(picture: Picture, now: datetime, tz: tzinfo, *, as_html: bool) -> str:
@@ -58,7 +61,7 @@ def render(picture: Picture, now: datetime, tz: tzinfo, *, as_html: bool) -> str
             continue
         parts = [f"last success {ago(st.last_success_at)}"]
         if st.failures:
-            parts.append(bold(f"{st.failures} consecutive failures"))
+            parts.append(bold(plural(st.failures, "consecutive failure")))
             since = parse_iso(st.failing_since)
             if since is not None:
                 parts.append(f"failing for {format_duration((now - since).total_seconds())}")
@@ -71,7 +74,8 @@ def render(picture: Picture, now: datetime, tz: tzinfo, *, as_html: bool) -> str
     lines.append(f"Outbox: {picture.outbox} waiting")
     lines.append(f"Subscribers: {picture.subscribers}")
     if picture.rules is not None:
-        lines.append(f"Rules: {picture.rules} ({picture.urgent or 0} urgent)")
+        source = f" in {esc(picture.rules_file)}" if picture.rules_file else ""
+        lines.append(f"Rules: {picture.rules} ({picture.urgent or 0} urgent){source}")
     return "\n".join(lines)
 
 
@@ -82,22 +86,37 @@ def _ago(now: datetime, when: datetime) -> str:
     return f"{format_duration(seconds)} ago"
 
 
-def recorded_health(meta: dict[str, str], now: datetime) -> Health:
+def recorded_health(meta: dict[str, str], states: Mapping[str, FeedState], now: datetime) -> Health:
     """The verdict :func:`health.evaluate` gives on what the bot recorded in the database, for
-    ``bot.py status``: a bot that never ran as a service, or stopped, is not healthy either."""
+    ``bot.py status``: a bot that never ran as a service, or stopped, is not healthy either.
+
+    The feeds judged are those of the running bot, with the limits it recorded, and their last
+    successes as the database holds them."""
     beat = parse_iso(meta.get("heartbeat_at"))
     stopped = parse_iso(meta.get("stopped_at"))
     if beat is None:
         return Health(False, ("no heartbeat recorded: the service has not run here",))
     if stopped is not None and stopped >= beat:
         return Health(False, (f"the service stopped at {stopped:%Y-%m-%d %H:%M} UTC",))
+    try:
+        limits = json.loads(meta.get("feed_limits") or "{}")
+    except ValueError:
+        limits = {}
+    feeds = [
+        FeedCheck(
+            name,
+            parse_iso(states[name].last_success_at) if name in states else None,
+            float(limit),
+        )
+        for name, limit in limits.items()
+    ]
     return evaluate(
         now,
         started_at=parse_iso(meta.get("started_at")) or now,
         heartbeat_at=beat,
         heartbeat_error=None,
         last_poll_at=parse_iso(meta.get("last_poll_at")),
-        poll_limit=float(meta.get("poll_limit") or 0),
+        feeds=feeds,
     )
 
 

@@ -35,9 +35,10 @@ from telegram.ext import AIORateLimiter, Application, CommandHandler, ContextTyp
 from telegram.ext import filters as tg_filters
 
 from . import sinks
+from .config import suggest
 from .durations import format_duration, parse_duration
 from .logs import kv
-from .schedule import parse_clock, parse_quiet
+from .schedule import DIGEST_EVERY, MIN_DIGEST_EVERY, parse_clock, parse_quiet
 from .store import Chat, Outgoing
 
 if TYPE_CHECKING:
@@ -48,7 +49,6 @@ log = logging.getLogger("alerts.telegram")
 OVERALL_RATE = 29  # messages a second to all chats together: Telegram allows 30
 PRIVATE_INTERVAL = 1.0  # seconds between messages to one private chat
 GROUP_INTERVAL = 3.0  # 20 a minute per group
-MIN_DIGEST_EVERY = 5 * 60
 MAX_PAUSE = 30 * 86400
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
@@ -321,7 +321,7 @@ class Commands:
         schedule = self.service.schedule_for(chat)
         tz = self.service.tz_name(chat)
         lines = [
-            f"Subscribed to all {len(rules)} rules.",
+            "Subscribed to " + ("the one rule." if len(rules) == 1 else f"all {len(rules)} rules."),
             f"• Urgent ({len(urgent)}): "
             + (", ".join(html.escape(r.name) for r in urgent) or "none")
             + " — alerted at once.",
@@ -366,11 +366,16 @@ class Commands:
             return None
         ids, unknown = self._parse_ids(args)
         if unknown:
+            known = self._rule_ids()
+
+            def named(word: str) -> str:
+                hint = suggest(word, known)  # the same guess as `check` makes
+                meant = f" (did you mean <code>{html.escape(hint)}</code>?)" if hint else ""
+                return f"<code>{html.escape(word)}</code>{meant}"
+
             await self.reply(
                 update,
-                "Unknown rule "
-                + ", ".join(f"<code>{html.escape(u)}</code>" for u in unknown)
-                + ". /rules lists the ids.",
+                "Unknown rule " + ", ".join(named(u) for u in unknown) + ". /rules lists the ids.",
             )
             return None
         return ids, True
@@ -467,9 +472,7 @@ class Commands:
         elif args[0] == "every" and len(args) == 2:
             seconds = parse_duration(args[1])
             if seconds is None or seconds < MIN_DIGEST_EVERY:
-                await self.reply(
-                    update, f"Give a duration of 5m or more, as in /digest every 1h.\n{usage}"
-                )
+                await self.reply(update, f"Give {DIGEST_EVERY}: /digest every 1h.\n{usage}")
                 return
             await self.service.db(
                 self.store.update_chat,

@@ -198,7 +198,7 @@ def bot(
     full_env = {
         k: v
         for k, v in os.environ.items()
-        if k not in ("TELEGRAM_BOT_TOKEN", "RULES_FILE", "STATE_DIR")
+        if k not in ("TELEGRAM_BOT_TOKEN", "RULES_FILE", "STATE_DIR", "LOG_LEVEL")
     }
     full_env.update(env or {})
     return subprocess.run(

@@ -56,7 +56,7 @@ def test_good_file_loads_with_typed_values() -> None:
     assert cfg.rules[0].all[1] == ("troops", "soldiers", "deploy*")
     assert cfg.rules[1].name == "sumy"  # the id stands in for a missing name
     assert cfg.summary() == (
-        "rules.yaml: ok: 1 feeds, 2 rules (1 urgent), 30 regions: 30 built-in "
+        "rules.yaml: ok: 1 feed, 2 rules (1 urgent), 30 regions: 30 built-in "
         "(Sumy extended in this file)"
     )  # Sumy is a built-in region; the file's list adds to it
 
@@ -89,6 +89,66 @@ def test_yaml_syntax_error_has_a_line() -> None:
     assert line >= text.splitlines().index("    any: [shelling") + 1
 
 
+INDENT_OR_DASH = "usually a line indented differently from the lines above it, or a list entry"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "culprit", "hint"),
+    [
+        # The second rule without its "-".
+        ("  - id: sumy\n", "    id: sumy\n", "    id: sumy", None),
+        ("  - id: sumy\n", "  id: sumy\n", "  id: sumy", INDENT_OR_DASH),
+        ("  poll_every: 5m\n", "   poll_every: 5m\n", "  digest_at:", INDENT_OR_DASH),
+        ("  digest_at:", "   digest_at:", "   digest_at:", "or a line indented further"),
+        (
+            "name: North Korean troops",
+            "name: North Korea: troops",
+            "    name: North Korea: troops",
+            'usually a colon inside an unquoted term or name (quote it: any: ["Kharkiv: shelling"])',
+        ),
+        ("    any: [shelling]", "    any [shelling]", "    any [shelling]", "without its colon"),
+        ("    any: [shelling]", '    any: ["shelling]', '    any: ["shelling]', "never closed"),
+        ("[troops, soldiers,", "[troops soldiers, @", "[troops soldiers, @", "quote it"),
+        ("  poll_every: 5m\n", "\tpoll_every: 5m\n", "\tpoll_every: 5m", "indent with spaces"),
+        ("any: [shelling]", "any: [shelling\tfire]", "[shelling\tfire]", "quote a term with a tab"),
+    ],
+)
+def test_yaml_syntax_errors_say_what_they_usually_mean(
+    old: str, new: str, culprit: str, hint: str | None
+) -> None:
+    """The parser's words stay (a search finds them), with the line of the mistake and what
+    it usually is in a rules file, instead of only "expected <block end>, but found '?'"."""
+    text = GOOD.replace(old, new)
+    assert text != GOOD
+    msgs = problems(text)
+    line = next(n for n, s in enumerate(text.splitlines(), 1) if culprit in s)
+    if hint is None:  # valid YAML: the rule's "id" twice, which says where a "-" is missing
+        assert msgs == [
+            f'rules.yaml:{line}: rule "nk-troops": field "id" appears twice '
+            '(a new entry starts with "- ")'
+        ]
+        return
+    (msg,) = msgs
+    assert msg.startswith(f"rules.yaml:{line}: YAML syntax error: "), msg
+    assert "; usually " in msg and hint in msg, msg
+
+
+def test_the_exact_message_for_a_rule_without_its_dash() -> None:
+    text = GOOD.replace("  - id: sumy\n", "  id: sumy\n")
+    line = text.splitlines().index("  id: sumy") + 1
+    assert problems(text) == [
+        f"rules.yaml:{line}: YAML syntax error: expected <block end>, but found '?'; usually a "
+        'line indented differently from the lines above it, or a list entry without its "-" '
+        '(each feed and each rule starts with "- ")'
+    ]
+    text = GOOD.replace("any: [shelling]", "any: [Sumy: shelling]")
+    line = text.splitlines().index("    any: [Sumy: shelling]") + 1
+    assert problems(text) == [
+        f'rules.yaml:{line}: rule "sumy": any must be text, not a mapping: a colon followed by a '
+        'space makes one, so quote the term (as in "Kharkiv: shelling")'
+    ]
+
+
 def test_duplicate_ids_and_feed_names() -> None:
     text = GOOD.replace("  - id: sumy", "  - id: nk-troops").replace(
         "regions:\n  Sumy",
@@ -118,7 +178,8 @@ def test_duplicate_ids_and_feed_names() -> None:
             "  poll_every: 5 minutes",
             'settings: poll_every: bad duration "5 minutes"',
         ),
-        ("    every: 10m", "    every: 0s", 'feed "Kyiv Independent": every: bad duration "0s"'),
+        ("    every: 10m", "    every: 0s", 'feed "Kyiv Independent": every must be more than 0'),
+        ("  backfill: 1d", "  backfill: 0", 'settings: backfill must be more than 0, not "0"'),
         ("  timezone: Europe/Kyiv", "  timezone: Europe/Kiyv", 'unknown time zone "Europe/Kiyv"'),
         ("    priority: urgent", "    priority: high", 'rule "nk-troops": bad priority "high"'),
         ("  keep_days: 30", "  keep_days: soon", "keep_days must be a whole number"),
@@ -155,6 +216,44 @@ def test_every_problem_is_reported_at_once_in_line_order() -> None:
     msgs = problems(text)
     assert len(msgs) == 3
     assert [int(m.split(":")[1]) for m in msgs] == sorted(int(m.split(":")[1]) for m in msgs)
+
+
+def test_one_minimum_for_digests_and_zero_for_off() -> None:
+    """rules.yaml's digest_every takes what /digest every takes, refused in the same words;
+    story_window: 0 turns story grouping off, where a zero poll interval means nothing."""
+    from alerts.schedule import DIGEST_EVERY
+
+    assert DIGEST_EVERY == "a duration of 1s or more, as in 30m or 1h"
+    base = GOOD.replace('  digest_at: ["08:00", "20:00"]\n', "")
+    for ok, seconds in (("1m", 60), ("2m", 120), ("1s", 1), ("1h30m", 5400)):
+        cfg = configmod.parse(base.replace("  timezone:", f"  digest_every: {ok}\n  timezone:"))
+        assert cfg.settings.digest_every == seconds
+    for bad in ("0", "0s", "0.5s", "soon"):
+        text = base.replace("  timezone:", f"  digest_every: {bad}\n  timezone:")
+        line = text.splitlines().index(f"  digest_every: {bad}") + 1
+        assert problems(text) == [
+            f'rules.yaml:{line}: settings: digest_every must be {DIGEST_EVERY}, not "{bad}"'
+        ]
+    for off in ("0", "0s", "0h"):
+        cfg = configmod.parse(GOOD.replace("  keep_days:", f"  story_window: {off}\n  keep_days:"))
+        assert cfg.settings.story_window == 0
+    assert configmod.Settings().story_window == 48 * 3600
+
+
+def test_check_and_the_bot_guess_names_alike() -> None:
+    """One suggester: by spelling, else the one id the word begins as a whole part."""
+    ids = ["kharkiv-shelling", "sumy", "nk-troops", "energy"]
+    assert configmod.suggest("kharkiv", ids) == "kharkiv-shelling"
+    assert configmod.suggest("enrgy", ids) == "energy"
+    assert configmod.suggest("kh", ids) is None  # not a whole part of any id
+    assert configmod.suggest("nk", [*ids, "nk-arms"]) is None  # two would fit: no guess
+    text = GOOD.replace(
+        "  keep_days: 30", "  keep_days: 30\n  chats:\n    - id: -100\n      rules: [nk]"
+    )
+    line = text.splitlines().index("      rules: [nk]") + 1
+    assert problems(text) == [
+        f'rules.yaml:{line}: settings: chat -100: unknown rule "nk" (did you mean "nk-troops"?)'
+    ]
 
 
 def test_digest_every_and_digest_at_are_exclusive() -> None:
@@ -316,7 +415,7 @@ def test_check_uses_rules_file_from_environment(tmp_path: Path) -> None:
     path = tmp_path / "mine.yaml"
     path.write_text(GOOD, encoding="utf-8")
     result = bot("check", env={"RULES_FILE": str(path)}, cwd=tmp_path)
-    assert result.returncode == 0 and result.stdout.startswith(f"{path}: ok: 1 feeds")
+    assert result.returncode == 0 and result.stdout.startswith(f"{path}: ok: 1 feed, ")
     missing = bot("check", cwd=tmp_path)
     assert missing.returncode == 1 and "rules.yaml: no such file" in missing.stderr
 

@@ -324,6 +324,9 @@ async def test_local_paths_that_are_not_files_are_refused(tmp_path) -> None:
 
 
 # --- unit: parsing --------------------------------------------------------------------------
+# Parsing costs CPU, so its bounds are on this thread's CPU time (time.thread_time), not on the
+# wall clock: tests run in parallel on two shared cores, and waiting for a core is not a cost
+# of the parser's.
 
 
 def parse(body: bytes | str, content_type: str | None = None) -> feeds.Parsed:
@@ -489,9 +492,9 @@ def test_entity_tricks_are_defused_in_every_doctype_form(
     subset, refs = _payloads(secret_path)[payload]
     doc = _evil_feed(_doctype_forms()[form](subset), refs)
     body, content_type = ENCODINGS[encoding](doc)
-    started = time.monotonic()
+    started = time.thread_time()
     parsed = parse(body, content_type)
-    assert time.monotonic() - started < 3
+    assert time.thread_time() - started < 3
     text = " ".join(f"{i.title} {i.summary}" for i in parsed.items)
     assert SECRET not in text and "root:" not in text
     assert "lollollol" not in text and "BBBBBBBB" not in text  # nothing was expanded
@@ -530,14 +533,14 @@ def test_doctypes_that_never_end_or_nest_are_refused() -> None:
     ids=["openings", "brackets", "comments", "pis", "quotes", "many", "bare"],
 )
 def test_doctype_scan_is_linear(body: bytes) -> None:
-    started = time.monotonic()
+    started = time.thread_time()
     try:
         out = feeds.strip_doctype(body)
     except FetchError:
         pass
     else:
         assert b"<!doctype" not in out.lower()
-    assert time.monotonic() - started < 2
+    assert time.thread_time() - started < 2
 
 
 def test_ten_thousand_items_parse_in_bounded_time() -> None:
@@ -553,9 +556,9 @@ def test_ten_thousand_items_parse_in_bounded_time() -> None:
         for n in range(10_000)
     ]
     body = rss(*items).encode()
-    started = time.monotonic()
+    started = time.thread_time()
     parsed = parse(body)
-    assert time.monotonic() - started < 20  # ~2 s here; bounded, not fast, is the point
+    assert time.thread_time() - started < 20  # ~2 s here; bounded, not fast, is the point
     assert len(parsed.items) == 10_000 and len({i.guid for i in parsed.items}) == 10_000
 
 
@@ -567,9 +570,9 @@ def test_hostile_markup_in_one_item_costs_bounded_time(pattern: str) -> None:
     # quadratic (and feedparser's sanitizer, for "<!--" then dashes); 128 KB took minutes.
     markup = (pattern * (128 * 1024 // len(pattern) + 1))[: 128 * 1024]
     body = _evil_feed("", "x").replace("Officials said x", escape(markup))
-    started = time.monotonic()
+    started = time.thread_time()
     parsed = parse(body)
-    assert time.monotonic() - started < 5
+    assert time.thread_time() - started < 5
     assert parsed.items[0].title.startswith("Convoy stopped at checkpoint")
 
 
@@ -717,15 +720,16 @@ settings:
 """
 
 
-def _run_measured(args: list[str], timeout: float) -> tuple[int, str, str, float, int]:
-    """Run the bot; exit code, stdout, stderr, wall time and its own peak RSS (bytes)."""
+def _run_measured(args: list[str], timeout: float) -> tuple[int, str, str, float, int, float]:
+    """Run the bot; exit code, stdout, stderr, wall time, its own peak RSS (bytes) and CPU
+    time."""
     env = {
         k: v
         for k, v in os.environ.items()
         if k not in ("TELEGRAM_BOT_TOKEN", "RULES_FILE", "STATE_DIR", "LOG_LEVEL")
     }
     m = run_bot(args, env, timeout)
-    return m.code, m.stdout or "", m.stderr, m.seconds, m.peak
+    return m.code, m.stdout or "", m.stderr, m.seconds, m.peak, m.cpu
 
 
 def test_bot_once_survives_every_hostile_feed_at_once(
@@ -803,18 +807,30 @@ def test_bot_once_survives_every_hostile_feed_at_once(
         settings=E2E_SETTINGS,
     )
     state = tmp_path / "state"
-    code, out, err, elapsed, peak = _run_measured(
+    code, out, err, elapsed, peak, cpu = _run_measured(
         ["once", "--rules", str(rules), "--state", str(state)], timeout=90
     )
     report = (
-        f"exit {code} in {elapsed:.1f}s, peak RSS {peak / MB:.0f} MB\n--- stderr:\n{err[-4000:]}"
+        f"exit {code} in {elapsed:.1f}s ({cpu:.1f}s of CPU), peak RSS {peak / MB:.0f} MB\n"
+        f"--- stderr:\n{err[-4000:]}"
     )
     assert code == 0, report
     assert "Traceback" not in err, report
-    # Feeds are fetched concurrently under one deadline of 3 s; the rest is parsing 10,000
-    # items on a small, noisy machine.
-    assert elapsed < 3 + 10, report
+    # Feeds are fetched concurrently under one deadline of 3 s (checked below from the log);
+    # the rest is the bot's own work, parsing 10,000 items above all. That is bounded as CPU
+    # time: tests run in parallel on two shared cores, so the wall clock also counts waiting
+    # for a core. The wall-clock bound only says that the run ends.
+    assert cpu < 10, report
+    assert elapsed < 60, report
     assert peak < 200 * MB, report
+    deadline_failures = [
+        datetime.fromisoformat(line.split()[0].removeprefix("ts="))
+        for line in err.splitlines()
+        if "event=feed_failed" in line and "no complete answer within 3s" in line
+    ]
+    # One after another they would be 3 s apart; fetched concurrently they fail together.
+    assert len(deadline_failures) == 4, report
+    assert max(deadline_failures) - min(deadline_failures) < timedelta(seconds=2), report
 
     # The good feed is not held up by anyone: its items are delivered.
     assert "Drone attack on Sumy overnight" in out and "Humanitarian convoy reaches Kharkiv" in out
@@ -854,4 +870,8 @@ def test_bot_once_survives_every_hostile_feed_at_once(
         assert failures == 1 and last_error and datetime.fromisoformat(retry_at) > now, name
     for name in ("good-wire", *(n for n, (_, r) in hostile.items() if r is None)):
         assert rows[name][0] == 0 and rows[name][1] is None, name
-    print(f"\nonce over {len(hostile)} hostile feeds: {elapsed:.1f}s, peak RSS {peak / MB:.0f} MB")
+    spread = (max(deadline_failures) - min(deadline_failures)).total_seconds()
+    print(
+        f"\nonce over {len(hostile)} hostile feeds: {elapsed:.1f}s ({cpu:.1f}s of CPU), "
+        f"peak RSS {peak / MB:.0f} MB; the deadline failures came {spread:.2f}s apart"
+    )

@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -31,12 +32,6 @@ from .conftest import ROOT, bot, rss, write_rules
 from .test_telegram import OPERATOR, REGIONS, RULES, SETTINGS, Bot, story, texts
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 async def wait_until(condition, timeout: float = 15.0, what: str = "condition") -> None:
     deadline = time.monotonic() + timeout
     while not await condition():
@@ -48,7 +43,6 @@ async def wait_until(condition, timeout: float = 15.0, what: str = "condition") 
 
 
 async def test_healthz_and_metrics_over_http(tmp_path, feed_server, monkeypatch) -> None:
-    port = free_port()
     url = feed_server.serve(
         "/feed.xml",
         rss(
@@ -57,15 +51,24 @@ async def test_healthz_and_metrics_over_http(tmp_path, feed_server, monkeypatch)
             story(3, "Weather stays mild"),
         ),
     )
-    settings = SETTINGS.replace("poll_every: 1s", "poll_every: 2s") + f"  http_port: {port}\n"
+    settings = SETTINGS.replace("poll_every: 1s", "poll_every: 2s")
     rules = write_rules(tmp_path / "rules.yaml", {"Wire": url}, RULES, REGIONS, settings)
     store = Store.open(tmp_path / "state")
     store.set_console(True, datetime.now(UTC))
-    service = Service(configmod.load(rules), store, ConsoleSink())
+    config = configmod.load(rules)
+    # Port 0, the kernel's choice: tests running in parallel never race for a port.
+    config = replace(config, settings=replace(config.settings, http_port=0))
+    service = Service(config, store, ConsoleSink())
     stop = asyncio.Event()
     task = asyncio.create_task(service.run(stop))
-    base = f"http://127.0.0.1:{port}"
+
+    async def listening() -> bool:
+        assert not task.done(), task
+        return service.http_server is not None
+
     try:
+        await wait_until(listening, what="the listener")
+        base = "http://{}:{}".format(*service.http_server.address)
         async with httpx.AsyncClient(timeout=5) as http:
 
             async def polled() -> bool:
@@ -118,6 +121,71 @@ async def test_healthz_and_metrics_over_http(tmp_path, feed_server, monkeypatch)
         httpx.get(f"{base}/healthz", timeout=2)
 
 
+async def test_a_bot_whose_every_feed_fails_is_not_healthy(
+    tmp_path, feed_server, monkeypatch
+) -> None:
+    """Alive but delivering nothing is not healthy: /healthz and `status --check` agree."""
+    monkeypatch.setattr(health, "FEED_SLACK", 2.0)  # a feed's limit: 2 x 1s + 1s + 2s
+    down = feed_server.serve("/down.xml", b"<h1>maintenance</h1>", status=503)
+    also_down = feed_server.serve("/gone.xml", b"", status=404)
+    settings = SETTINGS.replace("fetch_timeout: 5s", "fetch_timeout: 1s")
+    rules = write_rules(
+        tmp_path / "rules.yaml", {"Wire": down, "Desk": also_down}, RULES, REGIONS, settings
+    )
+    state = tmp_path / "state"
+    store = Store.open(state)
+    store.set_console(True, datetime.now(UTC))
+    config = configmod.load(rules)
+    config = replace(config, settings=replace(config.settings, http_port=0))
+    service = Service(config, store, ConsoleSink())
+    stop = asyncio.Event()
+    task = asyncio.create_task(service.run(stop))
+
+    async def listening() -> bool:
+        assert not task.done(), task
+        return service.http_server is not None
+
+    def check() -> subprocess.CompletedProcess:
+        return bot("status", "--check", "--state", str(state))
+
+    try:
+        await wait_until(listening, what="the listener")
+        base = "http://{}:{}".format(*service.http_server.address)
+        async with httpx.AsyncClient(timeout=5) as http:
+
+            async def verdict(code: int) -> bool:
+                return (await http.get(f"{base}/healthz")).status_code == code
+
+            # Just started: healthy while the first polls may still come.
+            assert (await http.get(f"{base}/healthz")).status_code == 200
+            await wait_until(lambda: verdict(503), what="503 once no feed answered in time")
+            body = (await http.get(f"{base}/healthz")).json()
+            assert body["reasons"] == [
+                "no feed polled successfully within its expected interval "
+                "(0 of 2 working; none has ever answered)"
+            ], body
+            assert body["checks"]["feeds"] == 2 and body["checks"]["feeds_working"] == 0
+            # The scheduler is alive and polling; that alone is not health.
+            assert body["checks"]["last_poll_at"] and "stalled" not in str(body)
+
+            result = await asyncio.to_thread(check)
+            assert result.returncode == 1, result.stdout + result.stderr
+            assert result.stdout == f"unhealthy: {body['reasons'][0]}\n"
+
+            # One feed answers again: the bot delivers, so it is healthy, by both accounts.
+            feed_server.serve("/down.xml", rss(story(1, "Shelling of Sumy continues")))
+            await wait_until(lambda: verdict(200), timeout=20, what="healthy again")
+            body = (await http.get(f"{base}/healthz")).json()
+            assert body["checks"]["feeds_working"] == 1 and body["checks"]["last_success_at"]
+            result = await asyncio.to_thread(check)
+            assert result.returncode == 0 and result.stdout.startswith("healthy: running")
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+        await service.close()
+        store.close()
+
+
 def test_the_listener_is_off_by_default_and_local_unless_told() -> None:
     settings = configmod.Settings()
     assert settings.http_port is None and settings.http_host == "127.0.0.1"
@@ -159,39 +227,49 @@ def test_bad_operations_settings_are_named(tmp_path, value: str, message: str) -
 
 def test_health_verdict_names_every_reason() -> None:
     now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
-    ok = health.evaluate(
-        now,
-        started_at=now - timedelta(hours=1),
-        heartbeat_at=now - timedelta(seconds=5),
-        heartbeat_error=None,
-        last_poll_at=now - timedelta(minutes=2),
-        poll_limit=600,
-    )
+    hour_ago = now - timedelta(hours=1)
+
+    def feeds(*ages: float | None, limit: float = 600) -> list[health.FeedCheck]:
+        return [
+            health.FeedCheck(f"feed {n}", None if a is None else now - timedelta(seconds=a), limit)
+            for n, a in enumerate(ages, 1)
+        ]
+
+    def verdict(started=hour_ago, beat=5.0, error=None, **kwargs) -> health.Health:
+        return health.evaluate(
+            now,
+            started_at=started,
+            heartbeat_at=now - timedelta(seconds=beat),
+            heartbeat_error=error,
+            last_poll_at=now - timedelta(seconds=30),
+            feeds=kwargs.get("feeds", feeds(120)),
+        )
+
+    ok = verdict()
     assert ok.ok and not ok.reasons
-    bad = health.evaluate(
-        now,
-        started_at=now - timedelta(hours=1),
-        heartbeat_at=now - timedelta(minutes=5),
-        heartbeat_error="OperationalError: disk I/O error",
-        last_poll_at=now - timedelta(minutes=30),
-        poll_limit=600,
-    )
+    assert ok.checks["feeds"] == 1 and ok.checks["feeds_working"] == 1
+    # One feed of three answering in time is enough: the bot delivers.
+    assert verdict(feeds=feeds(None, 3600, 120)).ok
+    bad = verdict(beat=300, error="OperationalError: disk I/O error", feeds=feeds(3600, None, 1800))
     assert not bad.ok
     assert bad.reasons == (
         "database not writable: OperationalError: disk I/O error",
         "scheduler stalled: no heartbeat for 5m (expected every 10s)",
-        "no feed polled for 30m (expected within 10m)",
+        "no feed polled successfully within its expected interval "
+        "(0 of 3 working; the last success was feed 3, 30m ago)",
     )
-    # Just started: nothing recorded yet, and that is fine.
-    young = health.evaluate(
-        now,
-        started_at=now - timedelta(seconds=3),
-        heartbeat_at=None,
-        heartbeat_error=None,
-        last_poll_at=None,
-        poll_limit=600,
+    assert bad.checks["last_success_at"] == "2026-12-01T11:30:00+00:00"
+    # Each feed is judged by its own limit (a daily feed may be a day old).
+    assert verdict(feeds=[*feeds(3600), *feeds(80_000, limit=2 * 86400)]).ok
+    never = verdict(feeds=feeds(None, None))
+    assert never.reasons == (
+        "no feed polled successfully within its expected interval "
+        "(0 of 2 working; none has ever answered)",
     )
+    # Just started: nothing answered yet, and that is fine within the shortest limit.
+    young = verdict(started=now - timedelta(seconds=3), feeds=feeds(None, None))
     assert young.ok
+    assert not verdict(started=now - timedelta(seconds=601), feeds=feeds(None)).ok
 
 
 # -- feed health in Telegram ----------------------------------------------------------------
@@ -247,7 +325,7 @@ async def test_status_command_in_telegram_shows_the_failing_feed(
         feed_server.serve("/feed.xml", b"nope", status=500)
         await wait_until(lambda: _failures_at_least(b.store, "Wire", 1), what="a failed poll")
         reply = await b.command(OPERATOR, "/status")
-        assert "consecutive failures" in reply["text"] and "HTTP 500" in reply["text"]
+        assert "consecutive failure" in reply["text"] and "HTTP 500" in reply["text"]
         assert "Bot" in reply["text"] and "up " in reply["text"]
 
 
@@ -277,7 +355,7 @@ def test_status_and_stats_from_the_command_line(tmp_path, feed_server) -> None:
     out = result.stdout
     assert "not running as a service; last `once` run" in out
     assert re.search(r"• Wire: last success \d\d \w\w\w \d\d:\d\d", out)
-    assert "• Broken: last success never; 1 consecutive failures" in out
+    assert "• Broken: last success never; 1 consecutive failure;" in out
     assert "HTTP 404 Not Found" in out
     assert "Outbox: 0 waiting" in out and "Rules: 3 (1 urgent)" in out
     # Without the rules file, the feeds the database knows are still shown.
@@ -302,6 +380,50 @@ def test_status_and_stats_from_the_command_line(tmp_path, feed_server) -> None:
     assert sum(as_json["rules"]["nk-troops"].values()) == 1
     assert len(as_json["days"]) == 7
     assert bot("stats", "--days", "0", "--state", str(state)).returncode == 2
+
+
+def test_status_and_stats_read_the_rules_the_bot_ran_with(tmp_path, feed_server) -> None:
+    """As after the quick start: `once --rules demo.yaml`, then a bare `status` and `stats` in a
+    directory whose rules.yaml is another file: they show the demo's feeds and rules."""
+    url = feed_server.serve("/feed.xml", rss(story(1, "North Korea sends more troops")))
+    demo = write_rules(tmp_path / "demo.yaml", {"Wire": url}, RULES, REGIONS, SETTINGS)
+    other = write_rules(
+        tmp_path / "rules.yaml",
+        {"Production A": url, "Production B": url},
+        "  - id: elsewhere\n    any: [harvest]\n",
+    )
+    state = tmp_path / "state"
+    assert bot("once", "--rules", "demo.yaml", "--state", "state", cwd=tmp_path).returncode == 0
+
+    status = bot("status", "--state", str(state), cwd=tmp_path)
+    assert status.returncode == 0 and status.stderr == "", status.stderr
+    assert "• Wire: last success" in status.stdout and "Production" not in status.stdout
+    assert "Rules: 3 (1 urgent) in demo.yaml" in status.stdout
+    stats = bot("stats", "--state", str(state), cwd=tmp_path)
+    assert stats.returncode == 0 and stats.stderr == "", stats.stderr
+    assert "nk-troops" in stats.stdout and "elsewhere" not in stats.stdout
+    # From another directory too: the file is remembered by its full path.
+    elsewhere = bot("status", "--state", str(state), cwd=tmp_path / "state")
+    assert f"Rules: 3 (1 urgent) in {demo}" in elsewhere.stdout
+
+    # Named with --rules or RULES_FILE, another file is used, and the note says so.
+    note = "note: comparing with {}; the bot last ran on this state with demo.yaml\n"
+    named = bot("status", "--state", str(state), "--rules", "rules.yaml", cwd=tmp_path)
+    assert named.stderr == note.format("rules.yaml")
+    assert "• Production A: not polled yet" in named.stdout and "Wire" not in named.stdout
+    from_env = bot("stats", "--state", str(state), env={"RULES_FILE": str(other)}, cwd=tmp_path)
+    assert from_env.stderr == note.format(other) and "elsewhere" in from_env.stdout
+    # The same file, named: no note.
+    same = bot("status", "--state", str(state), "--rules", str(demo), cwd=tmp_path)
+    assert same.returncode == 0 and same.stderr == ""
+
+    demo.unlink()
+    gone = bot("status", "--state", str(state), cwd=tmp_path)
+    assert gone.stderr == (
+        f"note: the bot last ran on this state with {demo}, which is not there any more; "
+        "comparing with rules.yaml\n"
+    )
+    assert "• Production A: not polled yet" in gone.stdout
 
 
 def test_status_check_follows_the_running_service(tmp_path, feed_server) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .conftest import ROOT, FeedServer, bot, hours_ago, rss, write_rules
+from .conftest import ROOT, RULES_HEADER, FeedServer, bot, hours_ago, rss, write_rules
 
 RULES = """\
   - id: nk-troops
@@ -194,7 +194,10 @@ def test_conditional_get_and_unchanged_body(feed_server, tmp_path) -> None:
 def test_broken_feeds_are_named_and_the_others_still_deliver(feed_server, tmp_path) -> None:
     good = feed_server.serve(
         "/good.xml",
-        rss({"title": "Drone attack on Sumy", "link": "https://a.example/1", "guid": "1"}),
+        rss(
+            {"title": "Drone attack on Sumy", "link": "https://a.example/1", "guid": "1"},
+            {"title": "North Korea deploys troops", "link": "https://a.example/2", "guid": "2"},
+        ),
     )
     urls = {
         "good": good,
@@ -217,6 +220,10 @@ def test_broken_feeds_are_named_and_the_others_still_deliver(feed_server, tmp_pa
     assert 'feed "empty" failed: empty response' in err
     assert 'feed "missing" failed: HTTP 404' in err
     assert 'feed "refused" failed:' in err
+    assert (
+        err.splitlines()[-1]
+        == "polled 6 feeds (5 failed): 2 new items, 2 matched, urgent in 1 feed"
+    )
     assert 'feed "good"' not in err
     assert "(5 failed)" in err
 
@@ -287,8 +294,20 @@ def test_offline_demo_prints_a_digest_then_nothing(tmp_path) -> None:
     kyiv = [a for a in alerts if "kyiv-ulamky-maidanchyk" in a]
     assert len(kyiv) == 1 and "ballistic-missiles-strike-kyiv" in kyiv[0]
     assert len(alerts) <= 3, alerts  # the shells story at most besides; six before
+    # What the README promises, and what cron wants: a run with nothing to say prints nothing.
+    assert first.stderr == ""
     second = bot("once", "--rules", "examples/offline.yaml", "--state", str(state))
-    assert second.returncode == 0 and second.stdout == ""
+    assert second.returncode == 0 and second.stdout == "" and second.stderr == ""
+    # The summary of a run is a log line, for whoever asks for it.
+    third = bot(
+        "once", "--rules", "examples/offline.yaml", "--state", str(state),
+        env={"LOG_LEVEL": "INFO"},
+    )  # fmt: skip
+    assert third.returncode == 0 and third.stdout == ""
+    assert (
+        'event=once_done summary="polled 5 feeds (0 failed): 0 new items, 0 matched"'
+        in third.stderr
+    )
 
 
 def test_explain_json_on_a_local_file_and_a_url(feed_server, tmp_path) -> None:
@@ -304,7 +323,9 @@ def test_explain_json_on_a_local_file_and_a_url(feed_server, tmp_path) -> None:
     local = tmp_path / "feed.xml"
     local.write_text(body, encoding="utf-8")
     for source in (str(local), feed_server.url("/alpha.xml")):
-        result = bot("explain", "--rules", str(rules), "--json", source)
+        result = bot(
+            "explain", "--rules", str(rules), "--state", str(tmp_path / "none"), "--json", source
+        )
         assert result.returncode == 0, result.stderr
         lines = [json.loads(line) for line in result.stdout.splitlines()]
         assert [x["title"] for x in lines] == [
@@ -320,10 +341,117 @@ def test_explain_json_on_a_local_file_and_a_url(feed_server, tmp_path) -> None:
         assert lines[1]["rules"] == [] and lines[1]["regions"] == []
 
 
+def test_explain_says_already_seen_and_duplicate_of_as_once_would(feed_server, tmp_path) -> None:
+    """An item the state holds joins no story: it is already seen, or a duplicate of the item
+    with its link (tracking parameters aside), exactly as `once` treats it."""
+    stored = {
+        "title": "Drone attack on Sumy overnight",
+        "link": "https://wire.example/sumy-drones",
+        "guid": "w1",
+        "date": hours_ago(1),
+    }
+    wire = feed_server.serve("/wire.xml", rss(stored))
+    rules = write_rules(tmp_path / "rules.yaml", {"Wire": wire}, RULES, REGIONS)
+    state = tmp_path / "state"
+    once(rules, state)
+
+    def explain(*sources: str) -> list[dict]:
+        args = ("explain", "--rules", str(rules), "--state", str(state), "--json", *sources)
+        result = bot(*args)
+        assert result.returncode == 0, result.stderr
+        return [json.loads(line) for line in result.stdout.splitlines()]
+
+    desk = feed_server.serve(
+        "/desk.xml",
+        rss(
+            {
+                "title": "Sumy hit by drones overnight",
+                "link": "https://wire.example/sumy-drones?utm_source=telegram&utm_medium=social",
+                "guid": "d1",
+                "date": hours_ago(0.5),
+            },
+            {
+                "title": "North Korea deploys more troops, Seoul says",
+                "link": "https://desk.example/troops",
+                "guid": "d2",
+                "date": hours_ago(0.5),
+            },
+        ),
+    )
+    seen, duplicate, new = explain(wire, desk)
+    assert seen["stored"] == {
+        "as": "already seen",
+        "id": 1,
+        "feed": "Wire",
+        "title": stored["title"],
+        "link": stored["link"],
+    }
+    assert seen["story"] is None  # not "joins #1", the story it is itself the report of
+    assert duplicate["stored"]["as"] == "duplicate" and duplicate["stored"]["id"] == 1
+    assert duplicate["story"] is None
+    assert new["stored"] is None and new["rules"] == ["nk-troops"]
+    text = bot("explain", "--rules", str(rules), "--state", str(state), wire, desk).stdout
+    assert "  already seen: stored as #1 from Wire; once would not deliver it again\n" in text
+    assert (
+        "  duplicate of #1 “Drone attack on Sumy overnight” from Wire "
+        "(https://wire.example/sumy-drones): the same link, tracking parameters aside; "
+        "once would record it, not deliver it\n"
+    ) in text
+    assert "story:" not in text.split("North Korea deploys")[0]
+
+    # once agrees: with the second feed added, the duplicate is recorded, not delivered.
+    rules = write_rules(tmp_path / "rules.yaml", {"Wire": wire, "Desk": desk}, RULES, REGIONS)
+    out = once(rules, state).stdout
+    assert "North Korea deploys more troops" in out and "Sumy hit by drones" not in out
+    assert [x["stored"]["as"] for x in explain(desk)] == ["already seen", "already seen"]
+
+
+def test_story_window_zero_turns_grouping_off(feed_server, tmp_path) -> None:
+    """Two outlets' reports of one event are one story, unless story_window is 0."""
+    reports = {
+        "Wire": (
+            "Drones hit a power substation in Sumy Oblast, leaving two villages dark",
+            "Russian drones struck a substation in Sumy Oblast overnight, cutting power to two "
+            "border villages, the regional governor said.",
+        ),
+        "Desk": (
+            "Two Sumy Oblast villages without power after drone strike on substation",
+            "A drone attack on an electricity substation left two villages in Sumy Oblast "
+            "without power overnight, according to the regional governor.",
+        ),
+    }
+    urls = {
+        feed: feed_server.serve(
+            f"/{feed}.xml",
+            rss(
+                {
+                    "title": title,
+                    "description": summary,
+                    "link": f"https://{feed.lower()}.example/1",
+                    "guid": f"{feed}-1",
+                    "date": hours_ago(1 - n / 6),
+                }
+            ),
+        )
+        for n, (feed, (title, summary)) in enumerate(reports.items())
+    }
+    outputs = {}
+    for window in ("48h", "0"):
+        settings = RULES_HEADER + f"  story_window: {window}\n"
+        rules = write_rules(tmp_path / f"rules-{window}.yaml", urls, RULES, REGIONS, settings)
+        outputs[window] = once(rules, tmp_path / f"state-{window}").stdout
+    grouped, apart = outputs["48h"], outputs["0"]
+    assert "Sumy front (1)" in grouped and "also Desk" in grouped, grouped
+    assert "Sumy front (2)" in apart and "also" not in apart, apart
+    for title, _ in reports.values():
+        assert title in apart
+
+
 def test_explain_text_says_why(tmp_path) -> None:
     result = bot(
-        "explain", "--rules", "examples/offline.yaml", str(ROOT / "examples/feeds/pacific-desk.xml")
-    )
+        "explain", "--rules", "examples/offline.yaml", "--state", str(tmp_path / "none"),
+        str(ROOT / "examples/feeds/pacific-desk.xml"),
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "matched nk-troops" in result.stdout
     assert "items," in result.stderr

@@ -115,6 +115,12 @@ async def test_urgent_event_from_three_feeds_is_one_alert_edited_to_carry_every_
         # The other outlets follow after the alert went out: no second alert; the alert is
         # edited to carry their links.
         b.publish_to("Ledger", report(1, *TROOPS[1], 15))
+        # Courier's report reads like Ledger's more than like Wire's: publish it once Ledger's
+        # is stored, not leave which joins first to the race between two feeds' polls.
+        for _ in range(200):
+            if await b.service.db(b.store.known_guids, "Ledger", ["Ledger-1"]):
+                break
+            await asyncio.sleep(0.05)
         b.publish_to("Courier", report(2, *TROOPS[2], 30))
         links = ["https://ledger.example/1", "https://courier.example/2"]
         await fake.wait_for(

@@ -281,8 +281,17 @@ async def test_subscriber_commands_and_their_mistakes(tmp_path, feed_server, fak
         cases = [
             ("/rules", "nk-troops"),
             ("/subscribe nonsense", "Unknown rule"),
+            # The guesses `check` makes, for the same words.
+            (
+                "/subscribe nk",
+                "Unknown rule <code>nk</code> (did you mean <code>nk-troops</code>?)",
+            ),
+            ("/unsubscribe sumy enrgy", "<code>enrgy</code> (did you mean <code>energy</code>?)"),
             ("/subscribe", "Usage: /subscribe"),
-            ("/digest every 10s", "5m or more"),
+            # The minimum of rules.yaml's digest_every, in the same words.
+            ("/digest every 0.5s", "Give a duration of 1s or more, as in 30m or 1h"),
+            ("/digest every 0", "Give a duration of 1s or more, as in 30m or 1h"),
+            ("/digest every 2m", "Digest: every 2m."),
             ("/digest at 25:00", "HH:MM"),
             ("/digest at 08:00 20:00", "at 08:00, 20:00"),
             ("/digest every 2h", "every 2h"),
