@@ -311,7 +311,7 @@ def test_region_entries_say_what_they_do() -> None:
         "Azov Sea": ("new", ("Azov coast", "Азовськ*"), 12),
     }
     assert cfg.summary() == (
-        "rules.yaml: ok: 1 feeds, 1 rules (0 urgent), 31 regions: 30 built-in "
+        "rules.yaml: ok: 1 feed, 1 rule (0 urgent), 31 regions: 30 built-in "
         "(Odesa, Sumy extended; Kharkiv replaced in this file), 1 defined in this file"
     )
     terms = {name: {str(t) for t in terms} for name, terms in cfg.region_terms.items()}
@@ -393,7 +393,7 @@ def test_check_prints_warnings_and_lists_regions_with_their_towns(tmp_path: Path
     assert f'{path}:8: warning: region "Kharkiv" replaces the built-in one' in result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == (
-        f"{path}: ok: 1 feeds, 1 rules (0 urgent), 31 regions: 30 built-in "
+        f"{path}: ok: 1 feed, 1 rule (0 urgent), 31 regions: 30 built-in "
         "(Kharkiv replaced in this file), 1 defined in this file"
     )
     assert "  Kharkiv (replaced by this file): 2 names and forms" in lines

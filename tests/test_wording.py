@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from alerts import digest
 from alerts.config import Rule
-from alerts.store import Entry
+from alerts.store import Entry, Piece
 from alerts.wording import plural
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
@@ -23,9 +23,10 @@ def test_plural() -> None:
 
 
 def entry(n: int, update: bool = False) -> Entry:
+    """A story, or (``update``) more coverage of one: a new outlet's report of it."""
     when = NOW - timedelta(minutes=n)
     link = f"https://w.example/{n}"
-    others = (("Desk", f"https://d.example/{n}"),) if update else ()
+    others = (Piece("Desk", f"Story {n}, retold", f"https://d.example/{n}"),) if update else ()
     return Entry(n, "Wire", f"Story {n}", link, "", when, when, ("sumy",), others, update, when)
 
 
