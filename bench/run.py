@@ -42,6 +42,7 @@ import io
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import sqlite3
@@ -52,6 +53,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -830,6 +832,145 @@ def bench_poll(feed_count: int, rounds: int) -> list[Row]:
 
 
 # ------------------------------------------------------------------------------------------
+# 1b. A poll cycle as the operator runs it: the whole ``bot.py once`` process
+# ------------------------------------------------------------------------------------------
+
+BROAD_RULES = 300
+BROAD_WORDS = 5
+
+
+def broad_rules(feeds: list[FeedDoc], seed: int) -> str:
+    """300 broad rules, each ``all: [[updated], [five common words]]``: on these feeds about 95%
+    of the items match some rule, and a matched item about 80 of them (what issue 13 measured:
+    a heavy but possible rules file, where matching and grouping meet nearly every item)."""
+    df: Counter[str] = Counter()
+    for feed in feeds:
+        for e in feed.entries:
+            df.update(set(re.findall(r"\w+", f"{e.title} {e.summary}".casefold())))
+    total = sum(len(f.entries) for f in feeds)
+    pool = [
+        w
+        for w, n in df.most_common(400)
+        if len(w) > 3 and n / total < 0.5 and w != "updated" and not w.startswith(("http", "href"))
+    ]
+    rnd = random.Random(seed)
+    lines = []
+    for k in range(BROAD_RULES):
+        words = ", ".join(rnd.sample(pool, BROAD_WORDS))
+        lines += [f"  - id: broad-{k:03d}", f"    all: [[updated], [{words}]]"]
+    return "\n".join(lines) + "\n"
+
+
+def _spawn(args: list[str], timeout: float) -> tuple[int, str, float, int, float]:
+    """Run ``python ARGS`` from a bare spawner: exit code, stderr, seconds, own peak RSS, CPU."""
+    from tests.peak_rss import _SPAWNER
+
+    started = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-c", _SPAWNER, *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        env=_clean_env(),
+    )
+    elapsed = time.monotonic() - started
+    err, _, last = proc.stderr.rstrip().rpartition("\n")
+    fields = dict(kv.split("=") for kv in last.split())
+    return proc.returncode, err, elapsed, int(fields["PEAK_RSS_KB"]) * 1024, float(fields["CPU_S"])
+
+
+def bench_process(feed_count: int, rounds: int) -> list[Row]:
+    _say(
+        f"poll cycle as a process: bot.py once, {feed_count} feeds x 50 items (all recent), "
+        f"{BROAD_RULES + 6} rules; best of {rounds}"
+    )
+    docs = make_feeds(feed_count, 50, seed=11, fresh=1.0)
+    server = FeedServer(docs)
+    tmp = Path(tempfile.mkdtemp(prefix="bench-process-"))
+    try:
+        urls = tmp / "urls.txt"
+        urls.write_text("\n".join(server.url(d.path) for d in docs) + "\n")
+        theme = THEME_RULES.split("  - id: prisoners")[0]  # the first six themes
+        rules = tmp / "rules.yaml"
+        text = rules_yaml([(d.name, server.url(d.path)) for d in docs], POLL_SETTINGS)
+        text = text.split("rules:\n", 1)[0] + "rules:\n" + theme + broad_rules(docs, 5)
+        rules.write_text(text)
+        bot = str(ROOT / "bot.py")
+        floors, firsts, seconds, peaks, cpus = [], [], [], [], []
+        summary = ""
+        for r in range(rounds):
+            code, err, t_floor, floor_peak, _ = _spawn(
+                [str(ROOT / "bench" / "floor.py"), str(urls)], 600
+            )
+            assert code == 0, err
+            floors.append(t_floor)
+            server.reset()
+            state = tmp / f"state{r}"
+            once = [bot, "once", "--rules", str(rules), "--state", str(state)]
+            code, err, t_first, peak1, cpu1 = _spawn(once, 1800)
+            if code != 0:
+                raise RuntimeError(f"bot.py once failed ({code}):\n{err[-3000:]}")
+            code, err2, t_second, peak2, _ = _spawn(once, 600)
+            assert code == 0, err2
+            firsts.append(t_first)
+            seconds.append(t_second)
+            peaks.append(max(peak1, peak2))
+            cpus.append(cpu1)
+            db = sqlite3.connect(state / "alerts.db")
+            matched, stories = db.execute(
+                "SELECT count(*), count(DISTINCT story_id) FROM items WHERE status = 'matched'"
+            ).fetchone()
+            db.close()
+            summary = f"{matched:,} reports matched, grouped into {stories:,} stories"
+            _say(
+                f"  round {r + 1}: floor {t_floor:.2f}s ({floor_peak / MB:.0f} MB), once "
+                f"{t_first:.2f}s ({cpu1:.2f}s CPU, {peak1 / MB:.0f} MB), again {t_second:.2f}s "
+                f"({peak2 / MB:.0f} MB)"
+            )
+            shutil.rmtree(state, ignore_errors=True)
+    finally:
+        server.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+    floor, first, second, peak = min(floors), min(firsts), min(seconds), min(peaks)
+    runs = (
+        f"runs: floor {', '.join(f'{x:.2f}' for x in floors)} s; once "
+        f"{', '.join(f'{x:.2f}' for x in firsts)} s (CPU {', '.join(f'{x:.2f}' for x in cpus)} s); "
+        f"unchanged {', '.join(f'{x:.2f}' for x in seconds)} s"
+    )
+    return [
+        Row(
+            f"bot.py once, {feed_count} feeds x 50 recent items, {BROAD_RULES + 6} rules",
+            _fmt_s(first),
+            f"{_fmt_s(floor)} (process: httpx + feedparser)",
+            f"{first / floor:.2f}x",
+            "<= 1.0x",
+            first / floor <= 1.0,
+            [summary, runs],
+        ),
+        Row(
+            f"bot.py once again, {feed_count} feeds unchanged",
+            _fmt_s(second),
+            f"{_fmt_s(floor)} (the same floor)",
+            f"{second / floor:.2f}x",
+            "<= 0.25x",
+            second / floor <= 0.25,
+            [],
+        ),
+        Row(
+            "peak RSS of bot.py once (either pass)",
+            f"{peak / MB:.0f} MB",
+            "",
+            f"{peak / MB:.0f} MB",
+            "<= 150 MB",
+            peak <= 150 * MB,
+            [],
+        ),
+    ]
+
+
+# ------------------------------------------------------------------------------------------
 # 2. Digest fan-out
 # ------------------------------------------------------------------------------------------
 
@@ -1186,7 +1327,7 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-ALL = ("poll", "fanout", "memory", "latency", "matching", "stories")
+ALL = ("poll", "process", "fanout", "memory", "latency", "matching", "stories")
 
 
 def main() -> int:
@@ -1219,6 +1360,7 @@ def main() -> int:
     extra: list[str] = []
     steps: list[tuple[str, Callable[[], None]]] = [
         ("poll", lambda: rows.extend(bench_poll(100 if q else 500, 1 if q else 3))),
+        ("process", lambda: rows.extend(bench_process(50 if q else 200, 1 if q else 3))),
         ("fanout", lambda: rows.extend(bench_fanout(300 if q else 5000))),
         (
             "memory",
