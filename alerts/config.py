@@ -141,20 +141,30 @@ class Config:
         return next((r for r in self.rules if r.id == rule_id), None)
 
     @cached_property
-    def _required(self) -> dict[str, frozenset[Term]]:
-        return {
-            r.id: frozenset(parse_term(t) for group in r.all for t in group) for r in self.rules
-        }
+    def _requiring(self) -> dict[Term, frozenset[str]]:
+        """Each term of an ``all`` group, with the rules that require it."""
+        out: dict[Term, set[str]] = {}
+        for r in self.rules:
+            for group in r.all:
+                for t in group:
+                    out.setdefault(parse_term(t), set()).add(r.id)
+        return {term: frozenset(rules) for term, rules in out.items()}
 
     def topic_terms(self, match: Match) -> frozenset[str]:
         """The terms found that every report of the matched rules must have (their ``all``
         groups: "North Korea" and "troops" for nk-troops): they say what the topic is, not
         which development, so grouping weighs them little. Terms of ``any`` lists (substation,
         evacuation) are the development's own words and weigh fully."""
-        required: frozenset[Term] = frozenset().union(
-            *(self._required.get(rule, frozenset()) for rule in match.rules)
-        )
-        return frozenset(str(t) for t in match.keywords if t in required)
+        requiring = self._requiring
+        matched = None
+        out = []
+        for term in match.keywords:
+            rules = requiring.get(term)
+            if rules:
+                matched = matched or frozenset(match.rules)
+                if not rules.isdisjoint(matched):
+                    out.append(str(term))
+        return frozenset(out)
 
     def poll_interval(self, feed: Feed) -> float:
         return feed.every or self.settings.poll_every

@@ -27,7 +27,7 @@ import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from . import digest, feeds, health, sinks, status, stories
+from . import digest, feeds, health, sinks, status
 from .config import Config, ConfigError, Feed, load
 from .durations import format_duration
 from .logs import kv
@@ -188,11 +188,9 @@ class Service:
                 if not m.rules:
                     out.append(Matched(item, m.rules, m.regions))
                     continue
-                # Matched items are grouped into stories: their fingerprint and the terms found
-                # are computed here, off the event loop, not in the store's thread.
-                terms = config.topic_terms(m)
-                sig = stories.signature(item.title, item.summary)
-                out.append(Matched(item, m.rules, m.regions, sig, terms))
+                # The rule's topic, which grouping into stories weighs little (settle() reads
+                # each report's fingerprint when it files it).
+                out.append(Matched(item, m.rules, m.regions, config.topic_terms(m)))
             return out
 
         matched = await asyncio.to_thread(match_all) if fresh else []

@@ -40,11 +40,12 @@ import heapq
 import json
 import math
 import re
+import sys
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from .lexicon import (
     ACTOR,
@@ -161,6 +162,21 @@ class Signature:
     def totals(self) -> tuple[float, float, float]:
         """The weights of ``keys``, ``portable`` and ``portable_title``, computed once."""
         return _total(self.keys), _total(self.portable), _total(self.portable_title)
+
+    @cached_property
+    def nonplace(self) -> frozenset[str]:
+        """What a report says besides where: concepts, actors, counts, words."""
+        return frozenset(k for k in self.keys if not k.startswith((REGION, PLACE, NAME)))
+
+    @cached_property
+    def located(self) -> frozenset[str]:
+        """Where a report says it happened: towns, and names the lexicon lacks."""
+        return frozenset(k for k in self.keys if k.startswith((PLACE, NAME)))
+
+    @cached_property
+    def index_keys(self) -> list[str]:
+        """The keys the story index files it under (:func:`index_keys`)."""
+        return _index_keys(self)
 
     @cached_property
     def places(self) -> frozenset[str]:
@@ -412,15 +428,19 @@ def _as_region(key: str, lex: Lexicon) -> str:
 
 
 def _add(key: str, in_title: bool, keys: set[str], title_keys: set[str], lex: Lexicon) -> None:
+    # One string object per key, whichever report it came from: thousands of signatures in the
+    # story index hold the same few thousand keys (10k reports: 43 -> 30 MB).
+    key = sys.intern(key)
     keys.add(key)
     if in_title:
         title_keys.add(key)
     if key.startswith(PLACE):
         region = lex.regions.get(key[len(PLACE) :])
         if region:
-            keys.add(f"{REGION}{region}")
+            region_key = sys.intern(f"{REGION}{region}")
+            keys.add(region_key)
             if in_title:
-                title_keys.add(f"{REGION}{region}")
+                title_keys.add(region_key)
 
 
 def _lookup(lex: Lexicon, tokens: list[_Token], i: int, lang: str = "en") -> tuple[list[str], int]:
@@ -537,7 +557,12 @@ def _lightened(keys: frozenset[str], total: float, light: frozenset[str]) -> flo
     stored total costs less than summing the set again."""
     if not light:
         return total
-    return total - sum(_base(k) - _LIGHT for k in keys & light if _base(k) > _LIGHT)
+    both = keys & light
+    return total - sum(map(_excess, both)) if both else total
+
+
+def _excess(key: str) -> float:
+    return max(_base(key) - _LIGHT, 0.0)
 
 
 def _cosine(
@@ -548,7 +573,7 @@ def _cosine(
     both = a & b
     if not both:
         return 0.0
-    shared = sum(_LIGHT if k in light else _base(k) for k in both)
+    shared = sum(map(_base, both)) - (sum(map(_excess, both & light)) if light else 0.0)
     ta, tb = _lightened(a, total_a, light), _lightened(b, total_b, light)
     return shared / math.sqrt(ta * tb) if ta > 0 and tb > 0 else 0.0
 
@@ -564,6 +589,7 @@ _STEMS = ("en:", "uk:", "ru:")
 _TERM_KEYS: dict[str, frozenset[str]] = {}
 
 
+@lru_cache(maxsize=4096)
 def _term_keys(terms: frozenset[str]) -> frozenset[str]:
     """The keys a rule's terms stand for (``deploy*`` -> c:deploy, ``North Korea`` -> a:kp)."""
     out: set[str] = set()
@@ -616,27 +642,38 @@ def _score(
     """The score of :func:`same_story`, None when the reports are too far apart in time.
 
     ``why`` collects the evidence in words when given; assignment, which compares each report
-    with a dozen candidates, passes None and skips the formatting. ``against`` collects the
-    contradictions (what costs ``STRONG``).
+    with a dozen candidates, passes None and skips the formatting, and stops weighing once the
+    comparison cannot reach ``THRESHOLD`` (then the score is ``-STRONG``). ``against`` collects
+    the contradictions (what costs ``STRONG``).
     """
-    gap = _hours(b.published - a.published)
+    try:
+        return _weigh(a, sa, b, sb, max_gap, why, against)
+    except _Hopeless:
+        return -STRONG
+
+
+def _weigh(
+    a: Report,
+    sa: Signature,
+    b: Report,
+    sb: Signature,
+    max_gap: timedelta,
+    why: list[str] | None = None,
+    against: list[str] | None = None,
+) -> float | None:
+    """:func:`_score`'s weighing, which raises :class:`_Hopeless` when deciding."""
+    gap = abs(b.published.timestamp() - a.published.timestamp()) / 3600
     if gap > _hours(max_gap):
         if why is not None:
             why.append(f"published {gap:.0f}h apart (more than {_hours(max_gap):.0f}h)")
         return None
     lex = builtin_lexicon()
     generic = lex.generic
-    light = _term_keys(a.terms | b.terms)
+    light = _term_keys(a.terms | b.terms) if a.terms or b.terms else frozenset()
 
-    text = max(
-        _cosine(sa.keys, sb.keys, sa.totals[0], sb.totals[0], light),
-        _cosine(sa.portable, sb.portable, sa.totals[1], sb.totals[1], light),
-    )
-    title = _cosine(sa.portable_title, sb.portable_title, sa.totals[2], sb.totals[2], light)
-    score = max(text, (text + title) / 2)
     shared = (sa.keys & sb.keys) - light - generic
-    if why is not None:
-        why.append(f"in common: {_readable(shared) or 'nothing telling'} (likeness {score:.2f})")
+    score = 0.0
+    deciding = why is None and against is None  # assignment: stop once it cannot reach THRESHOLD
 
     def evidence(delta: float, what: Callable[[], str]) -> None:
         nonlocal score
@@ -645,17 +682,19 @@ def _score(
             why.append(f"{what()} {delta:+.2f}")
         if against is not None and delta <= -STRONG:
             against.append(what())
+        if deciding and score + _MAX_GAIN < THRESHOLD:
+            raise _Hopeless
 
     if a.feed == b.feed and not _one_article(sa, sb):
         evidence(-2 * STRONG, lambda: f"two articles of one outlet ({a.feed})")
 
     # Names the lexicon does not know are mostly places (villages, districts): as places, a
     # shared one says where, not what happened.
-    telling = [k for k in shared if not k.startswith((REGION, PLACE, NAME))]
-    places_shared = any(k.startswith((PLACE, NAME)) for k in shared)
+    telling = (sa.nonplace & sb.nonplace) - light - generic
+    places_shared = not sa.located.isdisjoint(sb.located)
     if not telling and len(_locations(shared)) >= 2:
         # A village and the town it is near, both in each report: where, said precisely twice
-        telling = ["two places"]
+        telling = {"two places"}
     specific = places_shared or any(k.startswith(NUMBER) and int(k[1:]) >= 10 for k in telling)
     if not telling:
         # A town and the rule's topic are not an event, unless one report says nothing more
@@ -694,8 +733,7 @@ def _score(
 
     place_evidence = _places(sa, sb)
     if place_evidence:
-        delta, what = place_evidence
-        evidence(delta, lambda: what)
+        evidence(*place_evidence)
 
     wa, wb = sa.title & lex.weapons, sb.title & lex.weapons
     if wa and wb and wa.isdisjoint(wb) and not (wa & sb.keys or wb & sa.keys):
@@ -743,10 +781,32 @@ def _score(
             evidence(-MODERATE, lambda: '"again", hours later')
     elif why is not None:
         why.append(f"published {gap:.1f}h apart")
-    return score
+    if against is not None and why is None:
+        return score  # only the contradictions were asked for
+    # Likeness last: the contradictions above are cheap, and decide most comparisons alone.
+    text = max(
+        _cosine(sa.keys, sb.keys, sa.totals[0], sb.totals[0], light),
+        _cosine(sa.portable, sb.portable, sa.totals[1], sb.totals[1], light),
+    )
+    title = _cosine(sa.portable_title, sb.portable_title, sa.totals[2], sb.totals[2], light)
+    likeness = max(text, (text + title) / 2)
+    if why is not None:
+        why.insert(
+            0, f"in common: {_readable(shared) or 'nothing telling'} (likeness {likeness:.2f})"
+        )
+    return score + likeness
 
 
-def _places(sa: Signature, sb: Signature) -> tuple[float, str] | None:
+class _Hopeless(Exception):
+    """A comparison that can no longer reach ``THRESHOLD``, whatever is left to weigh."""
+
+
+_MAX_GAIN = 1.0 + _NUMBER_BONUS + _PLACE_BONUS + _NAME
+"""The most that likeness (at most 1) and the bonuses can add: a running score below
+``THRESHOLD - _MAX_GAIN`` is decided."""
+
+
+def _places(sa: Signature, sb: Signature) -> tuple[float, Callable[[], str]] | None:
     """What the places of two reports say: the same town is evidence for, two towns against.
 
     A region (Sumy Oblast, Сумщина) says less than a town or city (Sumy, Bilopillia): "Sumy
@@ -757,20 +817,23 @@ def _places(sa: Signature, sb: Signature) -> tuple[float, str] | None:
 
     sa_towns, sb_towns = sa.places, sb.places
     if sa_towns & sb_towns:
-        return _PLACE_BONUS, f"same place ({_readable(sa_towns & sb_towns)})"
+        return _PLACE_BONUS, lambda: f"same place ({_readable(sa_towns & sb_towns)})"
     ta, tb = sa.title_places, sb.title_places
     if ta and tb and not (ta & sb.keys) and not (tb & sa.keys):
-        return -STRONG, f"different places ({_readable(ta)} vs {_readable(tb)})"
+        return -STRONG, lambda: f"different places ({_readable(ta)} vs {_readable(tb)})"
     ra, rb = sa.regions, sb.regions
     if ra and rb and ra.isdisjoint(rb):
         title_a, title_b = sa.title_regions, sb.title_regions
         if title_a and title_b and title_a.isdisjoint(title_b):
-            return -STRONG, f"different places ({_readable(title_a)} vs {_readable(title_b)})"
+            return (
+                -STRONG,
+                lambda: f"different places ({_readable(title_a)} vs {_readable(title_b)})",
+            )
         return None  # places of the leads only: where officials spoke, where a drone came from
     if ra & rb and sa_towns and sb_towns:
-        return -MODERATE, f"other towns ({_readable(sa_towns)} vs {_readable(sb_towns)})"
+        return -MODERATE, lambda: f"other towns ({_readable(sa_towns)} vs {_readable(sb_towns)})"
     if ra & rb:
-        return _PLACE_BONUS / 2, f"same region ({_readable(ra & rb)})"
+        return _PLACE_BONUS / 2, lambda: f"same region ({_readable(ra & rb)})"
     return None
 
 
@@ -842,7 +905,6 @@ class _Story:
     members: list[tuple[Report, Signature]]
     """The latest reports besides the headline, which a newcomer may not contradict."""
     keys: set[str]
-    first_ts: float = 0.0
     filed: int = 0
 
 
@@ -852,6 +914,10 @@ def _aware(report: Report) -> None:
 
 
 def index_keys(sig: Signature) -> list[str]:
+    return sig.index_keys
+
+
+def _index_keys(sig: Signature) -> list[str]:
     """The keys a report is filed and looked up under: what it names (places, actors,
     concepts, counts) and its title's words; not the ubiquitous keys, nor the words of its lead,
     which would make postings long and find nothing the rest does not."""
@@ -876,7 +942,7 @@ class StoryIndex:
         window: timedelta = WINDOW,
         *,
         max_gap: timedelta = MAX_GAP,
-        max_candidates: int = 12,
+        max_candidates: int = 5,
         keep_reports: int = 4,
         seed_budget: int = 600,
     ) -> None:
@@ -887,6 +953,7 @@ class StoryIndex:
         self.seed_budget = seed_budget
         self._stories: dict[int, _Story] = {}
         self._last_ts: dict[int, float] = {}
+        self._first_ts: dict[int, float] = {}  # the headline's time, as the time filter reads it
         self._postings: dict[str, set[int]] = {}
         self._by_first: list[tuple[datetime, int]] = []
 
@@ -901,19 +968,21 @@ class StoryIndex:
 
         A report published before the headline (a backlog) becomes the headline."""
         _aware(report)
+        # What the decisions read of a report is its signature, time, outlet and title; its
+        # summary would only hold memory (thousands of reports a window).
+        report = replace(report, summary="")
         story = self._stories.get(story_id)
         if story is None:
             story = _Story(story_id, report.published, (report, sig), [], set())
-            story.first_ts = report.published.timestamp()
             self._stories[story_id] = story
-            self._last_ts[story_id] = story.first_ts
+            self._first_ts[story_id] = self._last_ts[story_id] = report.published.timestamp()
             heapq.heappush(self._by_first, (story.first, story_id))
         else:
             if report.published < story.first:
                 story.members.append(story.head)
                 story.head = (report, sig)
                 story.first = report.published
-                story.first_ts = report.published.timestamp()
+                self._first_ts[story_id] = report.published.timestamp()
                 heapq.heappush(self._by_first, (story.first, story_id))
             else:
                 story.members.append((report, sig))
@@ -955,7 +1024,7 @@ class StoryIndex:
             budget -= size
             for sid in posting:
                 weight[sid] = weight.get(sid, 0.0) + rarity
-        stories, last_ts = self._stories, self._last_ts
+        last_ts = self._last_ts
         when = report.published.timestamp()
         gap = self.max_gap.total_seconds()
         keep = 4 * self.max_candidates
@@ -970,9 +1039,11 @@ class StoryIndex:
             ranked.sort(key=last_ts.__getitem__, reverse=True)
             ranked.sort(key=weight.__getitem__, reverse=True)
             best = ranked[: 2 * keep]
-        close = [sid for sid in best if abs(when - stories[sid].first_ts) <= gap][:keep]
+        first_ts = self._first_ts
+        lo, hi = when - gap, when + gap
+        close = [sid for sid in best if lo <= first_ts[sid] <= hi][:keep]
         if len(close) < keep and len(best) < len(weight):
-            close = [sid for sid in weight if abs(when - stories[sid].first_ts) <= gap]
+            close = [sid for sid in weight if lo <= first_ts[sid] <= hi]
             close = heapq.nlargest(keep, close, rank)
         few = frozenset(close)
         for _, _, _, posting, rarity in rest:
@@ -1047,6 +1118,7 @@ class StoryIndex:
                 continue
             del self._stories[sid]
             del self._last_ts[sid]
+            del self._first_ts[sid]
             for key in story.keys:
                 posting = self._postings.get(key)
                 if posting is not None:

@@ -77,7 +77,6 @@ class Store(FeedStorage, ItemStorage, ChatStorage, OutboxStorage, Retention):
         self.story_window = story_window
         self._stories: StoryIndex | None = None
         self._stories_since: datetime | None = None  # the earliest first report it holds
-        self._fresh: dict[int, tuple] = {}  # ingested reports settle() has yet to file
 
     @classmethod
     def open(cls, state_dir: str | Path, story_window: timedelta = STORY_WINDOW) -> Store:

@@ -106,7 +106,6 @@ class ItemStorage:
         """
         result = IngestResult()
         stamp = iso(now)
-        fresh: dict[int, tuple[Report, Signature]] = {}
         with self.transaction() as conn:
             self._touch_feed(conn, feed, url)
             conn.execute(
@@ -134,7 +133,6 @@ class ItemStorage:
                 else:
                     status = "matched" if m.rules else "unmatched"
                 matched = status == "matched"
-                sig = (m.signature or signature(item.title, item.summary)) if matched else None
                 cur = conn.execute(
                     "INSERT OR IGNORE INTO items(feed, guid, link, canonical, title, summary, "
                     "published, seen_at, last_seen_at, status, rules, regions, terms, signature) "
@@ -153,7 +151,7 @@ class ItemStorage:
                         json.dumps(list(m.rules)),
                         json.dumps(list(m.regions), ensure_ascii=False),
                         json.dumps(sorted(m.terms), ensure_ascii=False) if matched else None,
-                        sig.to_json() if sig else None,
+                        None,  # the signature: settle() computes it when it files the report
                     ],
                 )
                 if cur.rowcount == 0:  # the same guid twice in one feed body
@@ -165,13 +163,6 @@ class ItemStorage:
                     result.duplicates += 1
                 elif matched:
                     result.matched += 1
-                    when = item.published or now
-                    report = Report(
-                        cur.lastrowid, item.title, item.summary, when, feed, m.regions, m.terms
-                    )
-                    fresh[cur.lastrowid] = (report, sig)
-        # Kept for settle() once committed, which saves reading the signatures back.
-        self._fresh.update(fresh)
         return result
 
     # -- grouping into stories, and owing reports to chats --
@@ -201,13 +192,12 @@ class ItemStorage:
             chats = self._active_chats(conn)
             for row in rows:
                 item_id, rules, canonical = row[0], tuple(json.loads(row[8] or "[]")), row[9]
-                cached = self._fresh.pop(item_id, None)
                 if canonical and self._copy_filed(conn, canonical):
                     # Two feeds carried one article: the earlier report is the one delivered.
                     conn.execute("UPDATE items SET status = 'duplicate' WHERE id = ?", [item_id])
                     result.duplicates += 1
                     continue
-                report, sig = cached or _report(item_id, row[1:8])
+                report, sig = _report(item_id, row[1:8])
                 story_id = self._file_story(conn, index, report, sig)
                 result.matched += 1
                 result.joined += int(story_id != item_id)
@@ -261,7 +251,10 @@ class ItemStorage:
                 "WHERE id = ?",
                 [when, when, story_id],
             )
-        conn.execute("UPDATE items SET story_id = ? WHERE id = ?", [story_id, report.item_id])
+        conn.execute(
+            "UPDATE items SET story_id = ?, signature = ? WHERE id = ?",
+            [story_id, sig.to_json(), report.item_id],
+        )
         index.add(story_id, report, sig)
         return story_id
 

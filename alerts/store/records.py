@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 
 from ..delivery import Owed
 from ..items import Item
-from ..stories import Signature
 
 CONSOLE_CHAT = 0  # Telegram never uses chat id 0, so it can stand for the console.
 
@@ -103,8 +102,7 @@ class Matched:
     item: Item
     rules: tuple[str, ...]
     regions: tuple[str, ...]
-    signature: Signature | None = None  # computed for matched items, for story grouping
-    terms: frozenset[str] = frozenset()  # the rule terms found, as evidence for grouping
+    terms: frozenset[str] = frozenset()  # the rules' topic terms found (Config.topic_terms)
 
 
 @dataclass(frozen=True)
