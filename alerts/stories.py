@@ -529,23 +529,32 @@ def _hours(delta: timedelta) -> float:
     return abs(delta.total_seconds()) / 3600
 
 
-_BASE: dict[str, float] = {}
-
-
-def _base(key: str) -> float:
+def _base_weight(key: str) -> float:
     """A key's weight, rule terms aside: generic keys weigh as little as those."""
-    weight = _BASE.get(key)
-    if weight is None:
-        weight = 1.0
-        if key in builtin_lexicon().generic:
-            weight = _LIGHT
-        else:
-            for prefix, w in _WEIGHTS.items():
-                if key.startswith(prefix):
-                    weight = w
-                    break
-        _BASE[key] = weight
-    return weight
+    if key in builtin_lexicon().generic:
+        return _LIGHT
+    for prefix, weight in _WEIGHTS.items():
+        if key.startswith(prefix):
+            return weight
+    return 1.0
+
+
+class _Table(dict):
+    """Weights by key, each computed on first use: looked up by ``map`` in C afterwards."""
+
+    def __init__(self, compute: Callable[[str], float]) -> None:
+        super().__init__()
+        self.compute = compute
+
+    def __missing__(self, key: str) -> float:
+        value = self[key] = self.compute(key)
+        return value
+
+
+_BASE = _Table(_base_weight)
+_EXCESS = _Table(lambda key: max(_BASE[key] - _LIGHT, 0.0))
+_base = _BASE.__getitem__
+_excess = _EXCESS.__getitem__
 
 
 def _total(keys: frozenset[str]) -> float:
@@ -559,10 +568,6 @@ def _lightened(keys: frozenset[str], total: float, light: frozenset[str]) -> flo
         return total
     both = keys & light
     return total - sum(map(_excess, both)) if both else total
-
-
-def _excess(key: str) -> float:
-    return max(_base(key) - _LIGHT, 0.0)
 
 
 def _cosine(
@@ -669,7 +674,7 @@ def _weigh(
         return None
     lex = builtin_lexicon()
     generic = lex.generic
-    light = _term_keys(a.terms | b.terms) if a.terms or b.terms else frozenset()
+    light = _term_keys(a.terms) | _term_keys(b.terms)  # each cached, per report
 
     shared = (sa.keys & sb.keys) - light - generic
     score = 0.0
