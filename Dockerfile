@@ -28,6 +28,9 @@ subprocess.run([sys.executable, '-m', 'pip', 'install', '--no-compile', *deps], 
 COPY alerts ./alerts
 COPY bot.py rules.yaml ./
 COPY examples ./examples
+# The gazetteer's and the lexicon's word forms, built now while alerts/ is writable: each start
+# reads them (alerts/__pycache__/*.json) instead of building them with pymorphy3 (seconds).
+RUN python -c "from alerts.lexicon import builtin_lexicon; builtin_lexicon()"
 
 USER bot
 # The database lives here; mount a volume so it outlives the container.

@@ -1101,6 +1101,8 @@ class StoryIndex:
 
     def assign(self, report: Report, sig: Signature) -> tuple[int | None, Decision | None]:
         """The story this report belongs to and why, or ``(None, None)``: a new story."""
+        if not self.window:  # story_window: 0, grouping off
+            return None, None
         best_sid: int | None = None
         best_score = THRESHOLD
         for sid in self.candidates(report, sig):

@@ -37,3 +37,12 @@ def test_dependencies_are_a_layer_before_the_code() -> None:
     )
     deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     assert deps and all("==" in d for d in deps), deps
+
+
+def test_the_word_form_caches_are_built_into_the_image() -> None:
+    """Built as root before ``USER bot``: the bot cannot write alerts/ when it runs."""
+    steps = instructions()
+    build = next(i for i, (op, arg) in enumerate(steps) if op == "RUN" and "builtin_lexicon" in arg)
+    user = next(i for i, (op, _) in enumerate(steps) if op == "USER")
+    code = max(i for i, (op, arg) in enumerate(steps) if op == "COPY" and "alerts" in arg)
+    assert code < build < user

@@ -444,3 +444,17 @@ def test_among_equally_close_stories_the_most_recent_are_candidates() -> None:
     probe = story_report(9001, "Blast at the Zorvik grain depot", T0 + timedelta(hours=4))
     found = index.candidates(probe, signature(probe.title, probe.summary))
     assert found == [5000, *range(5299, 5299 - index.max_candidates + 1, -1)]
+
+
+def test_a_zero_window_groups_nothing() -> None:
+    """``story_window: 0``: every report is a story of its own, even two copies of one report
+    published in the same second."""
+    index = StoryIndex(window=timedelta(0))
+    first = story_report(1, KYIV[0], T0, KYIV[1])
+    add(index, 1, first)
+    twin = story_report(2, KYIV[0], T0, KYIV[1])
+    assert index.assign(twin, signature(twin.title, twin.summary)) == (None, None)
+    assert StoryIndex().assign(twin, signature(twin.title, twin.summary)) == (None, None)
+    grouped = StoryIndex()
+    add(grouped, 1, first)
+    assert grouped.assign(twin, signature(twin.title, twin.summary))[0] == 1
