@@ -33,6 +33,7 @@ from .durations import format_duration
 from .logs import kv
 from .metrics import Metrics
 from .schedule import DigestSchedule, digest_due, in_quiet, next_digest, parse_clock, parse_quiet
+from .signer import Signer
 from .sinks import ConsoleSink, Sink
 from .store import Chat, FeedState, IngestResult, Matched, Outgoing, Store, parse_iso
 from .wording import plural
@@ -107,6 +108,10 @@ class Service:
         self.heartbeat_error: str | None = None
         self.http_server: health.HealthServer | None = None
         self.settled = IngestResult()  # what the last settle() of once() grouped and owed
+        # Signatures of a large batch of reports are read on the second core (alerts.signer);
+        # the worker is started as soon as the polls have stored enough of them.
+        self.signer = Signer()
+        self._unsettled = 0
 
     async def db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         loop = asyncio.get_running_loop()
@@ -119,6 +124,7 @@ class Service:
         return self._http
 
     async def close(self) -> None:
+        self.signer.close()
         if self._http is not None:
             await self._http.aclose()
         self._db_thread.shutdown(wait=True)
@@ -216,6 +222,9 @@ class Service:
             else None,
         )
         self.metrics.items_new.labels(feed.name).inc(result.new)
+        self._unsettled += result.matched
+        if self._unsettled >= self.signer.min_batch:
+            self.signer.start()  # loads the lexicon on the second core while the polls go on
         per_rule = Counter(rule for m in matched for rule in m.rules)
         for rule, count in per_rule.items():
             self.metrics.items_matched.labels(rule).inc(count)
@@ -236,7 +245,11 @@ class Service:
         """Group the reports the polls stored into stories, in publication order, and owe them
         to the chats (see :mod:`alerts.store.items` for why this follows the polls)."""
         urgent_rules = frozenset(r.id for r in self.config.rules if r.urgent)
-        result = await self.db(self.store.settle, datetime.now(UTC), urgent_rules)
+        self._unsettled = 0
+        try:
+            result = await self.db(self.store.settle, datetime.now(UTC), urgent_rules, self.signer)
+        finally:
+            self.signer.close()  # a worker holds its memory; the next large batch starts one
         if result.matched:
             log.info(
                 kv(
@@ -761,6 +774,7 @@ class Service:
         await self.flush()  # whatever an earlier run left unconfirmed
         outcomes = await self.poll_all(force=True)
         self.settled = await self.settle()
+        await self.db(self.store.forget_stories)  # not needed again in this run: free it
         await self.send_alerts()
         await self.send_digests()
         await self.prune()

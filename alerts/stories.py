@@ -531,7 +531,7 @@ def _hours(delta: timedelta) -> float:
 
 def _base_weight(key: str) -> float:
     """A key's weight, rule terms aside: generic keys weigh as little as those."""
-    if key in builtin_lexicon().generic:
+    if key in vocabulary().generic:
         return _LIGHT
     for prefix, weight in _WEIGHTS.items():
         if key.startswith(prefix):
@@ -594,17 +594,50 @@ _STEMS = ("en:", "uk:", "ru:")
 _TERM_KEYS: dict[str, frozenset[str]] = {}
 
 
+def term_keys(term: str) -> frozenset[str]:
+    """The keys one rule term stands for (``deploy*`` -> c:deploy, ``North Korea`` -> a:kp)."""
+    found = _TERM_KEYS.get(term)
+    if found is None:
+        found = _TERM_KEYS[term] = signature(term.replace("*", ""), "").keys
+    return found
+
+
 @lru_cache(maxsize=4096)
 def _term_keys(terms: frozenset[str]) -> frozenset[str]:
-    """The keys a rule's terms stand for (``deploy*`` -> c:deploy, ``North Korea`` -> a:kp)."""
+    """The keys a report's rule terms stand for, together."""
     out: set[str] = set()
     for term in terms:
-        found = _TERM_KEYS.get(term)
-        if found is None:
-            sig = signature(term.replace("*", ""), "")
-            found = _TERM_KEYS[term] = sig.keys
-        out |= found
+        out |= term_keys(term)
     return frozenset(out)
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """What comparing two signatures needs of the lexicon: which keys are generic (weigh
+    little) and which are weapons. A process that reads no text itself (the signatures come
+    from :mod:`alerts.signer`'s worker) is given these and never loads the lexicon, which
+    costs half a second and 60 MB."""
+
+    generic: frozenset[str]
+    weapons: frozenset[str]
+
+
+_VOCABULARY: list[Vocabulary] = []
+
+
+def vocabulary() -> Vocabulary:
+    if not _VOCABULARY:
+        lex = builtin_lexicon()
+        _VOCABULARY.append(Vocabulary(lex.generic, lex.weapons))
+    return _VOCABULARY[0]
+
+
+def learn(vocab: Vocabulary | None = None, terms: dict[str, Iterable[str]] | None = None) -> None:
+    """Take the vocabulary and rule terms' keys another process read from the same lexicon."""
+    if vocab is not None and not _VOCABULARY:
+        _VOCABULARY.append(vocab)
+    for term, keys in (terms or {}).items():
+        _TERM_KEYS.setdefault(term, frozenset(map(sys.intern, keys)))
 
 
 def _readable(keys: Iterable[str]) -> str:
@@ -672,8 +705,8 @@ def _weigh(
         if why is not None:
             why.append(f"published {gap:.0f}h apart (more than {_hours(max_gap):.0f}h)")
         return None
-    lex = builtin_lexicon()
-    generic = lex.generic
+    vocab = vocabulary()
+    generic = vocab.generic
     light = _term_keys(a.terms) | _term_keys(b.terms)  # each cached, per report
 
     shared = (sa.keys & sb.keys) - light - generic
@@ -740,7 +773,7 @@ def _weigh(
     if place_evidence:
         evidence(*place_evidence)
 
-    wa, wb = sa.title & lex.weapons, sb.title & lex.weapons
+    wa, wb = sa.title & vocab.weapons, sb.title & vocab.weapons
     if wa and wb and wa.isdisjoint(wb) and not (wa & sb.keys or wb & sa.keys):
         evidence(-MODERATE, lambda: f"other weapons ({_readable(wa)} vs {_readable(wb)})")
 
@@ -926,7 +959,7 @@ def _index_keys(sig: Signature) -> list[str]:
     """The keys a report is filed and looked up under: what it names (places, actors,
     concepts, counts) and its title's words; not the ubiquitous keys, nor the words of its lead,
     which would make postings long and find nothing the rest does not."""
-    generic = builtin_lexicon().generic
+    generic = vocabulary().generic
     keys = {k for k in sig.portable | sig.title if k not in generic and not k.startswith(REGION)}
     return sorted(keys or sig.keys)
 
@@ -1099,8 +1132,13 @@ class StoryIndex:
         out.sort(key=lambda pair: (-pair[1].score, pair[0]))
         return out
 
-    def assign(self, report: Report, sig: Signature) -> tuple[int | None, Decision | None]:
-        """The story this report belongs to and why, or ``(None, None)``: a new story."""
+    def assign(
+        self, report: Report, sig: Signature, *, explain: bool = True
+    ) -> tuple[int | None, Decision | None]:
+        """The story this report belongs to and why, or ``(None, None)``: a new story.
+
+        With ``explain=False`` (the pipeline, which stores no reason) the decision is None:
+        writing out the winner's evidence in words costs as much as the comparisons."""
         if not self.window:  # story_window: 0, grouping off
             return None, None
         best_sid: int | None = None
@@ -1109,8 +1147,8 @@ class StoryIndex:
             score, _ = self._judge(self._stories[sid], report, sig, explain=False)
             if score >= best_score and (best_sid is None or score > best_score):
                 best_sid, best_score = sid, score
-        if best_sid is None:
-            return None, None
+        if best_sid is None or not explain:
+            return best_sid, None
         _, decision = self._judge(self._stories[best_sid], report, sig, explain=True)
         return best_sid, decision
 

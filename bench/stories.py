@@ -187,7 +187,7 @@ def run(stories: int, items: int, scans: int, seed: int) -> list[tuple[str, floa
     next_id = stories
     t0 = time.perf_counter()
     for i, (r, s) in enumerate(zip(new, sigs, strict=True)):
-        sid, _ = index.assign(r, s)
+        sid, _ = index.assign(r, s, explain=False)
         if sid is None:
             sid, next_id = next_id, next_id + 1
             facts.append(new_facts[i])

@@ -19,6 +19,7 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
 from ..items import Item
+from ..signer import Signer
 from ..stories import Report, Signature, StoryIndex, signature
 from .records import IngestResult, Matched, iso, parse_iso
 
@@ -47,6 +48,11 @@ class ItemStorage:
             self._load_stories(floor, self._stories_since)
             self._stories_since = floor
         return self._stories
+
+    def forget_stories(self) -> None:
+        """Drop the story index (built again from the database when next needed): ``once``
+        needs it no more after filing, and it is most of the memory filing a backlog took."""
+        self._stories = None
 
     @property
     def stories(self) -> StoryIndex:
@@ -167,12 +173,15 @@ class ItemStorage:
 
     # -- grouping into stories, and owing reports to chats --
 
-    def settle(self, now: datetime, urgent_rules: frozenset[str]) -> IngestResult:
+    def settle(
+        self, now: datetime, urgent_rules: frozenset[str], signer: Signer | None = None
+    ) -> IngestResult:
         """File every matched report not yet in a story, in publication order, and owe each to
         the chats that want it (see the module docstring for why this is a step of its own).
 
         Returns how many reports were filed, joined a known story, and were owed to chats
-        (``urgent``: owed as urgent).
+        (``urgent``: owed as urgent). ``signer`` reads the reports' signatures (on the second
+        core for a large batch); without it they are read here.
         """
         result = IngestResult()
         stamp = iso(now)
@@ -190,14 +199,17 @@ class ItemStorage:
             index.expire(oldest)
             self._stories_since = max(self._stories_since, oldest - self.story_window)
             chats = self._active_chats(conn)
+            unread = [(row[1] or "", row[2] or "", row[6]) for row in rows if not row[7]]
+            read = (signer or Signer(workers=False)).signatures(unread)
             for row in rows:
                 item_id, rules, canonical = row[0], tuple(json.loads(row[8] or "[]")), row[9]
+                sig = None if row[7] else next(read)
                 if canonical and self._copy_filed(conn, canonical):
                     # Two feeds carried one article: the earlier report is the one delivered.
                     conn.execute("UPDATE items SET status = 'duplicate' WHERE id = ?", [item_id])
                     result.duplicates += 1
                     continue
-                report, sig = _report(item_id, row[1:8])
+                report, sig = _report(item_id, row[1:8], sig)
                 story_id = self._file_story(conn, index, report, sig)
                 result.matched += 1
                 result.joined += int(story_id != item_id)
@@ -238,7 +250,7 @@ class ItemStorage:
         self, conn: sqlite3.Connection, index: StoryIndex, report: Report, sig: Signature
     ) -> int:
         """Put a matched report into the story it reports, or start a story with it."""
-        story_id, _decision = index.assign(report, sig)
+        story_id, _ = index.assign(report, sig, explain=False)
         when = iso(report.published)
         if story_id is None:
             story_id = report.item_id
@@ -286,14 +298,16 @@ class ItemStorage:
         ).fetchall()
 
 
-def _report(item_id: int, row: Sequence) -> tuple[Report, Signature]:
+def _report(item_id: int, row: Sequence, sig: Signature | None = None) -> tuple[Report, Signature]:
     """A stored report and its signature from (title, summary, when, feed, regions, terms,
-    signature JSON); a signature stored by an older version is computed again."""
+    signature JSON), unless ``sig`` is given; a signature stored by an older version is
+    computed again."""
     title, summary, when, feed, regions, terms, sig_json = row
-    try:
-        sig = Signature.from_json(sig_json) if sig_json else None
-    except ValueError:
-        sig = None
+    if sig is None and sig_json:
+        try:
+            sig = Signature.from_json(sig_json)
+        except ValueError:
+            sig = None
     if sig is None:
         sig = signature(title or "", summary or "")
     report = Report(
