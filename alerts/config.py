@@ -141,14 +141,15 @@ class Config:
         return next((r for r in self.rules if r.id == rule_id), None)
 
     @cached_property
-    def _requiring(self) -> dict[Term, frozenset[str]]:
-        """Each term of an ``all`` group, with the rules that require it."""
+    def _requiring(self) -> dict[Term, tuple[frozenset[str], str]]:
+        """Each term of an ``all`` group, with the rules that require it and the term as text
+        (written once here: with hundreds of rules, every matched item has dozens of them)."""
         out: dict[Term, set[str]] = {}
         for r in self.rules:
             for group in r.all:
                 for t in group:
                     out.setdefault(parse_term(t), set()).add(r.id)
-        return {term: frozenset(rules) for term, rules in out.items()}
+        return {term: (frozenset(rules), str(term)) for term, rules in out.items()}
 
     def topic_terms(self, match: Match) -> frozenset[str]:
         """The terms found that every report of the matched rules must have (their ``all``
@@ -159,11 +160,11 @@ class Config:
         matched = None
         out = []
         for term in match.keywords:
-            rules = requiring.get(term)
-            if rules:
+            found = requiring.get(term)
+            if found:
                 matched = matched or frozenset(match.rules)
-                if not rules.isdisjoint(matched):
-                    out.append(str(term))
+                if not found[0].isdisjoint(matched):
+                    out.append(found[1])
         return frozenset(out)
 
     def poll_interval(self, feed: Feed) -> float:
