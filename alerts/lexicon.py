@@ -326,6 +326,8 @@ def build(path: Path, places: Iterable[Any] = (), false_friends: Iterable[Any] =
     for lang in LANGS:
         for word in str(data["stopwords"][lang]).split():
             lex.stopwords.update(w[0] for w in expand.phrase(word, lang) if len(w) == 1)
+        for word in str((data.get("sources") or {}).get(lang) or "").split():
+            lex.stopwords.update(w[0] for w in expand.phrase(word, lang) if len(w) == 1)
         for word in data["units"][lang]:
             lex.units.update(w[0] for w in expand.phrase(word, lang) if len(w) == 1)
     for value, langs in data["numbers"].items():
