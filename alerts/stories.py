@@ -226,10 +226,11 @@ class Signature:
         if not isinstance(data, dict) or data.get("v") != SIGNATURE_VERSION:
             raise ValueError("signature of another version; recompute it with signature()")
         try:
+            # Keys interned, as signature() makes them: the story index holds thousands.
             return cls(
                 lang=data["l"],
-                keys=frozenset(data["k"]),
-                title=frozenset(data["t"]),
+                keys=frozenset(map(sys.intern, data["k"])),
+                title=frozenset(map(sys.intern, data["t"])),
                 title_words=tuple(data["tw"]),
                 numbers=frozenset(data["n"]),
                 title_numbers=frozenset(data["tn"]),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import sys
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -233,9 +234,19 @@ class ChatStorage:
         if not pending:
             return []
         stories: dict[int, StoryOwed] = {}
+        read: dict[str, tuple[str, ...]] = {}
+
+        def rules_of(text: str) -> tuple[str, ...]:
+            """The rule ids of a queue row, each id one shared string: with hundreds of broad
+            rules, thousands of reports each carry dozens (40 MB of copies otherwise)."""
+            found = read.get(text)
+            if found is None:
+                found = read[text] = tuple(map(sys.intern, json.loads(text)))
+            return found
+
         for story_id, item_id, rules, urgent, no_edit in pending:
             owed = stories.setdefault(story_id, StoryOwed(story_id))
-            owed.pending.append(Owing(item_id, tuple(json.loads(rules)), bool(urgent)))
+            owed.pending.append(Owing(item_id, rules_of(rules), bool(urgent)))
             owed.no_edit = owed.no_edit or bool(no_edit)
         ids = sorted(stories)
         for start in range(0, len(ids), 500):
@@ -251,7 +262,7 @@ class ChatStorage:
                 stories[story_id].had.append(
                     Carried(
                         item_id,
-                        tuple(json.loads(rules)),
+                        rules_of(rules),
                         outbox_id,
                         kind,
                         target,

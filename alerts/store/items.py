@@ -13,8 +13,10 @@ transaction, so a crash between the two steps only leaves reports to be settled 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import sqlite3
+import sys
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -317,6 +319,14 @@ def _report(item_id: int, row: Sequence, sig: Signature | None = None) -> tuple[
         parse_iso(when),
         feed,
         tuple(json.loads(regions or "[]")),
-        frozenset(json.loads(terms or "[]")),
+        _terms(terms or "[]"),
     )
     return report, sig
+
+
+@functools.lru_cache(maxsize=4096)
+def _terms(text: str) -> frozenset[str]:
+    """A report's topic terms, one set for every report with the same ones and each term one
+    shared string: the story index holds thousands of reports, each with dozens of terms when
+    many broad rules match."""
+    return frozenset(map(sys.intern, json.loads(text)))

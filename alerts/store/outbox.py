@@ -56,7 +56,7 @@ class OutboxStorage:
         message in the outbox. Stories the digest leaves out (over ``digest_max``) stay owed.
         """
         with self.transaction() as conn:
-            plan_ = self._plan(conn, chat_id, can_edit)
+            plan_ = self._plan(conn, chat_id, can_edit, URGENT_PASS if urgent else DIGEST_PASS)
             if plan_ is None:
                 return []
             owed, pieces, kinds, thread_id, digest_off = plan_
@@ -130,8 +130,10 @@ class OutboxStorage:
                     put("coverage", body, carried(entry, False))
             return made
 
-    def _plan(self, conn: sqlite3.Connection, chat_id: int, can_edit: bool):
-        """What a chat is owed, the reports involved, and how each story goes out."""
+    def _plan(self, conn: sqlite3.Connection, chat_id: int, can_edit: bool, wanted: frozenset):
+        """What a chat is owed, how each story goes out, and the reports of the stories that go
+        out in this pass (``wanted`` kinds): after a first poll of many feeds, the urgent pass
+        reads the titles and links of its few alerts, not of the thousands of digest stories."""
         owed = self._owed(conn, chat_id)
         if not owed:
             return None
@@ -139,20 +141,21 @@ class OutboxStorage:
             "SELECT thread_id, digest_off FROM chats WHERE id = ?", [chat_id]
         ).fetchone()
         thread_id, digest_off = (row[0], bool(row[1])) if row else (None, False)
-        ids = [o.item_id for s in owed for o in s.pending] + [
-            c.item_id for s in owed for c in s.had
+        kinds = {s.story_id: plan(s.owed(), digest_off=digest_off, can_edit=can_edit) for s in owed}
+        going = [s for s in owed if kinds[s.story_id] in wanted]
+        ids = [o.item_id for s in going for o in s.pending] + [
+            c.item_id for s in going for c in s.had
         ]
         pieces = self._pieces(conn, ids)
-        kinds = {s.story_id: plan(s.owed(), digest_off=digest_off, can_edit=can_edit) for s in owed}
         return owed, pieces, kinds, thread_id, digest_off
 
     def pending(self, chat_id: int, urgent: bool, can_edit: bool = False) -> list[Entry]:
         """The stories the chat's next urgent pass (or digest) would carry, as entries."""
-        plan_ = self._plan(self.db.conn, chat_id, can_edit)
+        wanted = URGENT_PASS if urgent else DIGEST_PASS
+        plan_ = self._plan(self.db.conn, chat_id, can_edit, wanted)
         if plan_ is None:
             return []
         owed, pieces, kinds, _, _ = plan_
-        wanted = URGENT_PASS if urgent else DIGEST_PASS
         return [
             _entry(s, pieces, coverage=kinds[s.story_id] in (MORE, COVERAGE))
             for s in owed
