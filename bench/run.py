@@ -861,24 +861,63 @@ def broad_rules(feeds: list[FeedDoc], seed: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _spawn(args: list[str], timeout: float) -> tuple[int, str, float, int, float]:
-    """Run ``python ARGS`` from a bare spawner: exit code, stderr, seconds, own peak RSS, CPU."""
+def _resident(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def _descendants(pid: int) -> list[int]:
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            with open(f"/proc/{p}/task/{p}/children") as f:
+                kids = [int(k) for k in f.read().split()]
+        except OSError:
+            kids = []
+        out += kids
+        todo += kids
+    return out
+
+
+def _spawn(args: list[str], timeout: float) -> tuple[int, str, float, int, float, int]:
+    """Run ``python ARGS`` from a bare spawner: exit code, stderr, seconds, own peak RSS, CPU,
+    and the peak of the RSS of the process and its children together (the signature worker
+    of alerts/signer.py), sampled every 20 ms from /proc."""
     from tests.peak_rss import _SPAWNER
 
     started = time.monotonic()
-    proc = subprocess.run(
+    proc = subprocess.Popen(
         [sys.executable, "-c", _SPAWNER, *args],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
-        timeout=timeout,
         cwd=ROOT,
         env=_clean_env(),
     )
+    together = 0
+    errors: list[str] = []
+    reader = threading.Thread(target=lambda: errors.append(proc.stderr.read()), daemon=True)
+    reader.start()
+    while proc.poll() is None:
+        if time.monotonic() - started > timeout:
+            proc.kill()
+            raise subprocess.TimeoutExpired(args, timeout)
+        # The spawner's own few MB do not count: only what it runs.
+        together = max(together, sum(_resident(p) for p in _descendants(proc.pid)))
+        time.sleep(0.02)
+    reader.join()
     elapsed = time.monotonic() - started
-    err, _, last = proc.stderr.rstrip().rpartition("\n")
+    err, _, last = "".join(errors).rstrip().rpartition("\n")
     fields = dict(kv.split("=") for kv in last.split())
-    return proc.returncode, err, elapsed, int(fields["PEAK_RSS_KB"]) * 1024, float(fields["CPU_S"])
+    own = int(fields["PEAK_RSS_KB"]) * 1024
+    return proc.returncode, err, elapsed, own, float(fields["CPU_S"]), max(together, own)
 
 
 def bench_process(feed_count: int, rounds: int) -> list[Row]:
@@ -898,10 +937,10 @@ def bench_process(feed_count: int, rounds: int) -> list[Row]:
         text = text.split("rules:\n", 1)[0] + "rules:\n" + theme + broad_rules(docs, 5)
         rules.write_text(text)
         bot = str(ROOT / "bot.py")
-        floors, firsts, seconds, peaks, cpus = [], [], [], [], []
+        floors, firsts, seconds, peaks, cpus, togethers = [], [], [], [], [], []
         summary = ""
         for r in range(rounds):
-            code, err, t_floor, floor_peak, _ = _spawn(
+            code, err, t_floor, floor_peak, _, _ = _spawn(
                 [str(ROOT / "bench" / "floor.py"), str(urls)], 600
             )
             assert code == 0, err
@@ -909,14 +948,15 @@ def bench_process(feed_count: int, rounds: int) -> list[Row]:
             server.reset()
             state = tmp / f"state{r}"
             once = [bot, "once", "--rules", str(rules), "--state", str(state)]
-            code, err, t_first, peak1, cpu1 = _spawn(once, 1800)
+            code, err, t_first, peak1, cpu1, all1 = _spawn(once, 1800)
             if code != 0:
                 raise RuntimeError(f"bot.py once failed ({code}):\n{err[-3000:]}")
-            code, err2, t_second, peak2, _ = _spawn(once, 600)
+            code, err2, t_second, peak2, _, all2 = _spawn(once, 600)
             assert code == 0, err2
             firsts.append(t_first)
             seconds.append(t_second)
             peaks.append(max(peak1, peak2))
+            togethers.append(max(all1, all2))
             cpus.append(cpu1)
             db = sqlite3.connect(state / "alerts.db")
             matched, stories = db.execute(
@@ -926,14 +966,15 @@ def bench_process(feed_count: int, rounds: int) -> list[Row]:
             summary = f"{matched:,} reports matched, grouped into {stories:,} stories"
             _say(
                 f"  round {r + 1}: floor {t_floor:.2f}s ({floor_peak / MB:.0f} MB), once "
-                f"{t_first:.2f}s ({cpu1:.2f}s CPU, {peak1 / MB:.0f} MB), again {t_second:.2f}s "
-                f"({peak2 / MB:.0f} MB)"
+                f"{t_first:.2f}s ({cpu1:.2f}s CPU, {peak1 / MB:.0f} MB, with its worker "
+                f"{all1 / MB:.0f} MB), again {t_second:.2f}s ({peak2 / MB:.0f} MB)"
             )
             shutil.rmtree(state, ignore_errors=True)
     finally:
         server.close()
         shutil.rmtree(tmp, ignore_errors=True)
     floor, first, second, peak = min(floors), min(firsts), min(seconds), min(peaks)
+    together = min(togethers)
     runs = (
         f"runs: floor {', '.join(f'{x:.2f}' for x in floors)} s; once "
         f"{', '.join(f'{x:.2f}' for x in firsts)} s (CPU {', '.join(f'{x:.2f}' for x in cpus)} s); "
@@ -961,11 +1002,14 @@ def bench_process(feed_count: int, rounds: int) -> list[Row]:
         Row(
             "peak RSS of bot.py once (either pass)",
             f"{peak / MB:.0f} MB",
-            "",
-            f"{peak / MB:.0f} MB",
+            f"{together / MB:.0f} MB with its worker",
+            f"{together / MB:.0f} MB",
             "<= 150 MB",
-            peak <= 150 * MB,
-            [],
+            together <= 150 * MB,
+            [
+                "the bot's own peak (wait4), and the peak of the bot and its signature worker "
+                "together (sampled from /proc every 20 ms): the target is held to the second"
+            ],
         ),
     ]
 
