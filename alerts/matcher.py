@@ -365,8 +365,20 @@ class Matcher:
         """Match plain text (the title, a line break, and the summary) against every rule.
 
         ``forms=True`` also reports the form each term was found in and the rules that were
-        blocked (for ``explain``); the pipeline does not need them and skips the cost.
+        blocked (for ``explain``); the pipeline does not need them and skips the cost. A wire
+        dateline ("KYIV, Dec 6 (Wire) - ") names where the story was filed from, not where it
+        happened: it counts only when the rest of the text names no region.
         """
+        span = textmod.dateline(text)
+        if span is None:
+            return self._match(text, forms)
+        start, end = span
+        if not self._match(text[start:end], False).regions:
+            return self._match(text, forms)  # capitals that are not a place ("BREAKING -")
+        without = self._match(text[:start] + " " * (end - start) + text[end:], forms)
+        return without if without.regions else self._match(text, forms)
+
+    def _match(self, text: str, forms: bool) -> Match:
         if len(text) > MAX_TEXT:
             text = text[:MAX_TEXT].rsplit(" ", 1)[0]
         stream = textmod.words(text)

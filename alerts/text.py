@@ -152,3 +152,34 @@ _SEPARATORS = re.compile(
     "\U0001f000-\U0001faff"  # emoji and pictographs
     "]+"
 )
+
+
+# A wire dateline at the start of a summary: the city the story was filed from, in capitals,
+# then a date, the agency and a dash ("KYIV, Dec 6 (Wire) - ", "ODESA, Ukraine (AP) — ",
+# "КИЇВ. ", "ХАРЬКОВ, 6 декабря — "). Reporters file from the capital about events elsewhere.
+_UPPER = "A-ZА-ЯІЇЄҐЁ"
+_DATELINE = re.compile(
+    rf"[{_UPPER}][{_UPPER}'’. -]{{1,28}}[{_UPPER}]"  # the city, in capitals
+    r"(?:,[^,()\n—–-]{1,30})?"  # a date or a country
+    r"(?:\s*\([^()\n]{1,40}\))?"  # the agency
+    r"(?:\s*[—–-]{1,2}\s+|\.\s+|:\s+)"  # the dash (or the full stop of Ukrainian wires)
+)
+
+
+def dateline(text: str) -> tuple[int, int] | None:
+    """Where the summary's dateline is in ``title + "\\n" + summary``, if it opens with one.
+
+    The matcher reads the text without it, and with it only when nothing else in the text names
+    a place: "KYIV (Wire) - Missiles hit Kharkiv" is about Kharkiv, while "KHARKIV - A missile
+    hit a school" is about Kharkiv because its dateline is all it says of where.
+    """
+    start = text.find("\n") + 1
+    if not start:
+        return None
+    found = _DATELINE.match(text, start)
+    if found is None:
+        return None
+    city = found.group(0).split(",")[0].split("(")[0]
+    if any(c.islower() for c in city) or sum(c.isalpha() for c in city) < 3:
+        return None
+    return start, found.end()

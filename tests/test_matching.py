@@ -576,3 +576,29 @@ def test_a_text_repeating_a_false_friend_costs_linear_work(friends_matcher) -> N
     assert result.regions == ("Kyiv",)
     assert [r.found for r in result.rejected] == ["Kyiv Independent"]
     assert set(result.rules) == {"kyiv", "kyiv-term", "outlet"}
+
+
+def test_a_wire_dateline_is_where_the_story_was_filed_not_where_it_happened() -> None:
+    from alerts.text import dateline
+
+    for summary in (
+        "KYIV, Dec 6 (Wire) - Russian missiles",
+        "ODESA, Ukraine (AP) — Drones",
+        "КИЇВ. Російські ракети",
+        "ХАРЬКОВ, 6 декабря — Удар",
+    ):
+        text = "Title\n" + summary
+        start, end = dateline(text)
+        assert text[start:end].split(",")[0].split(".")[0].split(" ")[0].isupper()
+    for summary in ("Russian forces - advanced", "Kyiv — the capital", "US and EU: talks"):
+        assert dateline("Title\n" + summary) is None
+    matcher = compile_rules(
+        "  - id: kyiv\n    regions: [Kyiv]\n    any: [missile*]\n"
+        "  - id: sumy\n    regions: [Sumy]\n    any: [missile*]\n"
+    )
+    # Filed from the capital about another city: the city, not the capital.
+    assert matcher.match("Plant hit\nKIEV (Wire) - Missiles hit Sumy overnight.").rules == ("sumy",)
+    # The dateline is all the text says of where: then it counts.
+    assert matcher.match("School hit\nKIEV (Wire) - A missile hit a school.").rules == ("kyiv",)
+    # Capitals that are not a place are not a dateline.
+    assert matcher.match("Alert\nBREAKING - missiles over Kiev").rules == ("kyiv",)
