@@ -65,7 +65,7 @@ from .lexicon import (
     skeleton,
     stem,
 )
-from .text import clean
+from .text import clean, dateline
 
 # --------------------------------------------------------------------------------------------
 # Tunables, set on the tuning half of tests/data/story_pairs.yaml and story_sets.yaml.
@@ -88,7 +88,7 @@ LATE = 0.3
 """Cost per ``CLOSE`` of time beyond ``CLOSE`` between the reports."""
 LEAD_WORDS = 60
 """Words of the summary that count: the lead, not the whole article body."""
-SIGNATURE_VERSION = 2
+SIGNATURE_VERSION = 3
 """Stored signatures of another version are computed again (the lexicon or reading changed)."""
 
 # Weights of the kinds of evidence in the likeness of two reports. A place or a count is rarer
@@ -297,6 +297,12 @@ def _tokens(title: str, lead: str) -> list[_Token]:
 
 
 def _lead(summary: str) -> str:
+    """The summary's first words, without a wire dateline ("KYIV, Dec 6 (Wire) - "): where a
+    story was filed from is not where it happened, and two stories filed from one capital
+    would share it."""
+    span = dateline("\n" + summary)
+    if span is not None:
+        summary = summary[span[1] - 1 :]
     words = summary.split()
     return " ".join(words[:LEAD_WORDS])
 
