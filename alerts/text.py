@@ -174,8 +174,8 @@ def dateline(text: str) -> tuple[int, int] | None:
     hit a school" is about Kharkiv because its dateline is all it says of where.
     """
     start = text.find("\n") + 1
-    if not start:
-        return None
+    if not start or not text[start : start + 3].isupper():
+        return None  # most summaries: not three capitals first
     found = _DATELINE.match(text, start)
     if found is None:
         return None
