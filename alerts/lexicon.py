@@ -324,9 +324,9 @@ def build(path: Path, places: Iterable[Any] = (), false_friends: Iterable[Any] =
             for phrase in expand.entries(langs):
                 lex.add(phrase, Entry(f"{prefix}{name}"))
     for lang in LANGS:
-        for word in str(data["stopwords"][lang]).split():
-            lex.stopwords.update(w[0] for w in expand.phrase(word, lang) if len(w) == 1)
-        for word in str((data.get("sources") or {}).get(lang) or "").split():
+        # Officials quoted on every event of their city (sources:) are left out like stopwords.
+        unsaid = f"{data['stopwords'][lang]} {(data.get('sources') or {}).get(lang) or ''}"
+        for word in unsaid.split():
             lex.stopwords.update(w[0] for w in expand.phrase(word, lang) if len(w) == 1)
         for word in data["units"][lang]:
             lex.units.update(w[0] for w in expand.phrase(word, lang) if len(w) == 1)

@@ -10,9 +10,9 @@ would cost more to start (about half a second) than it saves.
 The worker is a plain child process fed one JSON line per report on its stdin (title, summary,
 the rule terms it matched), answering one signature JSON line per report on its stdout, in
 order. It also sends what comparing signatures needs of the lexicon (the generic keys, the
-weapons, the keys of each rule term, once), so this process never loads the lexicon. It exits when its stdin closes, so a
-bot killed with ``kill -9`` leaves no worker behind; if it fails in any way, the rest of the
-batch is read here. The results are the same either way: the worker runs the same function on
+weapons, the keys of each rule term, once), so this process never loads the lexicon. It exits
+when its stdin closes, so a bot killed with ``kill -9`` leaves no worker behind; if it fails in
+any way, the rest of the batch is read here. The results are the same either way: the worker runs the same function on
 the same text.
 """
 
@@ -90,12 +90,8 @@ class Signer:
             for title, summary, _ in texts:
                 yield signature(title, summary)
             return
-        done = 0
-        try:
-            done = yield from self._from_worker(proc, texts)
-        finally:
-            if done < len(texts):
-                self.close()  # interrupted or failed: a worker out of step is of no use
+        # _from_worker closes a worker that stopped short (or whose reader stopped reading).
+        done = yield from self._from_worker(proc, texts)
         for title, summary, _ in texts[done:]:
             yield signature(title, summary)
 

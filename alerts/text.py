@@ -159,7 +159,7 @@ _SEPARATORS = re.compile(
 # "КИЇВ. ", "ХАРЬКОВ, 6 декабря — "). Reporters file from the capital about events elsewhere.
 _UPPER = "A-ZА-ЯІЇЄҐЁ"
 _DATELINE = re.compile(
-    rf"[{_UPPER}][{_UPPER}'’. -]{{1,28}}[{_UPPER}]"  # the city, in capitals
+    rf"(?P<city>[{_UPPER}][{_UPPER}'’. -]{{1,28}}[{_UPPER}])"  # the city, in capitals
     r"(?:,[^,()\n—–-]{1,30})?"  # a date or a country
     r"(?:\s*\([^()\n]{1,40}\))?"  # the agency
     r"(?:\s*[—–-]{1,2}\s+|\.\s+|:\s+)"  # the dash (or the full stop of Ukrainian wires)
@@ -177,9 +177,6 @@ def dateline(text: str) -> tuple[int, int] | None:
     if not start or not text[start : start + 3].isupper():
         return None  # most summaries: not three capitals first
     found = _DATELINE.match(text, start)
-    if found is None:
-        return None
-    city = found.group(0).split(",")[0].split("(")[0]
-    if any(c.islower() for c in city) or sum(c.isalpha() for c in city) < 3:
+    if found is None or sum(c.isalpha() for c in found["city"]) < 3:
         return None
     return start, found.end()

@@ -20,6 +20,7 @@ from alerts.store import Matched, Store
 from alerts.stories import signature
 
 from .story_eval import report, sets
+from .test_delivery import ingest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -96,17 +97,7 @@ def _store_with_the_labeled_reports(path) -> Store:
             guid = f"{group['id']}/{side['key']}"
             link = f"https://x.example/{guid}"
             item = Item(side["feed"], guid, side["title"], link, side["summary"], when)
-            store.ingest(
-                side["feed"],
-                f"https://{side['feed']}.example/rss",
-                now=when,
-                etag=None,
-                last_modified=None,
-                body_hash=None,
-                seen=[],
-                new=[Matched(item, ("rule",), rep.regions, rep.terms)],
-                backfill_before=None,
-            )
+            ingest(store, side["feed"], Matched(item, ("rule",), rep.regions, rep.terms), now=when)
     return store
 
 
