@@ -98,9 +98,11 @@ class FeedStorage:
             # The feed still carries what its last successful poll saw (those items' last_seen_at
             # is that poll's time): they are seen now too, or retention would forget them while
             # the feed carries them, and they would be delivered again when the feed next changes.
+            # "+last_seen_at" keeps SQLite on the (feed, guid) index: one poll cycle shares its
+            # time across feeds, so the last_seen_at index would scan every feed's items.
             conn.execute(
                 "UPDATE items SET last_seen_at = ? WHERE feed = ? "
-                "AND last_seen_at = (SELECT last_success_at FROM feeds WHERE name = ?)",
+                "AND +last_seen_at = (SELECT last_success_at FROM feeds WHERE name = ?)",
                 [iso(now), name, name],
             )
             conn.execute(
