@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from . import yamlcache
 from .durations import parse_duration
 from .gazetteer import Alias, builtin_false_friends, builtin_regions
 from .matcher import WHERE, Match, Matcher, RuleSpec, Term, TermError, parse_term
@@ -288,10 +289,10 @@ class _Reader:
 
     def read(self, source: str) -> Config:
         try:
-            # The Python composer, not libyaml's (18 ms faster on the shipped file): libyaml
-            # accepts what it refuses (a tab inside a flow list) and words errors its own way,
-            # and the hints below are written for its words.
-            root = yaml.compose(source, Loader=yaml.SafeLoader)
+            # The Python composer, not libyaml's: libyaml accepts what it refuses (a tab inside
+            # a flow list) and words errors its own way, and the hints below are written for
+            # its words. A large file it accepted is not composed again (yamlcache).
+            root = yamlcache.compose(source)
         except yaml.MarkedYAMLError as exc:
             raise ConfigError([f"{self.path}:{_yaml_problem(exc)}"]) from None
         except yaml.YAMLError as exc:

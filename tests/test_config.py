@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from alerts import config as configmod
+from alerts import yamlcache
 
 from .conftest import ROOT, bot
 
@@ -429,3 +431,80 @@ def test_check_reports_binary_garbage_cleanly(tmp_path: Path) -> None:
 
 def test_root_is_where_bot_lives() -> None:
     assert (ROOT / "bot.py").exists()
+
+
+# -- a large rules file's tree is kept on disk (alerts/yamlcache.py) --
+
+
+def _large_rules(broken_at: int | None = None) -> str:
+    """A rules file past yamlcache.MIN_SIZE, sharing one list by an alias as the shipped one
+    does; rule ``broken_at`` names an unknown region."""
+    rules = []
+    for n in range(200):
+        region = "Atlantis" if n == broken_at else "Sumy"
+        words = "*attacks" if n else "&attacks [shelling, shelled, strike*]"
+        rules.append(f"  - id: rule-{n:03d}\n    regions: [{region}]\n    any: {words}\n")
+    text = GOOD.split("rules:\n", 1)[0] + "rules:\n" + "".join(rules)
+    assert len(text) > yamlcache.MIN_SIZE
+    return text
+
+
+def _same_tree(a, b, seen: set) -> bool:
+    if (id(a), id(b)) in seen:
+        return True
+    seen.add((id(a), id(b)))
+    if type(a) is not type(b) or a.tag != b.tag or a.start_mark.line != b.start_mark.line:
+        return False
+    if isinstance(a.value, str):
+        return a.value == b.value and a.style == b.style
+    if len(a.value) != len(b.value):
+        return False
+    if isinstance(a, yaml.MappingNode):
+        return all(
+            _same_tree(ka, kb, seen) and _same_tree(va, vb, seen)
+            for (ka, va), (kb, vb) in zip(a.value, b.value, strict=True)
+        )
+    return all(_same_tree(x, y, seen) for x, y in zip(a.value, b.value, strict=True))
+
+
+def test_a_large_rules_file_is_read_back_from_its_cache_as_composed(tmp_path: Path) -> None:
+    source = (ROOT / "rules.yaml").read_text(encoding="utf-8")
+    assert len(source) > yamlcache.MIN_SIZE
+    composed = yaml.compose(source, Loader=yaml.SafeLoader)
+    first = yamlcache.compose(source, dirs=[tmp_path])
+    (cache,) = tmp_path.glob("rules-tree-*.json")
+    cached = yamlcache.compose(source, dirs=[tmp_path])
+    assert _same_tree(composed, first, set()) and _same_tree(composed, cached, set())
+    # the alias stays one node, as the composer made it
+    anys = [v for r in cached.value[-1][1].value for k, v in r.value if k.value == "any"]
+    assert len(anys) > 2 and len({id(a) for a in anys}) < len(anys)
+    # a damaged cache is ignored and written again; nothing fails
+    for damage in ('{"key": "x"', '{"key": "%s", "data": [["q", "t", [7], 0, null]]}'):
+        cache.write_text(damage.replace("%s", cache.name), encoding="utf-8")
+        assert _same_tree(composed, yamlcache.compose(source, dirs=[tmp_path]), set())
+
+
+def test_a_cached_rules_file_reports_the_same_problems_on_the_same_lines() -> None:
+    source = _large_rules(broken_at=77)
+    messages = []
+    for _ in range(2):  # the second read comes from the cache the first wrote
+        with pytest.raises(configmod.ConfigError) as err:
+            configmod.parse(source, "big.yaml")
+        messages.append(err.value.problems)
+    line = source[: source.index("[Atlantis]")].count("\n") + 1
+    assert messages[0] == messages[1]
+    assert any(m.startswith(f"big.yaml:{line}:") and "Atlantis" in m for m in messages[0])
+    good = configmod.parse(_large_rules(), "big.yaml")
+    assert len(good.rules) == 200 and good.rules[5].any == good.rules[0].any
+
+
+def test_an_alias_bomb_is_cached_at_the_size_of_its_text(tmp_path: Path) -> None:
+    lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for n in range(1, 9):
+        lines.append(f"a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 9)}]")
+    source = "\n".join(lines) + "\n" + "#" * yamlcache.MIN_SIZE + "\n"
+    yamlcache.compose(source, dirs=[tmp_path])
+    (cache,) = tmp_path.glob("rules-tree-*.json")
+    assert cache.stat().st_size < 4000  # 9**9 leaves if each alias were written out
+    with pytest.raises(configmod.ConfigError):
+        configmod.parse(source, "bomb.yaml")
