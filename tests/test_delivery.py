@@ -160,6 +160,27 @@ def test_an_alerted_story_is_edited_even_for_a_chat_without_digests(tmp_path) ->
     assert alert.index("wire.example") < alert.index("desk.example")  # the headline stays
 
 
+def test_a_digest_report_joining_an_alerted_story_edits_the_alert_in_the_urgent_pass(
+    tmp_path,
+) -> None:
+    store = open_store(tmp_path, ALICE)
+    tg = Telegram(store)
+    ingest(store, "wire", report("troops", "wire", 0))
+    store.settle(NOW, URGENT)
+    tg.alerts_then_digest()
+    # The same development, matched only by a digest rule: the chat was alerted to its story,
+    # so the urgent pass edits the alert rather than leaving the link for the digest.
+    later = report("troops", "desk", 10)
+    ingest(store, "desk", Matched(later.item, ("grid",), ()))
+    store.settle(NOW, URGENT)
+    assert store.chats_with_pending(urgent=True) == [ALICE]
+    tg.compose(True)
+    tg.flush()
+    assert [kind for _, kind, _ in tg.sent] == ["alert", "edit"]
+    (alert,) = tg.ledger.texts.values()
+    assert links(alert) == {"https://wire.example/troops", "https://desk.example/troops"}
+
+
 def test_a_refused_edit_falls_back_to_the_digest_or_a_message_of_its_own(tmp_path) -> None:
     store = open_store(tmp_path, ALICE, BOB)
     store.update_chat(BOB, digest_off=True)
