@@ -744,8 +744,8 @@ def _weigh(
     if not telling:
         # A town and the rule's topic are not an event, unless one report says nothing more
         # than the other ("Explosions in Kharkiv", "Kharkiv: explosions").
-        rest_a = _telling(sa.keys - shared, light, generic)
-        rest_b = _telling(sb.keys - shared, light, generic)
+        rest_a = _telling(sa, shared, light, generic)
+        rest_b = _telling(sb, shared, light, generic)
         if places_shared and not (rest_a and rest_b):
             evidence(-MODERATE, lambda: "only a place in common, and nothing else said")
         elif places_shared and gap <= _hours(CLOSE) / 4:
@@ -890,12 +890,11 @@ def _locations(shared: frozenset[str]) -> set[str]:
     return towns | names
 
 
-def _telling(keys: frozenset[str], light: frozenset[str], generic: frozenset[str]) -> bool:
-    """Whether keys say something beyond places and the rule's topic."""
-    return any(
-        k not in light and k not in generic and not k.startswith((PLACE, REGION, NAME))
-        for k in keys
-    )
+def _telling(
+    sig: Signature, shared: frozenset[str], light: frozenset[str], generic: frozenset[str]
+) -> bool:
+    """Whether a report says something beyond the shared keys, places and the rule's topic."""
+    return bool(sig.nonplace - shared - light - generic)
 
 
 def _one_article(sa: Signature, sb: Signature) -> bool:

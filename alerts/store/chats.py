@@ -42,7 +42,7 @@ class ChatStorage:
         a story it was alerted to (they come as an edit of that alert, not in a digest).
         """
         wanted = chat.wants(rules)
-        urgent = any(r in urgent_rules for r in wanted)
+        urgent = not urgent_rules.isdisjoint(wanted)
         if chat.digest_off and not urgent and not self._alerted(conn, chat.id, story_id):
             return None
         if not wanted:
