@@ -250,6 +250,41 @@ def test_a_feed_taken_out_of_the_rules_is_forgotten_after_keep_days(tmp_path) ->
     sim.store.close()
 
 
+def test_an_item_dropped_after_weeks_unchanged_ages_from_its_last_sighting(tmp_path) -> None:
+    """Unchanged polls (304) write only the feed's row; an item the changed body then drops
+    was still carried until the last of them, and ages from then, not from when the body last
+    changed: a feed that puts it back within keep_days does not deliver it twice."""
+    sim = Sim(tmp_path, keep_days=7)
+    old = sim.item("wire", "a", "Troops rotate out of the Zaporizhzhia sector", ("troops",), START)
+    sim.poll("wire", [old], START)
+    sim.deliver(START)
+    for day in range(1, 21):  # three weeks of 304s
+        sim.poll("wire", [old], START + timedelta(days=day))
+    # day 21: the body changes and drops the old item; prune at once, and again days later
+    day21 = START + timedelta(days=21)
+    new = sim.item("wire", "b", "Troops train on new drones near Pavlohrad", ("troops",), day21)
+    sim.poll("wire", [new], day21)
+    sim.deliver(day21)
+    for day in (21, 25):
+        sim.store.prune(7, START + timedelta(days=day), ["wire"])
+    [(kept,)] = sim.store.db.execute("SELECT count(*) FROM items WHERE guid = 'a'")
+    assert kept == 1  # last seen on day 20, within keep_days
+    # day 26: the feed puts the old item back; it is known, not news
+    day26 = START + timedelta(days=26)
+    sim.poll("wire", [old, new], day26)
+    sim.deliver(day26)
+    assert sim.delivered == Counter({old.title: 1, new.title: 1})
+    # once the feed drops it for good, it goes keep_days after its last sighting
+    sim.poll("wire", [new], START + timedelta(days=27))
+    sim.store.prune(7, START + timedelta(days=33), ["wire"])
+    [(kept,)] = sim.store.db.execute("SELECT count(*) FROM items WHERE guid = 'a'")
+    assert kept == 1
+    sim.store.prune(7, START + timedelta(days=34), ["wire"])
+    [(kept,)] = sim.store.db.execute("SELECT count(*) FROM items WHERE guid = 'a'")
+    assert kept == 0
+    sim.store.close()
+
+
 def test_a_story_is_remembered_while_reports_can_still_join_it(tmp_path) -> None:
     """keep_days shorter than the story window: a late report of a story delivered and pruned
     must still join it (not start a story nobody can be sent, nor repeat the first one)."""

@@ -92,19 +92,15 @@ class FeedStorage:
     def record_unchanged(
         self, name: str, url: str, now: datetime, etag: str | None, last_modified: str | None
     ) -> None:
-        """A successful poll that brought nothing new (304, or the same bytes as last time)."""
+        """A successful poll that brought nothing new (304, or the same bytes as last time).
+
+        The items the feed still carries are seen now too, or retention would forget them while
+        the feed carries them, and they would be delivered again when the feed next changes.
+        They are not written: they are the items last seen when the body last changed
+        (``carried_at``), and retention reads their last sighting as ``last_success_at``.
+        """
         with self.transaction() as conn:
             self._touch_feed(conn, name, url)
-            # The feed still carries what its last successful poll saw (those items' last_seen_at
-            # is that poll's time): they are seen now too, or retention would forget them while
-            # the feed carries them, and they would be delivered again when the feed next changes.
-            # "+last_seen_at" keeps SQLite on the (feed, guid) index: one poll cycle shares its
-            # time across feeds, so the last_seen_at index would scan every feed's items.
-            conn.execute(
-                "UPDATE items SET last_seen_at = ? WHERE feed = ? "
-                "AND +last_seen_at = (SELECT last_success_at FROM feeds WHERE name = ?)",
-                [iso(now), name, name],
-            )
             conn.execute(
                 "UPDATE feeds SET failures = 0, retry_at = NULL, last_polled_at = ?, "
                 "last_success_at = ?, etag = COALESCE(?, etag), "

@@ -116,11 +116,20 @@ class ItemStorage:
         stamp = iso(now)
         with self.transaction() as conn:
             self._touch_feed(conn, feed, url)
+            # The items the old body carried were seen until the last unchanged poll (see
+            # record_unchanged): written down now that the body changed. "+last_seen_at" keeps
+            # SQLite on the (feed, guid) index.
+            conn.execute(
+                "UPDATE items SET last_seen_at = (SELECT last_success_at FROM feeds "
+                "WHERE name = ?1) WHERE feed = ?1 AND +last_seen_at = (SELECT carried_at "
+                "FROM feeds WHERE name = ?1 AND carried_at < last_success_at)",
+                [feed],
+            )
             conn.execute(
                 "UPDATE feeds SET failures = 0, retry_at = NULL, last_polled_at = ?, "
-                "last_success_at = ?, etag = ?, last_modified = ?, body_hash = ?, "
-                "first_polled_at = COALESCE(first_polled_at, ?) WHERE name = ?",
-                [stamp, stamp, etag, last_modified, body_hash, stamp, feed],
+                "last_success_at = ?, carried_at = ?, etag = ?, last_modified = ?, "
+                "body_hash = ?, first_polled_at = COALESCE(first_polled_at, ?) WHERE name = ?",
+                [stamp, stamp, stamp, etag, last_modified, body_hash, stamp, feed],
             )
             for start in range(0, len(seen), 500):
                 chunk = list(seen[start : start + 500])

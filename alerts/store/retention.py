@@ -61,13 +61,21 @@ class Retention:
             names = sorted(configured) if configured is not None else []
             marks = ",".join("?" * len(names)) or "NULL"
             unlisted = f" OR feed NOT IN ({marks})" if configured is not None else ""
+            # An item the feed still carries (last seen when the body last changed) was seen
+            # at the feed's last success; the index narrows by last_seen_at first, which is
+            # never later than that.
+            seen = (
+                "(CASE WHEN last_seen_at = (SELECT carried_at FROM feeds WHERE name = items.feed) "
+                "THEN (SELECT last_success_at FROM feeds WHERE name = items.feed) "
+                "ELSE last_seen_at END)"
+            )
             removed = conn.execute(
-                "DELETE FROM items WHERE last_seen_at < ? "
-                "AND (last_seen_at < (SELECT last_success_at FROM feeds WHERE name = items.feed)"
+                f"DELETE FROM items WHERE last_seen_at < ? AND {seen} < ? "
+                f"AND ({seen} < (SELECT last_success_at FROM feeds WHERE name = items.feed)"
                 f"{unlisted}) "
                 "AND (story_id IS NULL OR (story_id NOT IN (SELECT story_id FROM queue) "
                 "AND story_id NOT IN (SELECT id FROM stories WHERE first_at >= ?)))",
-                [cutoff, *names, live],
+                [cutoff, cutoff, *names, live],
             ).rowcount
             if configured is not None:
                 conn.execute(

@@ -216,3 +216,13 @@ def m005_report_deliveries(db: Database) -> None:
     db["items"].create_index(["status", "story_id"])  # the matched reports not yet in a story
     db["outbox"].add_column("message_id", int)  # Telegram's id of the sent message, for edits
     db["outbox"].add_column("target_id", int)  # an edit: the outbox row of the message it edits
+
+
+@migrations()
+def m006_carried_at(db: Database) -> None:
+    """When a feed's body last changed (``carried_at``): the items it still carries are those
+    last seen then. An unchanged poll (304) then writes only the feed's row, where it used to
+    write every item the feed carried (its items' last_seen_at); retention reads an item's last
+    sighting as the feed's last success when the feed still carries it."""
+    db["feeds"].add_column("carried_at", str)
+    db.execute("UPDATE feeds SET carried_at = last_success_at")
