@@ -28,7 +28,6 @@ import logging
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
-from importlib import metadata
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -49,6 +48,8 @@ def key(parts: Iterable[bytes | str], packages: Iterable[str] = ()) -> str:
     for part in parts:
         digest.update(part if isinstance(part, bytes) else part.encode())
         digest.update(b"\0")
+    if packages:
+        from importlib import metadata  # 10 ms to import; the rules file's cache needs none
     for package in packages:
         try:
             version = metadata.version(package)

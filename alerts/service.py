@@ -20,12 +20,10 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.interval import IntervalTrigger
 
 from . import digest, feeds, health, sinks, status
 from .config import Config, ConfigError, Feed, load
@@ -37,6 +35,9 @@ from .signer import Signer
 from .sinks import ConsoleSink, Sink
 from .store import Chat, FeedState, IngestResult, Matched, Outgoing, Store, parse_iso
 from .wording import plural
+
+if TYPE_CHECKING:  # APScheduler is imported when the bot runs, not for once or check
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 log = logging.getLogger("alerts")
 
@@ -805,6 +806,8 @@ class Service:
                 await self.send_alerts()
 
     def _add_poll_job(self, scheduler: AsyncIOScheduler, feed: Feed, first: datetime) -> None:
+        from apscheduler.triggers.interval import IntervalTrigger
+
         every = self.config.poll_interval(feed)
         scheduler.add_job(
             self._tracked,
@@ -821,6 +824,8 @@ class Service:
         )
 
     def _add_digest_job(self, scheduler: AsyncIOScheduler) -> None:
+        from apscheduler.triggers.interval import IntervalTrigger
+
         every = self.config.settings.digest_every
         tick = DIGEST_TICK if not every else max(1.0, min(DIGEST_TICK, every / 2))
         scheduler.add_job(
@@ -838,6 +843,8 @@ class Service:
     def schedule(self, scheduler: AsyncIOScheduler) -> None:
         """Add every job. Grace times are set on purpose: APScheduler's default of one second
         silently drops a job whenever the loop is busy at the moment it falls due."""
+        from apscheduler.triggers.interval import IntervalTrigger
+
         self._scheduler = scheduler
         now = datetime.now(UTC)
         for index, feed in enumerate(self.config.feeds):
@@ -887,6 +894,8 @@ class Service:
         # two steps) are grouped and owed now.
         if (await self.settle()).queued:
             await self.send_alerts()
+        from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
         scheduler = AsyncIOScheduler(timezone=UTC)
         self.schedule(scheduler)
         await self.watch_rules()
