@@ -137,6 +137,8 @@ class Config:
     region_terms: dict[str, tuple[Term, ...]] = field(default_factory=dict, repr=False)
     # things that load but are probably not what the operator meant, as path:line: warning: ...
     warnings: tuple[str, ...] = ()
+    # the text it was read from, so that a worker process (alerts.reader) reads the same rules
+    source: str = field(default="", repr=False, compare=False)
 
     def rule(self, rule_id: str) -> Rule | None:
         return next((r for r in self.rules if r.id == rule_id), None)
@@ -334,6 +336,7 @@ class _Reader:
             matcher,
             region_terms,
             tuple(f"{self.path}:{line}: warning: {msg}" for line, msg in self.warnings),
+            source,
         )
 
     # -- generic shapes --

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
 
-from . import digest, feeds, health, sinks, status
+from . import digest, feeds, health, reader, sinks, status
 from .config import Config, ConfigError, Feed, load
 from .durations import format_duration
 from .logs import kv
@@ -98,6 +98,7 @@ class Service:
         self._poll_slots = asyncio.Semaphore(POLL_CONCURRENCY)
         self._send_lock = asyncio.Lock()
         self._http: httpx.AsyncClient | None = None
+        self._reader: reader.Reader | None = None  # a worker reading bodies in poll_all
         self._inflight: set[asyncio.Task] = set()
         self.last_poll_at: datetime | None = None
         # Each feed's last successful poll, for the health verdict: kept here so that /healthz
@@ -175,7 +176,13 @@ class Service:
                     fetched.last_modified,
                 )
                 return PollOutcome(feed.name, ok=True, unchanged=True)
-            parsed = await asyncio.to_thread(feeds.parse, feed.name, fetched, now)
+            read = None
+            if self._reader is not None and self.config.source == self._reader.source:
+                read = await self._reader.read(feed.name, fetched, now)
+            if read is None:
+                parsed, found = await asyncio.to_thread(feeds.parse, feed.name, fetched, now), None
+            else:
+                parsed, found = read
         except feeds.FetchError as exc:
             return await self._failed(feed, str(exc))
         except Exception as exc:  # a bug or a hostile feed must not stop the other feeds
@@ -187,6 +194,14 @@ class Service:
         fresh = [item for item in parsed.items if item.guid not in known]
         config = self.config
         matcher = config.matcher
+
+        def worker_found() -> list[Matched]:
+            """What the reader worker found, for the items not already known."""
+            return [
+                Matched(item, f.rules, f.regions, f.terms)
+                for item, f in zip(parsed.items, found, strict=True)
+                if item.guid not in known
+            ]
 
         def match_all() -> list[Matched]:
             out = []
@@ -200,7 +215,10 @@ class Service:
                 out.append(Matched(item, m.rules, m.regions, config.topic_terms(m)))
             return out
 
-        matched = await asyncio.to_thread(match_all) if fresh else []
+        if found is not None:
+            matched = worker_found()
+        else:
+            matched = await asyncio.to_thread(match_all) if fresh else []
         first_poll = state is None or state.first_polled_at is None
         # Back from a long outage, a feed's backlog is treated as on its first poll: recorded,
         # not delivered, beyond ``backfill``. Subscribers get the news, not a flood.
@@ -418,9 +436,21 @@ class Service:
             self.http_server = server
 
     async def poll_all(self, *, force: bool = True) -> list[PollOutcome]:
-        return list(
-            await asyncio.gather(*(self.poll_feed(f, force=force) for f in self.config.feeds))
-        )
+        """Poll every feed at once; with many feeds, a worker process shares the reading of
+        their bodies (alerts.reader)."""
+        config = self.config
+        if len(config.feeds) >= reader.MIN_FEEDS and config.source and reader.enabled():
+            self._reader = reader.Reader(config.source, config.path)
+            await self._reader.start()
+        try:
+            return list(
+                await asyncio.gather(*(self.poll_feed(f, force=force) for f in config.feeds))
+            )
+        finally:
+            shared, self._reader = self._reader, None
+            if shared is not None:
+                await shared.close()
+                log.debug(kv(event="reader_worker", feeds=shared.read_by_worker))
 
     # -- chats' preferences --
 
