@@ -87,12 +87,27 @@ def _others(entry: Entry) -> list[Piece]:
 def _heading(entry: Entry, rules: Sequence[Rule]) -> tuple[int, str, list[str]]:
     """The first rule (in rules.yaml order) an entry matched: its place and name, and the
     names of the others. Rules no longer in the file go under "Other matches"."""
-    order = {r.id: i for i, r in enumerate(rules)}
-    names = {r.id: r.name for r in rules}
+    order, names = _rule_order(rules)
     known = sorted((r for r in entry.rules if r in order), key=order.__getitem__)
     if known:
         return order[known[0]], names[known[0]], [names[r] for r in known[1:]]
     return len(order), OTHER, list(entry.rules[1:])
+
+
+_ORDER: list[tuple[Sequence[Rule], dict[str, int], dict[str, str]]] = []
+
+
+def _rule_order(rules: Sequence[Rule]) -> tuple[dict[str, int], dict[str, str]]:
+    """Each rule's place in rules.yaml and its name, once per rules file (by identity: the
+    config's tuple), not once per story: a digest pass weighs every pending story, thousands
+    after a first poll."""
+    for known, order, names in _ORDER:
+        if known is rules:
+            return order, names
+    order, names = {r.id: i for i, r in enumerate(rules)}, {r.id: r.name for r in rules}
+    if isinstance(rules, tuple):  # a list could change under the cache
+        _ORDER[:] = [(rules, order, names), *_ORDER[:3]]
+    return order, names
 
 
 def local_time(when: datetime, tz: tzinfo, now: datetime) -> str:
