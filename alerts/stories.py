@@ -1085,9 +1085,15 @@ class StoryIndex:
         def rank(sid: int) -> tuple[float, float, tuple[float, str, str, int]]:
             return weight[sid], last_ts[sid], order[sid]
 
-        # Ranked whatever the order the postings gave them in (sets of ids): by weight, then
-        # the latest, then the headline; three stable sorts by plain lookups are the fastest.
-        ranked = sorted(weight, key=order.__getitem__, reverse=True)
+        # The best by weight, then the latest, then the headline, whatever the order the
+        # postings gave them in (sets of ids). Only the stories at or above the weight of the
+        # 2*keep-th are ranked in full: the weights alone are compared in C.
+        if len(weight) > 2 * keep:
+            floor = heapq.nlargest(2 * keep, weight.values())[-1]
+            ranked = [sid for sid, w in weight.items() if w >= floor]
+        else:
+            ranked = list(weight)
+        ranked.sort(key=order.__getitem__, reverse=True)
         ranked.sort(key=last_ts.__getitem__, reverse=True)
         ranked.sort(key=weight.__getitem__, reverse=True)
         best = ranked[: 2 * keep]
