@@ -204,6 +204,11 @@ class Signature:
         return frozenset(k for k in self.keys if k.startswith(PERSON))
 
     def to_json(self) -> str:
+        # Read from JSON (a worker's answer), the text is that JSON: given once, to store it,
+        # then let go (the story index holds thousands of signatures).
+        text = self.__dict__.pop("_text", None)
+        if text is not None:
+            return text
         data = {
             "v": SIGNATURE_VERSION,
             "l": self.lang,
@@ -227,7 +232,7 @@ class Signature:
             raise ValueError("signature of another version; recompute it with signature()")
         try:
             # Keys interned, as signature() makes them: the story index holds thousands.
-            return cls(
+            sig = cls(
                 lang=data["l"],
                 keys=frozenset(map(sys.intern, data["k"])),
                 title=frozenset(map(sys.intern, data["t"])),
@@ -241,6 +246,9 @@ class Signature:
             )
         except (KeyError, TypeError) as exc:
             raise ValueError(f"malformed signature: {exc!r}") from exc
+        # to_json() would write this text again (one layout, sorted lists): keep it for that.
+        sig.__dict__["_text"] = (text if isinstance(text, str) else text.decode("utf-8")).strip()
+        return sig
 
     def to_bytes(self) -> bytes:
         return self.to_json().encode("utf-8")

@@ -34,6 +34,7 @@ class ChatStorage:
         rules: Sequence[str],
         urgent_rules: frozenset[str],
         stamp: str,
+        rules_json: str | None = None,
     ) -> bool | None:
         """Owe a chat one report, once. Returns whether it is owed as urgent, None if the chat
         does not want it.
@@ -47,10 +48,14 @@ class ChatStorage:
             return None
         if not wanted:
             return None
+        # A chat that wants every rule is owed the item's own rule list: its stored JSON
+        # (``rules_json``, what json.dumps wrote) is used as it is, not decoded and written again.
+        whole = chat.rules is None and rules_json is not None
+        wanted_json = rules_json if whole else json.dumps(wanted)
         cur = conn.execute(
             "INSERT OR IGNORE INTO queue(chat_id, item_id, story_id, rules, urgent, created_at) "
             "VALUES(?, ?, ?, ?, ?, ?)",
-            [chat.id, item_id, story_id, json.dumps(wanted), int(urgent), stamp],
+            [chat.id, item_id, story_id, wanted_json, int(urgent), stamp],
         )
         return urgent if cur.rowcount else None
 

@@ -225,7 +225,9 @@ class ItemStorage:
                 result.matched += 1
                 result.joined += int(story_id != item_id)
                 for chat in chats:
-                    owed = self._owe(conn, chat, item_id, story_id, rules, urgent_rules, stamp)
+                    owed = self._owe(
+                        conn, chat, item_id, story_id, rules, urgent_rules, stamp, row[8]
+                    )
                     if owed is not None:
                         result.queued += 1
                         result.urgent += int(owed)
