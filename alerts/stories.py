@@ -169,6 +169,16 @@ class Signature:
         return frozenset(k for k in self.keys if not k.startswith((REGION, PLACE, NAME)))
 
     @cached_property
+    def specific(self) -> frozenset[str]:
+        """The keys that are not generic: what a comparison weighs as shared evidence (taken
+        once per report, not once per comparison)."""
+        return self.keys - vocabulary().generic
+
+    @cached_property
+    def specific_nonplace(self) -> frozenset[str]:
+        return self.nonplace - vocabulary().generic
+
+    @cached_property
     def located(self) -> frozenset[str]:
         """Where a report says it happened: towns, and names the lexicon lacks."""
         return frozenset(k for k in self.keys if k.startswith((PLACE, NAME)))
@@ -721,10 +731,9 @@ def _weigh(
             why.append(f"published {gap:.0f}h apart (more than {_hours(max_gap):.0f}h)")
         return None
     vocab = vocabulary()
-    generic = vocab.generic
     light = _term_keys(a.terms) | _term_keys(b.terms)  # each cached, per report
 
-    shared = (sa.keys & sb.keys) - light - generic
+    shared = (sa.specific & sb.specific) - light
     score = 0.0
     deciding = why is None and against is None  # assignment: stop once it cannot reach THRESHOLD
 
@@ -743,7 +752,7 @@ def _weigh(
 
     # Names the lexicon does not know are mostly places (villages, districts): as places, a
     # shared one says where, not what happened.
-    telling = (sa.nonplace & sb.nonplace) - light - generic
+    telling = (sa.specific_nonplace & sb.specific_nonplace) - light
     places_shared = not sa.located.isdisjoint(sb.located)
     if not telling and len(_locations(shared)) >= 2:
         # A village and the town it is near, both in each report: where, said precisely twice
@@ -752,8 +761,8 @@ def _weigh(
     if not telling:
         # A town and the rule's topic are not an event, unless one report says nothing more
         # than the other ("Explosions in Kharkiv", "Kharkiv: explosions").
-        rest_a = _telling(sa, shared, light, generic)
-        rest_b = _telling(sb, shared, light, generic)
+        rest_a = _telling(sa, shared, light)
+        rest_b = _telling(sb, shared, light)
         if places_shared and not (rest_a and rest_b):
             evidence(-MODERATE, lambda: "only a place in common, and nothing else said")
         elif places_shared and gap <= _hours(CLOSE) / 4:
@@ -898,11 +907,10 @@ def _locations(shared: frozenset[str]) -> set[str]:
     return towns | names
 
 
-def _telling(
-    sig: Signature, shared: frozenset[str], light: frozenset[str], generic: frozenset[str]
-) -> bool:
-    """Whether a report says something beyond the shared keys, places and the rule's topic."""
-    return bool(sig.nonplace - shared - light - generic)
+def _telling(sig: Signature, shared: frozenset[str], light: frozenset[str]) -> bool:
+    """Whether a report says something beyond the shared keys, places, the rule's topic and
+    the generic keys."""
+    return bool(sig.specific_nonplace - shared - light)
 
 
 def _one_article(sa: Signature, sb: Signature) -> bool:
