@@ -164,11 +164,6 @@ class Signature:
         return _total(self.keys), _total(self.portable), _total(self.portable_title)
 
     @cached_property
-    def nonplace(self) -> frozenset[str]:
-        """What a report says besides where: concepts, actors, counts, words."""
-        return frozenset(k for k in self.keys if not k.startswith((REGION, PLACE, NAME)))
-
-    @cached_property
     def specific(self) -> frozenset[str]:
         """The keys that are not generic: what a comparison weighs as shared evidence (taken
         once per report, not once per comparison)."""
@@ -176,7 +171,8 @@ class Signature:
 
     @cached_property
     def specific_nonplace(self) -> frozenset[str]:
-        return self.nonplace - vocabulary().generic
+        """What a report says besides where: concepts, actors, counts, words; not generic."""
+        return frozenset(k for k in self.specific if not k.startswith((REGION, PLACE, NAME)))
 
     @cached_property
     def located(self) -> frozenset[str]:
@@ -565,13 +561,19 @@ def _base_weight(key: str) -> float:
 
 
 class _Table(dict):
-    """Weights by key, each computed on first use: looked up by ``map`` in C afterwards."""
+    """Weights by key, each computed on first use: looked up by ``map`` in C afterwards.
 
-    def __init__(self, compute: Callable[[str], float]) -> None:
+    Emptied when it reaches ``limit`` keys: a bot that runs for months meets new words every
+    day, and a table that only grew would be a leak."""
+
+    def __init__(self, compute: Callable[[str], float], limit: int = 200_000) -> None:
         super().__init__()
         self.compute = compute
+        self.limit = limit
 
     def __missing__(self, key: str) -> float:
+        if len(self) >= self.limit:
+            self.clear()
         value = self[key] = self.compute(key)
         return value
 
