@@ -6,6 +6,7 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
+from itertools import chain
 from typing import TYPE_CHECKING
 
 from ..delivery import ALERT, COVERAGE, DIGEST_PASS, EDIT, MORE, URGENT_PASS, plan
@@ -250,7 +251,7 @@ def _order(piece) -> tuple:
 
 
 def _merge_rules(lists) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(rule for rules in lists for rule in rules))
+    return tuple(dict.fromkeys(chain.from_iterable(lists)))
 
 
 def _entry(s: StoryOwed, pieces: dict[int, tuple], *, coverage: bool = False) -> Entry:
