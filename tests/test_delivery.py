@@ -271,6 +271,53 @@ def test_grouping_and_duplicates_do_not_depend_on_which_feed_answered_first(tmp_
     assert stories == 1 and ("partner", "duplicate", 0) in rows
 
 
+def test_one_poll_with_copies_and_repeated_guids_is_stored_as_item_by_item(tmp_path) -> None:
+    """Ingest asks the database once per poll, not once per item: within one body, a copy of a
+    link recorded as backfill is a duplicate, two new copies of one link are both left to
+    settle() (which keeps the earlier), a guid given twice is stored once, and a guid stored
+    by an earlier poll is not stored again."""
+    store = open_store(tmp_path, ALICE)
+
+    def item(guid: str, link: str, minutes: int, rules: tuple[str, ...] = ("grid",)) -> Matched:
+        when = NOW + timedelta(minutes=minutes)
+        title = f"Substation fire in Izmail, report {guid}"
+        return Matched(Item("wire", guid, title, link, "", when), rules, ())
+
+    ingest(store, "wire", item("old", "https://wire.example/a", -600))
+    result = store.ingest(
+        "wire",
+        "https://wire.example/rss",
+        now=NOW,
+        etag=None,
+        last_modified=None,
+        body_hash=None,
+        seen=[],
+        new=[
+            item("old", "https://wire.example/a", -600),  # stored by the earlier poll
+            item("b1", "https://wire.example/b?utm_source=rss", -300),  # backfill
+            item("b2", "https://wire.example/b", 5),  # a copy of a recorded link
+            item("c1", "https://wire.example/c", 10),
+            item("c2", "https://wire.example/c#top", 12),  # a copy of a link not yet filed
+            item("d", "https://wire.example/d", 20),
+            item("d", "https://wire.example/d", 20),  # the same guid twice in one body
+        ],
+        backfill_before=NOW - timedelta(minutes=60),
+    )
+    assert (result.new, result.backfilled, result.duplicates, result.matched) == (5, 1, 1, 3)
+    status = dict(store.db.execute("SELECT guid, status FROM items").fetchall())
+    assert status == {
+        "old": "matched",
+        "b1": "backfill",
+        "b2": "duplicate",
+        "c1": "matched",
+        "c2": "matched",
+        "d": "matched",
+    }
+    store.settle(NOW, URGENT)
+    status = dict(store.db.execute("SELECT guid, status FROM items").fetchall())
+    assert status["c1"] == "matched" and status["c2"] == "duplicate"
+
+
 def test_reports_stored_but_not_grouped_before_a_crash_are_grouped_at_next_start(
     tmp_path,
 ) -> None:

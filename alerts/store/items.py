@@ -140,21 +140,29 @@ class ItemStorage:
                 )
             # Earliest first, so that a duplicate is the later of two copies.
             ordered = sorted(new, key=lambda m: (m.item.published or now, m.item.guid))
-            for m in ordered:
+            links = [m.item.canonical for m in ordered]
+            # What the old per-item statements found, asked once for the whole poll: guids
+            # stored already (INSERT OR IGNORE would skip them) and links with a copy that
+            # counts (see _known_links); then one statement for every row.
+            taken = self._stored_guids(conn, feed, [m.item.guid for m in ordered])
+            known = self._known_links(conn, {link for link in links if link})
+            rows = []
+            for m, canonical in zip(ordered, links, strict=True):
                 item = m.item
-                canonical = item.canonical
+                if item.guid in taken:  # stored before, or the same guid twice in one body
+                    continue
+                taken.add(item.guid)
                 if backfill_before and item.published and item.published < backfill_before:
                     status = "backfill"
-                elif canonical and self._copy_known(conn, canonical):
+                elif canonical and canonical in known:
                     status = "duplicate"
                 else:
                     status = "matched" if m.rules else "unmatched"
+                if canonical and status in ("backfill", "duplicate"):
+                    known.add(canonical)  # a later copy in this poll is a duplicate of it
                 matched = status == "matched"
-                cur = conn.execute(
-                    "INSERT OR IGNORE INTO items(feed, guid, link, canonical, title, summary, "
-                    "published, seen_at, last_seen_at, status, rules, regions, terms, signature) "
-                    "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    [
+                rows.append(
+                    (
                         feed,
                         item.guid,
                         item.link,
@@ -169,10 +177,8 @@ class ItemStorage:
                         json.dumps(list(m.regions), ensure_ascii=False),
                         json.dumps(sorted(m.terms), ensure_ascii=False) if matched else None,
                         None,  # the signature: settle() computes it when it files the report
-                    ],
+                    )
                 )
-                if cur.rowcount == 0:  # the same guid twice in one feed body
-                    continue
                 result.new += 1
                 if status == "backfill":
                     result.backfilled += 1
@@ -180,6 +186,12 @@ class ItemStorage:
                     result.duplicates += 1
                 elif matched:
                     result.matched += 1
+            conn.executemany(
+                "INSERT INTO items(feed, guid, link, canonical, title, summary, published, "
+                "seen_at, last_seen_at, status, rules, regions, terms, signature) "
+                "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                rows,
+            )
         return result
 
     # -- grouping into stories, and owing reports to chats --
@@ -244,14 +256,39 @@ class ItemStorage:
             [canonical],
         ).fetchall()
 
-    def _copy_known(self, conn: sqlite3.Connection, canonical: str) -> bool:
-        """Whether a report of this link was already delivered or recorded: a copy of it is a
-        duplicate. Reports still to be filed do not count: :meth:`settle` decides between those
-        in publication order, so which feed answered first does not decide which copy counts."""
-        return any(
-            status != "unmatched" and not (status == "matched" and story is None)
-            for status, story in self._copies(conn, canonical)
-        )
+    @staticmethod
+    def _stored_guids(conn: sqlite3.Connection, feed: str, guids: Sequence[str]) -> set[str]:
+        out: set[str] = set()
+        for start in range(0, len(guids), 500):
+            chunk = list(guids[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            out.update(
+                row[0]
+                for row in conn.execute(
+                    f"SELECT guid FROM items WHERE feed = ? AND guid IN ({marks})", [feed, *chunk]
+                )
+            )
+        return out
+
+    @staticmethod
+    def _known_links(conn: sqlite3.Connection, links: set[str]) -> set[str]:
+        """Of these links, those a report of which was already delivered or recorded: a new
+        copy of one is a duplicate. Reports still to be filed do not count: :meth:`settle`
+        decides between those in publication order, so which feed answered first does not
+        decide which copy counts."""
+        wanted = sorted(links)
+        out: set[str] = set()
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for canonical, status, story in conn.execute(
+                "SELECT canonical, status, story_id FROM items INDEXED BY idx_items_canonical "
+                f"WHERE canonical IN ({marks})",
+                chunk,
+            ):
+                if status != "unmatched" and not (status == "matched" and story is None):
+                    out.add(canonical)
+        return out
 
     def _copy_filed(self, conn: sqlite3.Connection, canonical: str) -> bool:
         return any(
