@@ -11,6 +11,9 @@ import html
 import json
 import os
 import random
+import sqlite3
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -22,7 +25,7 @@ from alerts.config import Rule
 from alerts.items import Item
 from alerts.store import Matched, Store, schema
 
-from .conftest import bot, rss, write_rules
+from .conftest import ROOT, bot, rss, write_rules
 from .ledger import Ledger, links
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
@@ -495,3 +498,33 @@ def test_once_json_prints_one_object_per_delivered_story(feed_server, tmp_path) 
     ]
     assert lines[0]["link"] == "https://w.example/1" and lines[0]["source"] == "Wire"
     assert lines[0]["also"] == [] and lines[0]["published"].endswith("+00:00")
+
+
+def test_the_schema_names_every_migration_and_a_current_database_opens_without_them(
+    tmp_path,
+) -> None:
+    """``SCHEMA`` lists the migrations by name so that a database that has them all opens
+    without importing sqlite-utils; the two lists must not drift apart."""
+    from alerts import store as storemod
+
+    assert tuple(m.name for m in schema.migrations._migrations) == storemod.SCHEMA
+    Store.open(tmp_path).close()  # a new database: migrated
+    code = (
+        "import sys\n"
+        "from alerts.store import Store\n"
+        f"s = Store.open({str(tmp_path)!r}); s.feed_states(); s.close()\n"
+        "print('sqlite_utils' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    assert done.stdout.strip() == "False"
+    # A database one migration short is migrated, with sqlite-utils
+    db = sqlite3.connect(tmp_path / "alerts.db")
+    db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm006_carried_at'")
+    db.execute("ALTER TABLE feeds DROP COLUMN carried_at")
+    db.commit()
+    db.close()
+    store = Store.open(tmp_path)
+    assert "carried_at" in {r[1] for r in store.db.execute("PRAGMA table_info(feeds)")}
+    store.close()
