@@ -22,8 +22,9 @@ How it stays safe:
 - **Logs are kept.** What parsing logs in the worker (entries skipped, with the reason) comes
   back with the answer and is logged here, under the same logger.
 
-The worker is started for a cycle of at least :data:`MIN_FEEDS` feeds and stopped after it; a
-bot polling a feed at a time reads it here (starting a worker costs more than one feed does).
+The worker is started in a cycle of at least :data:`MIN_FEEDS` feeds, when the first changed
+body arrives (a cycle of 304s starts none), and stopped after the cycle; a bot polling a feed
+at a time reads it here (starting a worker costs more than one feed does).
 ``ALERTS_READER_WORKER=0`` turns it off.
 """
 
@@ -80,13 +81,22 @@ class Reader:
         self.path = str(path)
         self.depth = depth
         self.read_by_worker = 0  # bodies the worker answered, over the reader's life
+        self.started = False  # a worker process was started
         self._proc: asyncio.subprocess.Process | None = None
         self._pump: asyncio.Task | None = None
         self._pending: dict[int, asyncio.Future] = {}
         self._seq = 0
         self._dead = False
+        self._starting: asyncio.Future | None = None
 
     async def start(self) -> None:
+        """Start the worker (``read()`` does it with the first body: a cycle in which every
+        feed answers 304 never starts one)."""
+        if self._starting is None:
+            self._starting = asyncio.ensure_future(self._start())
+        await self._starting
+
+    async def _start(self) -> None:
         if self._proc is not None or self._dead:
             return
         package_root = str(Path(__file__).resolve().parent.parent)
@@ -102,6 +112,7 @@ class Reader:
                 stderr=asyncio.subprocess.DEVNULL,
                 env=env,
             )
+            self.started = True
             self._send({"source": self.source, "path": self.path})
         except (OSError, ValueError) as exc:
             log.warning("feed reader worker could not start (%s); reading feeds here", exc)
@@ -118,6 +129,8 @@ class Reader:
     ) -> tuple[Parsed, list[Found]] | None:
         """The parsed body and what the rules found in each item; raises
         :class:`feeds.FetchError` as :func:`feeds.parse` does. None: read it here."""
+        if self._proc is None and not self._dead:
+            await self.start()
         proc = self._proc
         if self._dead or proc is None or len(self._pending) >= self.depth:
             return None

@@ -440,8 +440,7 @@ class Service:
         their bodies (alerts.reader)."""
         config = self.config
         if len(config.feeds) >= reader.MIN_FEEDS and config.source and reader.enabled():
-            self._reader = reader.Reader(config.source, config.path)
-            await self._reader.start()
+            self._reader = reader.Reader(config.source, config.path)  # started by a first body
         try:
             return list(
                 await asyncio.gather(*(self.poll_feed(f, force=force) for f in config.feeds))
@@ -450,7 +449,8 @@ class Service:
             shared, self._reader = self._reader, None
             if shared is not None:
                 await shared.close()
-                log.debug(kv(event="reader_worker", feeds=shared.read_by_worker))
+                if shared.started:
+                    log.debug(kv(event="reader_worker", feeds=shared.read_by_worker))
 
     # -- chats' preferences --
 

@@ -255,3 +255,13 @@ def test_once_over_many_feeds_stores_the_same_with_or_without_the_worker(
     assert delivered(runs["1"].stdout) == delivered(runs["0"].stdout) != []
     for run in runs.values():  # the broken feed is reported alike
         assert "outlet 3" in run.stderr and "not a feed" in run.stderr.lower()
+    # Run again, every feed unchanged (the broken one left out: it is read again each time):
+    # no body to read, so no worker is started.
+    working = {name: url for name, url in urls.items() if name != "outlet 3"}
+    rules = write_rules(tmp_path / "working.yaml", working, RULES)
+    again = bot(
+        "once", "--rules", str(rules), "--state", str(tmp_path / "state-1"),
+        env={"ALERTS_READER_WORKER": "1", "LOG_LEVEL": "debug"},
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert not any("event=reader_worker" in ln for ln in again.stderr.splitlines())
