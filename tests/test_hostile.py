@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from alerts import config as configmod
-from alerts import feeds
+from alerts import feeds, reader
 from alerts.feeds import FetchError
 from alerts.service import Service
 from alerts.sinks import ConsoleSink
@@ -720,7 +720,9 @@ settings:
 """
 
 
-def _run_measured(args: list[str], timeout: float) -> tuple[int, str, str, float, int, float]:
+def _run_measured(
+    args: list[str], timeout: float, extra: dict[str, str] | None = None
+) -> tuple[int, str, str, float, int, float]:
     """Run the bot; exit code, stdout, stderr, wall time, its own peak RSS (bytes) and CPU
     time."""
     env = {
@@ -728,13 +730,17 @@ def _run_measured(args: list[str], timeout: float) -> tuple[int, str, str, float
         for k, v in os.environ.items()
         if k not in ("TELEGRAM_BOT_TOKEN", "RULES_FILE", "STATE_DIR", "LOG_LEVEL")
     }
+    env.update(extra or {})
     m = run_bot(args, env, timeout)
     return m.code, m.stdout or "", m.stderr, m.seconds, m.peak, m.cpu
 
 
+@pytest.mark.parametrize("worker", ["1", "0"], ids=["reader-worker", "one-process"])
 def test_bot_once_survives_every_hostile_feed_at_once(
-    tmp_path, feed_server: FeedServer, stuck_url: str, secret_path: Path
+    tmp_path, feed_server: FeedServer, stuck_url: str, secret_path: Path, worker: str
 ) -> None:
+    """Twenty feeds, eighteen of them hostile: enough for the reader worker (alerts.reader)
+    to parse and match bodies beside the bot, and the same run with it turned off."""
     fresh = hours_ago(1)
     srv = feed_server
     good = srv.serve(
@@ -800,15 +806,22 @@ def test_bot_once_survives_every_hostile_feed_at_once(
         "odd-items": (srv.serve("/odd.xml", odd), None),
         "script-links": (srv.serve("/links.xml", links), None),
     }  # fmt: skip
+    desk = srv.serve("/desk.xml", rss({"title": "Farmers market reopens", "guid": "d1"}))
     rules = write_rules(
         tmp_path / "rules.yaml",
-        {"good-wire": good, **{name: url for name, (url, _) in hostile.items()}},
+        {"good-wire": good, "good-desk": desk, **{n: url for n, (url, _) in hostile.items()}},
         RULES,
         settings=E2E_SETTINGS,
     )
+    assert len(hostile) + 2 >= reader.MIN_FEEDS
     state = tmp_path / "state"
     code, out, err, elapsed, peak, cpu = _run_measured(
-        ["once", "--rules", str(rules), "--state", str(state)], timeout=90
+        ["once", "--rules", str(rules), "--state", str(state)],
+        timeout=90,
+        extra={
+            "ALERTS_READER_WORKER": worker,
+            "LOG_LEVEL": "DEBUG" if worker == "1" else "WARNING",
+        },
     )
     report = (
         f"exit {code} in {elapsed:.1f}s ({cpu:.1f}s of CPU), peak RSS {peak / MB:.0f} MB\n"
@@ -854,9 +867,18 @@ def test_bot_once_survives_every_hostile_feed_at_once(
             ln for ln in err.splitlines() if "event=feed_failed" in ln and f"feed={name} " in ln
         ]
         assert len(logged) == 1 and re.search(reason, logged[0]), (name, logged)
-    for name in ("good-wire", *(n for n, (_, r) in hostile.items() if r is None)):
-        assert f'feed "{name}" failed' not in err and f"feed={name} " not in err, (name, report)
-    assert f"polled {len(hostile) + 1} feeds ({len(failing)} failed)" in err
+    healthy = ("good-wire", "good-desk", *(n for n, (_, r) in hostile.items() if r is None))
+    for name in healthy:
+        assert f'feed "{name}" failed' not in err, (name, report)
+        assert not [
+            ln for ln in err.splitlines() if "event=feed_failed" in ln and f"feed={name} " in ln
+        ]
+    assert f"polled {len(hostile) + 2} feeds ({len(failing)} failed)" in err
+    shared = [ln for ln in err.splitlines() if "event=reader_worker" in ln]
+    if worker == "1":  # the worker read some of the bodies, the hostile ones among them
+        assert shared and int(shared[0].rsplit("feeds=", 1)[1]) > 0, report
+    else:
+        assert not shared
 
     # Each failing feed is in backoff; the others are healthy.
     db = sqlite3.connect(state / "alerts.db")
@@ -868,7 +890,7 @@ def test_bot_once_survives_every_hostile_feed_at_once(
     for name in failing:
         failures, retry_at, last_error = rows[name]
         assert failures == 1 and last_error and datetime.fromisoformat(retry_at) > now, name
-    for name in ("good-wire", *(n for n, (_, r) in hostile.items() if r is None)):
+    for name in healthy:
         assert rows[name][0] == 0 and rows[name][1] is None, name
     spread = (max(deadline_failures) - min(deadline_failures)).total_seconds()
     print(
