@@ -1144,13 +1144,11 @@ class StoryIndex:
             key=lambda sid: (weight[sid], shared[sid], last_ts[sid], order[sid]),
         )
 
-    def _judge(
-        self, story: _Story, report: Report, sig: Signature, explain: bool
-    ) -> tuple[float, Decision | None]:
-        """A report against a story: its score against the story's headline, unless it
-        contradicts one of the story's other reports (then it is below the threshold)."""
+    def _judge(self, story: _Story, report: Report, sig: Signature) -> Decision:
+        """A report against a story, in words: its score against the story's headline, unless
+        it contradicts one of the story's other reports (then it is below the threshold)."""
         head, hsig = story.head
-        why: list[str] | None = [] if explain else None
+        why: list[str] = []
         raw = _score(head, hsig, report, sig, self.max_gap, why)
         score = -math.inf if raw is None else round(raw, 3)
         contra = ""
@@ -1158,13 +1156,11 @@ class StoryIndex:
             contra = self._contradicted(story, report, sig)
             if contra:
                 score = THRESHOLD - STRONG
-        if not explain:
-            return score, None
         same = score >= THRESHOLD
         shown = 0.0 if raw is None else score
         verdict = "same story" if same else "another story"
-        reason = f"{verdict} (score {shown:.2f}): " + "; ".join(why or []) + contra
-        return score, Decision(same, round(shown, 3), reason)
+        reason = f"{verdict} (score {shown:.2f}): " + "; ".join(why) + contra
+        return Decision(same, round(shown, 3), reason)
 
     def _contradicted(self, story: _Story, report: Report, sig: Signature) -> str:
         """What the report contradicts among the story's reports besides its headline, in
@@ -1178,11 +1174,10 @@ class StoryIndex:
 
     def decisions(self, report: Report, sig: Signature) -> list[tuple[int, Decision]]:
         """Each candidate story with the decision against it, best first (for ``explain``)."""
-        out = []
-        for sid in self.candidates(report, sig):
-            _, decision = self._judge(self._stories[sid], report, sig, explain=True)
-            if decision is not None:
-                out.append((sid, decision))
+        out = [
+            (sid, self._judge(self._stories[sid], report, sig))
+            for sid in self.candidates(report, sig)
+        ]
         out.sort(key=lambda pair: (-pair[1].score, pair[0]))
         return out
 
@@ -1212,8 +1207,7 @@ class StoryIndex:
                 break
         if best_sid is None or not explain:
             return best_sid, None
-        _, decision = self._judge(self._stories[best_sid], report, sig, explain=True)
-        return best_sid, decision
+        return best_sid, self._judge(self._stories[best_sid], report, sig)
 
     def expire(self, now: datetime) -> None:
         """Forget the stories whose headline report is older than ``now`` less the window."""

@@ -111,13 +111,17 @@ class FeedStorage:
 
     def known_guids(self, feed: str, guids: Sequence[str]) -> set[str]:
         """Which of these guids the feed has already given us, so only new items are matched."""
+        return self._known_guids(self.db.conn, feed, guids)
+
+    @staticmethod
+    def _known_guids(conn: sqlite3.Connection, feed: str, guids: Sequence[str]) -> set[str]:
         known: set[str] = set()
         for start in range(0, len(guids), 500):
             chunk = list(guids[start : start + 500])
             marks = ",".join("?" * len(chunk))
             known.update(
                 row[0]
-                for row in self.db.execute(
+                for row in conn.execute(
                     f"SELECT guid FROM items WHERE feed = ? AND guid IN ({marks})", [feed, *chunk]
                 )
             )

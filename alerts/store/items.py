@@ -144,7 +144,7 @@ class ItemStorage:
             # What the old per-item statements found, asked once for the whole poll: guids
             # stored already (INSERT OR IGNORE would skip them) and links with a copy that
             # counts (see _known_links); then one statement for every row.
-            taken = self._stored_guids(conn, feed, [m.item.guid for m in ordered])
+            taken = self._known_guids(conn, feed, [m.item.guid for m in ordered])
             known = self._known_links(conn, {link for link in links if link})
             rows = []
             for m, canonical in zip(ordered, links, strict=True):
@@ -255,20 +255,6 @@ class ItemStorage:
             "SELECT status, story_id FROM items INDEXED BY idx_items_canonical WHERE canonical = ?",
             [canonical],
         ).fetchall()
-
-    @staticmethod
-    def _stored_guids(conn: sqlite3.Connection, feed: str, guids: Sequence[str]) -> set[str]:
-        out: set[str] = set()
-        for start in range(0, len(guids), 500):
-            chunk = list(guids[start : start + 500])
-            marks = ",".join("?" * len(chunk))
-            out.update(
-                row[0]
-                for row in conn.execute(
-                    f"SELECT guid FROM items WHERE feed = ? AND guid IN ({marks})", [feed, *chunk]
-                )
-            )
-        return out
 
     @staticmethod
     def _known_links(conn: sqlite3.Connection, links: set[str]) -> set[str]:
