@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -209,3 +210,26 @@ def bot(
         cwd=cwd,
         timeout=timeout,
     )
+
+
+def assert_worker_dies_with_parent(code: str, what: str) -> None:
+    """Run ``code`` in a child process (it starts a worker and prints the worker's pid), kill
+    the child with SIGKILL, and require the worker gone within 30 s: no orphan left behind."""
+    parent = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, cwd=ROOT
+    )
+    worker = int(parent.stdout.readline())
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            os.kill(worker, 0)
+        except ProcessLookupError:
+            return
+        # Reap it if it is our grandchild turned zombie under init: only its absence counts.
+        with open(f"/proc/{worker}/stat") as f:
+            if f.read().split(") ")[1].startswith("Z"):
+                return
+        time.sleep(0.05)
+    pytest.fail(f"the {what} outlived its parent by 30 s")

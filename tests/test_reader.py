@@ -8,19 +8,14 @@ import json
 import os
 import signal
 import sqlite3
-import subprocess
-import sys
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-import pytest
 
 from alerts import config as configmod
 from alerts import feeds, reader
 from alerts.feeds import Fetched
 
-from .conftest import ROOT, SHARED, bot, rss, write_rules
+from .conftest import ROOT, SHARED, assert_worker_dies_with_parent, bot, rss, write_rules
 
 CORPUS = SHARED / "corpus" / "feedparser-tests"
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -165,23 +160,7 @@ def test_a_killed_bot_leaves_no_reader_behind() -> None:
         "    print(r.pid, flush=True); await asyncio.sleep(60)\n"
         "asyncio.run(main())\n"
     )
-    parent = subprocess.Popen(
-        [sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, cwd=ROOT
-    )
-    worker = int(parent.stdout.readline())
-    os.kill(parent.pid, signal.SIGKILL)
-    parent.wait()
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            os.kill(worker, 0)
-        except ProcessLookupError:
-            return
-        with open(f"/proc/{worker}/stat") as f:
-            if f.read().split(") ")[1].startswith("Z"):
-                return
-        time.sleep(0.05)
-    pytest.fail("the reader worker outlived its parent by 30 s")
+    assert_worker_dies_with_parent(code, "reader worker")
 
 
 RULES = """\

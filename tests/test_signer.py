@@ -6,12 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
-import time
 from datetime import UTC, datetime, timedelta
-
-import pytest
 
 from alerts import stories
 from alerts.items import Item
@@ -19,6 +14,7 @@ from alerts.signer import Signer
 from alerts.store import Matched, Store
 from alerts.stories import signature
 
+from .conftest import assert_worker_dies_with_parent
 from .story_eval import report, sets
 from .test_delivery import ingest
 
@@ -131,21 +127,4 @@ def test_a_killed_bot_leaves_no_worker_behind() -> None:
         "from alerts.signer import Signer\n"
         "s = Signer(min_batch=1); s.start(); print(s._proc.pid, flush=True); time.sleep(60)\n"
     )
-    parent = subprocess.Popen(
-        [sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, cwd=ROOT
-    )
-    worker = int(parent.stdout.readline())
-    os.kill(parent.pid, signal.SIGKILL)
-    parent.wait()
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            os.kill(worker, 0)
-        except ProcessLookupError:
-            return
-        # Reap it if it is our grandchild turned zombie under init: only its absence counts.
-        with open(f"/proc/{worker}/stat") as f:
-            if f.read().split(") ")[1].startswith("Z"):
-                return
-        time.sleep(0.05)
-    pytest.fail("the signature worker outlived its parent by 30 s")
+    assert_worker_dies_with_parent(code, "signature worker")
