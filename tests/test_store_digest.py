@@ -10,6 +10,7 @@ from alerts import digest
 from alerts.config import Rule
 from alerts.items import Item
 from alerts.store import Entry, Matched, Piece, Store
+from alerts.store.records import iso
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 RULES = (
@@ -200,3 +201,51 @@ def test_local_time_shows_the_date_when_not_today() -> None:
     tz = ZoneInfo("Europe/Kyiv")
     assert digest.local_time(NOW, tz, NOW) == "12:00"
     assert digest.local_time(NOW - timedelta(days=1), tz, NOW) == "24 Nov 12:00"
+
+
+def test_settle_writes_every_story_span_and_report_story(tmp_path) -> None:
+    """Filing writes its rows together at the end of a settle: each story's first and last
+    report times and each report's story and signature must be what filing them one by one
+    would write, across two settles, with a backlog report that becomes a story's headline."""
+    store = Store.open(tmp_path)
+    strike = "Drone strike on Sumy substation leaves 3,000 homes without power"
+
+    def put(feed: str, n: int, minutes: int, title: str = strike) -> None:
+        when = NOW + timedelta(minutes=minutes)
+        new = Item(feed, f"g{n}", title, f"https://{feed}.example/{n}", "Officials said.", when)
+        store.ingest(
+            feed,
+            f"https://{feed}.example/rss",
+            now=NOW,
+            etag=None,
+            last_modified=None,
+            body_hash=None,
+            seen=[],
+            new=[Matched(new, ("sumy",), ())],
+            backfill_before=None,
+        )
+
+    put("alpha", 1, 10)
+    put("beta", 2, 30)
+    assert store.settle(NOW + timedelta(hours=1), frozenset()).joined == 1
+    put("gamma", 3, -20)  # published before the story's headline
+    put("delta", 4, 50)
+    put("omega", 5, 40, "Parliament in Vilnius votes on the 2027 budget")
+    result = store.settle(NOW + timedelta(hours=1), frozenset())
+    assert (result.matched, result.joined) == (3, 2)
+
+    def at(minutes: int) -> str:
+        return iso(NOW + timedelta(minutes=minutes))
+
+    ids = dict(store.db.execute("SELECT guid, id FROM items").fetchall())
+    stories = store.db.execute("SELECT id, first_at, last_at FROM stories ORDER BY id").fetchall()
+    assert stories == [(ids["g1"], at(-20), at(50)), (ids["g5"], at(40), at(40))]
+    filed = store.db.execute("SELECT guid, story_id, signature FROM items ORDER BY guid").fetchall()
+    assert [(guid, story) for guid, story, _ in filed] == [
+        ("g1", ids["g1"]),
+        ("g2", ids["g1"]),
+        ("g3", ids["g1"]),
+        ("g4", ids["g1"]),
+        ("g5", ids["g5"]),
+    ]
+    assert all(sig and sig.startswith("{") for _, _, sig in filed)

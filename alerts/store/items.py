@@ -224,16 +224,21 @@ class ItemStorage:
             chats = self._active_chats(conn)
             unread = [(row[1] or "", row[2] or "", row[6]) for row in rows if not row[7]]
             read = (signer or Signer(workers=False)).signatures(unread)
+            # Two feeds carried one article: the earlier report is the one delivered. The
+            # links filed before this batch are asked once; those filed in it are added here.
+            filed = self._filed_links(conn, {row[9] for row in rows if row[9]})
+            filing = _Filing(conn)
             for row in rows:
                 item_id, rules, canonical = row[0], tuple(json.loads(row[8] or "[]")), row[9]
                 sig = None if row[7] else next(read)
-                if canonical and self._copy_filed(conn, canonical):
-                    # Two feeds carried one article: the earlier report is the one delivered.
-                    conn.execute("UPDATE items SET status = 'duplicate' WHERE id = ?", [item_id])
+                if canonical and canonical in filed:
+                    filing.duplicates.append((item_id,))
                     result.duplicates += 1
                     continue
+                if canonical:
+                    filed.add(canonical)
                 report, sig = _report(item_id, row[1:8], sig)
-                story_id = self._file_story(conn, index, report, sig)
+                story_id = self._file_story(filing, index, report, sig)
                 result.matched += 1
                 result.joined += int(story_id != item_id)
                 for chat in chats:
@@ -245,16 +250,27 @@ class ItemStorage:
                         result.urgent += int(owed)
                         if owed:
                             result.urgent_feeds.add(report.feed)
+            filing.write()
         return result
 
     @staticmethod
-    def _copies(conn: sqlite3.Connection, canonical: str) -> list[tuple[str, int | None]]:
-        """(status, story_id) of the items of a link, found by the link's own index (a status
-        in the WHERE clause led SQLite to scan the status index instead: quadratic)."""
-        return conn.execute(
-            "SELECT status, story_id FROM items INDEXED BY idx_items_canonical WHERE canonical = ?",
-            [canonical],
-        ).fetchall()
+    def _filed_links(conn: sqlite3.Connection, links: set[str]) -> set[str]:
+        """Of these links, those with a matched report already filed in a story."""
+        wanted = sorted(links)
+        out: set[str] = set()
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            out.update(
+                row[0]
+                for row in conn.execute(
+                    "SELECT DISTINCT canonical FROM items INDEXED BY idx_items_canonical "
+                    f"WHERE canonical IN ({marks}) AND status = 'matched' "
+                    "AND story_id IS NOT NULL",
+                    chunk,
+                )
+            )
+        return out
 
     @staticmethod
     def _known_links(conn: sqlite3.Connection, links: set[str]) -> set[str]:
@@ -276,33 +292,13 @@ class ItemStorage:
                     out.add(canonical)
         return out
 
-    def _copy_filed(self, conn: sqlite3.Connection, canonical: str) -> bool:
-        return any(
-            status == "matched" and story is not None
-            for status, story in self._copies(conn, canonical)
-        )
-
-    def _file_story(
-        self, conn: sqlite3.Connection, index: StoryIndex, report: Report, sig: Signature
-    ) -> int:
+    @staticmethod
+    def _file_story(filing: _Filing, index: StoryIndex, report: Report, sig: Signature) -> int:
         """Put a matched report into the story it reports, or start a story with it."""
         story_id, _ = index.assign(report, sig, explain=False)
-        when = iso(report.published)
         if story_id is None:
             story_id = report.item_id
-            conn.execute(
-                "INSERT INTO stories(id, first_at, last_at) VALUES(?, ?, ?)", [story_id, when, when]
-            )
-        else:
-            conn.execute(
-                "UPDATE stories SET first_at = MIN(first_at, ?), last_at = MAX(last_at, ?) "
-                "WHERE id = ?",
-                [when, when, story_id],
-            )
-        conn.execute(
-            "UPDATE items SET story_id = ?, signature = ? WHERE id = ?",
-            [story_id, sig.to_json(), report.item_id],
-        )
+        filing.file(story_id, report.item_id, iso(report.published), sig.to_json())
         index.add(story_id, report, sig)
         return story_id
 
@@ -332,6 +328,51 @@ class ItemStorage:
             "SELECT seen_at, rules FROM items WHERE status = 'matched' AND seen_at >= ?",
             [iso(since)],
         ).fetchall()
+
+
+class _Filing:
+    """The writes of one :meth:`ItemStorage.settle`, made at its end in a few statements: a
+    statement per report cost as much as a third of the grouping. Nothing in the loop reads
+    back what it wrote (links filed are kept in a set, the story index in memory)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.stories: dict[int, list[str]] = {}  # id -> [first_at, last_at]
+        self.items: list[tuple[int, str, int]] = []  # (story_id, signature, item id)
+        self.duplicates: list[tuple[int]] = []
+
+    def file(self, story_id: int, item_id: int, when: str, sig_json: str) -> None:
+        span = self.stories.get(story_id)
+        if span is None:
+            self.stories[story_id] = [when, when]
+        else:
+            span[0], span[1] = min(span[0], when), max(span[1], when)
+        self.items.append((story_id, sig_json, item_id))
+        if len(self.items) >= 1000:  # the signatures' JSON is most of it: hold a little at once
+            self._write_items()
+
+    def _write_items(self) -> None:
+        self.conn.executemany(
+            "UPDATE items SET story_id = ?, signature = ? WHERE id = ?", self.items
+        )
+        self.items.clear()
+
+    def write(self) -> None:
+        conn = self.conn
+        self._write_items()
+        conn.executemany("UPDATE items SET status = 'duplicate' WHERE id = ?", self.duplicates)
+        # A story begun by an earlier batch is widened; a new one is inserted (OR IGNORE: its
+        # id is its first report's, which no earlier story has).
+        spans = [(first, last, sid) for sid, (first, last) in self.stories.items()]
+        conn.executemany(
+            "UPDATE stories SET first_at = MIN(first_at, ?), last_at = MAX(last_at, ?) "
+            "WHERE id = ?",
+            spans,
+        )
+        conn.executemany(
+            "INSERT OR IGNORE INTO stories(id, first_at, last_at) VALUES(?, ?, ?)",
+            [(sid, first, last) for first, last, sid in spans],
+        )
 
 
 def _report(item_id: int, row: Sequence, sig: Signature | None = None) -> tuple[Report, Signature]:
