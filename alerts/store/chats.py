@@ -25,7 +25,7 @@ from .records import (
 class ChatStorage:
     """Chats, their preferences, and the queue of what each is owed (a part of :class:`alerts.store.Store`)."""
 
-    def _owe(
+    def _owing(
         self,
         conn: sqlite3.Connection,
         chat: Chat,
@@ -35,9 +35,10 @@ class ChatStorage:
         urgent_rules: frozenset[str],
         stamp: str,
         rules_json: str | None = None,
-    ) -> bool | None:
-        """Owe a chat one report, once. Returns whether it is owed as urgent, None if the chat
-        does not want it.
+    ) -> tuple[int, int, int, str, int, str] | None:
+        """The queue row that owes a chat one report, None if the chat does not want it; its
+        ``urgent`` (the fifth value) says whether it is owed as urgent. :meth:`settle` writes the
+        rows of a batch together.
 
         A chat with digests off wants the reports of its urgent rules only, and every report of
         a story it was alerted to (they come as an edit of that alert, not in a digest).
@@ -52,12 +53,21 @@ class ChatStorage:
         # (``rules_json``, what json.dumps wrote) is used as it is, not decoded and written again.
         whole = chat.rules is None and rules_json is not None
         wanted_json = rules_json if whole else json.dumps(wanted)
-        cur = conn.execute(
-            "INSERT OR IGNORE INTO queue(chat_id, item_id, story_id, rules, urgent, created_at) "
-            "VALUES(?, ?, ?, ?, ?, ?)",
-            [chat.id, item_id, story_id, wanted_json, int(urgent), stamp],
-        )
-        return urgent if cur.rowcount else None
+        return (chat.id, item_id, story_id, wanted_json, int(urgent), stamp)
+
+    @staticmethod
+    def _queued(conn: sqlite3.Connection, item_ids: Sequence[int]) -> set[tuple[int, int]]:
+        """(chat, item) of these items already owed: a report is owed to a chat once."""
+        out: set[tuple[int, int]] = set()
+        for start in range(0, len(item_ids), 500):
+            chunk = item_ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            out.update(
+                conn.execute(
+                    f"SELECT chat_id, item_id FROM queue WHERE item_id IN ({marks})", chunk
+                ).fetchall()
+            )
+        return out
 
     def _alerted(self, conn: sqlite3.Connection, chat_id: int, story_id: int) -> bool:
         """Whether the chat was sent (or is being sent) an alert of the story."""

@@ -228,6 +228,7 @@ class ItemStorage:
             # links filed before this batch are asked once; those filed in it are added here.
             filed = self._filed_links(conn, {row[9] for row in rows if row[9]})
             filing = _Filing(conn)
+            queued = self._queued(conn, [row[0] for row in rows])
             for row in rows:
                 item_id, rules, canonical = row[0], tuple(json.loads(row[8] or "[]")), row[9]
                 sig = None if row[7] else next(read)
@@ -242,13 +243,14 @@ class ItemStorage:
                 result.matched += 1
                 result.joined += int(story_id != item_id)
                 for chat in chats:
-                    owed = self._owe(
+                    owed = self._owing(
                         conn, chat, item_id, story_id, rules, urgent_rules, stamp, row[8]
                     )
-                    if owed is not None:
+                    if owed is not None and (chat.id, item_id) not in queued:
+                        filing.queue.append(owed)
                         result.queued += 1
-                        result.urgent += int(owed)
-                        if owed:
+                        if owed[4]:
+                            result.urgent += 1
                             result.urgent_feeds.add(report.feed)
             filing.write()
         return result
@@ -340,6 +342,7 @@ class _Filing:
         self.stories: dict[int, list[str]] = {}  # id -> [first_at, last_at]
         self.items: list[tuple[int, str, int]] = []  # (story_id, signature, item id)
         self.duplicates: list[tuple[int]] = []
+        self.queue: list[tuple] = []  # rows of the queue: reports owed to chats
 
     def file(self, story_id: int, item_id: int, when: str, sig_json: str) -> None:
         span = self.stories.get(story_id)
@@ -355,7 +358,13 @@ class _Filing:
         self.conn.executemany(
             "UPDATE items SET story_id = ?, signature = ? WHERE id = ?", self.items
         )
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO queue(chat_id, item_id, story_id, rules, urgent, created_at) "
+            "VALUES(?, ?, ?, ?, ?, ?)",
+            self.queue,
+        )
         self.items.clear()
+        self.queue.clear()
 
     def write(self) -> None:
         conn = self.conn
