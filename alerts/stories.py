@@ -47,6 +47,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import cached_property, lru_cache
+from itertools import chain
 
 from .lexicon import (
     ACTOR,
@@ -1087,7 +1088,7 @@ class StoryIndex:
                 lists.append((not titled, len(posting), key, posting, rarity))
         if not lists:
             return []
-        lists.sort(key=lambda entry: entry[:3])
+        lists.sort()  # by titled, size, key: keys are unique, so the sets are never compared
         weight: dict[int, float] = {}
         budget = self.seed_budget
         common = max(total // 10, 50)  # with few stories, every key may seed
@@ -1130,19 +1131,18 @@ class StoryIndex:
         close = [sid for sid in best if lo <= first_ts[sid] <= hi][:keep]
         if len(close) < keep and len(best) < len(weight):
             close = [sid for sid in weight if lo <= first_ts[sid] <= hi]
-            close = heapq.nlargest(keep, close, rank)
+            close = sorted(close, key=rank, reverse=True)[:keep]  # heapq.nlargest, but in C
         few = frozenset(close)
         for _, _, _, posting, rarity in rest:
             for sid in few.intersection(posting):
                 weight[sid] += rarity
-        shared: Counter[int] = Counter()
-        for entry in lists:
-            shared.update(few.intersection(entry[3]))
-        return heapq.nlargest(
-            self.max_candidates,
-            (sid for sid in close if shared[sid] >= 2),
-            key=lambda sid: (weight[sid], shared[sid], last_ts[sid], order[sid]),
+        # How many of the report's keys each close story shares, counted in C in one pass.
+        shared = Counter(chain.from_iterable(map(few.intersection, [e[3] for e in lists])))
+        found = [sid for sid in close if shared[sid] >= 2]
+        found.sort(
+            key=lambda sid: (weight[sid], shared[sid], last_ts[sid], order[sid]), reverse=True
         )
+        return found[: self.max_candidates]
 
     def _judge(self, story: _Story, report: Report, sig: Signature) -> Decision:
         """A report against a story, in words: its score against the story's headline, unless
