@@ -259,6 +259,7 @@ def _telegram_failed(exc: Exception) -> int:
 
 def cmd_once(args: argparse.Namespace) -> int:
     setup("WARNING", secrets=[_token() or ""])
+    feeds.prepare_client()
     service = _service(args, polling=False)
     if service is None:
         return 1

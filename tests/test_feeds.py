@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import feedparser
+import httpx
 import pytest
 
 from alerts import feeds
@@ -252,3 +253,23 @@ def test_the_links_shortcut_on_every_link_of_the_corpus() -> None:
                 assert _link(entry, base) == _link_general(entry, base), (path, entry.get("link"))
                 seen += entry.get("link") is not None
     assert seen > 150  # links compared, with and without a base
+
+
+async def test_client_made_ahead_has_the_settings_the_bot_asks_for(feed_server) -> None:
+    """`once` starts making its HTTP client on another thread before it reads the rules; the
+    client it gets has the rules' fetch timeout all the same, and is taken only once."""
+    feeds.prepare_client()
+    ahead = feeds.client(2.5)
+    again = feeds.client(4.0)
+    try:
+        assert ahead is not again
+        for http, timeout in ((ahead, 2.5), (again, 4.0)):
+            assert http.timeout == httpx.Timeout(timeout)
+            assert http.follow_redirects and http.max_redirects == feeds.MAX_REDIRECTS
+            assert http.headers["User-Agent"] == feeds.USER_AGENT
+        url = feed_server.serve("/ahead.xml", rss({"title": "Ahead", "guid": "1"}))
+        fetched = await feeds.fetch(ahead, url)
+        assert [i.title for i in feeds.parse("a", fetched).items] == ["Ahead"]
+    finally:
+        await ahead.aclose()
+        await again.aclose()
