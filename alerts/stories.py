@@ -735,11 +735,10 @@ def _weigh(
             why.append(f"published {gap:.0f}h apart (more than {_hours(max_gap):.0f}h)")
         return None
     vocab = vocabulary()
-    light = _term_keys(a.terms) | _term_keys(b.terms)  # each cached, per report
-
-    shared = (sa.specific & sb.specific) - light
     score = 0.0
     deciding = why is None and against is None  # assignment: stop once it cannot reach THRESHOLD
+    # A report checked against a story's other reports: only what costs STRONG is asked for.
+    contrary_only = why is None and against is not None
 
     def evidence(delta: float, what: Callable[[], str]) -> None:
         nonlocal score
@@ -754,29 +753,10 @@ def _weigh(
     if a.feed == b.feed and not _one_article(sa, sb):
         evidence(-2 * STRONG, lambda: f"two articles of one outlet ({a.feed})")
 
-    # Names the lexicon does not know are mostly places (villages, districts): as places, a
-    # shared one says where, not what happened.
-    telling = (sa.specific_nonplace & sb.specific_nonplace) - light
-    places_shared = not sa.located.isdisjoint(sb.located)
-    if not telling and len(_locations(shared)) >= 2:
-        # A village and the town it is near, both in each report: where, said precisely twice
-        telling = {"two places"}
-    specific = places_shared or any(k.startswith(NUMBER) and int(k[1:]) >= 10 for k in telling)
-    if not telling:
-        # A town and the rule's topic are not an event, unless one report says nothing more
-        # than the other ("Explosions in Kharkiv", "Kharkiv: explosions").
-        rest_a = _telling(sa, shared, light)
-        rest_b = _telling(sb, shared, light)
-        if places_shared and not (rest_a and rest_b):
-            evidence(-MODERATE, lambda: "only a place in common, and nothing else said")
-        elif places_shared and gap <= _hours(CLOSE) / 4:
-            # Minutes apart, one place, one topic: as likely one development told twice.
-            evidence(-1.5 * MODERATE, lambda: "only a place in common, within the hour")
-        else:
-            what = "only a place in common" if places_shared else "nothing telling in common"
-            evidence(-STRONG + 0.01, lambda: what)  # unlike, not contrary
-    elif len(telling) == 1 and not specific:
-        evidence(-MODERATE, lambda: "only one thing in common")
+    if not contrary_only:  # what is shared weighs less than STRONG, whatever it is
+        light = _term_keys(a.terms) | _term_keys(b.terms)  # each cached, per report
+        shared = (sa.specific & sb.specific) - light
+        _shared_evidence(sa, sb, shared, light, gap, evidence)
 
     # Numbers: the titles' if both give some, else title and lead, which weigh less.
     if sa.title_numbers and sb.title_numbers:
@@ -847,7 +827,7 @@ def _weigh(
             evidence(-MODERATE, lambda: '"again", hours later')
     elif why is not None:
         why.append(f"published {gap:.1f}h apart")
-    if against is not None and why is None:
+    if contrary_only:
         return score  # only the contradictions were asked for
     # Likeness last: the contradictions above are cheap, and decide most comparisons alone.
     text = max(
@@ -861,6 +841,41 @@ def _weigh(
             0, f"in common: {_readable(shared) or 'nothing telling'} (likeness {likeness:.2f})"
         )
     return score + likeness
+
+
+def _shared_evidence(
+    sa: Signature,
+    sb: Signature,
+    shared: frozenset[str],
+    light: frozenset[str],
+    gap: float,
+    evidence: Callable[[float, Callable[[], str]], None],
+) -> None:
+    """What two reports have in common, as evidence: too little costs MODERATE or almost
+    STRONG, never STRONG itself (unlike, not contrary), so a check for contradictions skips it."""
+    # Names the lexicon does not know are mostly places (villages, districts): as places, a
+    # shared one says where, not what happened.
+    telling = (sa.specific_nonplace & sb.specific_nonplace) - light
+    places_shared = not sa.located.isdisjoint(sb.located)
+    if not telling and len(_locations(shared)) >= 2:
+        # A village and the town it is near, both in each report: where, said precisely twice
+        telling = {"two places"}
+    specific = places_shared or any(k.startswith(NUMBER) and int(k[1:]) >= 10 for k in telling)
+    if not telling:
+        # A town and the rule's topic are not an event, unless one report says nothing more
+        # than the other ("Explosions in Kharkiv", "Kharkiv: explosions").
+        rest_a = _telling(sa, shared, light)
+        rest_b = _telling(sb, shared, light)
+        if places_shared and not (rest_a and rest_b):
+            evidence(-MODERATE, lambda: "only a place in common, and nothing else said")
+        elif places_shared and gap <= _hours(CLOSE) / 4:
+            # Minutes apart, one place, one topic: as likely one development told twice.
+            evidence(-1.5 * MODERATE, lambda: "only a place in common, within the hour")
+        else:
+            what = "only a place in common" if places_shared else "nothing telling in common"
+            evidence(-STRONG + 0.01, lambda: what)  # unlike, not contrary
+    elif len(telling) == 1 and not specific:
+        evidence(-MODERATE, lambda: "only one thing in common")
 
 
 class _Hopeless(Exception):
