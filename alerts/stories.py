@@ -753,7 +753,9 @@ def _weigh(
     if a.feed == b.feed and not _one_article(sa, sb):
         evidence(-2 * STRONG, lambda: f"two articles of one outlet ({a.feed})")
 
-    if not contrary_only:  # what is shared weighs less than STRONG, whatever it is
+    if contrary_only:  # what is shared weighs less than STRONG, whatever it is: not weighed
+        light = shared = frozenset()
+    else:
         light = _term_keys(a.terms) | _term_keys(b.terms)  # each cached, per report
         shared = (sa.specific & sb.specific) - light
         _shared_evidence(sa, sb, shared, light, gap, evidence)

@@ -333,7 +333,7 @@ class ItemStorage:
 
 
 class _Filing:
-    """The writes of one :meth:`ItemStorage.settle`, made at its end in a few statements: a
+    """The writes of one :meth:`ItemStorage.settle`, made in batches by ``executemany``: a
     statement per report cost as much as a third of the grouping. Nothing in the loop reads
     back what it wrote (links filed are kept in a set, the story index in memory)."""
 
