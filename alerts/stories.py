@@ -754,7 +754,8 @@ def _weigh(
         evidence(-2 * STRONG, lambda: f"two articles of one outlet ({a.feed})")
 
     if contrary_only:  # what is shared weighs less than STRONG, whatever it is: not weighed
-        light = shared = frozenset()
+        light: frozenset[str] = frozenset()
+        shared = light
     else:
         light = _term_keys(a.terms) | _term_keys(b.terms)  # each cached, per report
         shared = (sa.specific & sb.specific) - light
