@@ -74,7 +74,9 @@ def test_the_image_carries_compiled_bytecode(tmp_path) -> None:
     assert command[:3] == ["python", "-m", "compileall"] and command[-1] == "alerts"
     # That command, run as the image runs it (PYTHONDONTWRITEBYTECODE=1), writes the bytecode
     # of every module of the package, the store's included.
-    shutil.copytree(ROOT / "alerts", tmp_path / "alerts", ignore=shutil.ignore_patterns("*.pyc"))
+    shutil.copytree(
+        ROOT / "alerts", tmp_path / "alerts", ignore=shutil.ignore_patterns("__pycache__")
+    )
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     subprocess.run([sys.executable, *command[1:]], cwd=tmp_path, env=env, check=True)
     sources = sorted((tmp_path / "alerts").rglob("*.py"))
