@@ -249,3 +249,63 @@ def test_settle_writes_every_story_span_and_report_story(tmp_path) -> None:
         ("g5", ids["g5"]),
     ]
     assert all(sig and sig.startswith("{") for _, _, sig in filed)
+
+
+def test_story_index_read_back_from_the_database_is_the_one_filing_built(tmp_path) -> None:
+    """A later run (``once``, ``explain``) reads the story index back from the database, only
+    the reports of each story the index keeps. What it reads must be the index filing built:
+    each story's headline, latest reports, keys, times and place among stories alike."""
+    store = Store.open(tmp_path)
+    told = "Drone strike on Sumy substation leaves 3,000 homes without power"
+
+    def put(feed: str, n: int, minutes: int, title: str) -> None:
+        when = NOW + timedelta(minutes=minutes)
+        new = Item(feed, f"g{n}", title, f"https://{feed}.example/{n}", f"{title}.", when)
+        store.ingest(
+            feed,
+            f"https://{feed}.example/rss",
+            now=NOW,
+            etag=None,
+            last_modified=None,
+            body_hash=None,
+            seen=[],
+            new=[Matched(new, ("sumy",), ())],
+            backfill_before=None,
+        )
+
+    sources = ["officials say", "energy firm says", "utility company says", "repair crews say"]
+    for n in range(6):  # twelve outlets tell one story, over two settles, in their own words
+        put(f"outlet{n:02d}", n, 10 + n, f"{told}, {sources[n % 4]}")
+    put("vilnius", 100, 20, "Parliament in Vilnius votes on the 2027 budget")
+    store.settle(NOW + timedelta(hours=1), frozenset())
+    for n in range(6, 12):
+        put(f"outlet{n:02d}", n, 10 + n, f"{told}, {sources[n % 4]}")
+    put("riga", 101, 25, "Parliament in Vilnius votes on the 2027 budget, at last")
+    store.settle(NOW + timedelta(hours=1), frozenset())
+    built = store._stories
+
+    def state(index) -> dict:
+        return {
+            sid: (
+                story.head[0].item_id,
+                [report.item_id for report, _ in story.members],
+                sorted(story.keys),
+                story.filed,
+                index._first_ts[sid],
+                index._last_ts[sid],
+                index._order[sid],
+            )
+            for sid, story in index._stories.items()
+        }
+
+    store.forget_stories()
+    later = NOW + timedelta(hours=1)
+    read = store._story_index(later, later)  # as the next settle or explain reads it
+    assert read is not built
+    assert sorted(len(s.members) for s in read._stories.values()) == [1, 3]
+    keys = {key for story in read._stories.values() for key in story.keys}
+    assert {"en:firm", "en:util", "en:crew"} <= keys, keys  # the 2nd-4th reports' words
+    assert state(read) == state(built)
+    assert {k: sorted(v) for k, v in read._postings.items()} == {
+        k: sorted(v) for k, v in built._postings.items()
+    }

@@ -63,18 +63,27 @@ class ItemStorage:
         return self._story_index(now, now)
 
     def _load_stories(self, since: datetime, until: datetime | None) -> None:
-        """Add to the index the stories whose first report was published in [since, until)."""
+        """Add to the index the stories whose first report was published in [since, until).
+
+        Of each story, only the reports the index keeps are read: added oldest first, its first
+        ``keep_reports`` give its headline and its keys, its last ``keep_reports - 1`` are the
+        reports a newcomer may not contradict, and the last its latest time; those between
+        change nothing. (A story told 500 times, as a busy night's template is, would otherwise
+        have 500 signatures read back for each run of ``once``.)"""
+        keep = self._stories.keep_reports
+        where = "s.first_at >= ?" + (" AND s.first_at < ?" if until is not None else "")
+        params: list[object] = [iso(since)] + ([iso(until)] if until is not None else [])
         query = (
-            "SELECT i.id, i.story_id, i.title, i.summary, COALESCE(i.published, i.seen_at), "
-            "i.feed, i.regions, i.terms, i.signature FROM items i "
-            "JOIN stories s ON s.id = i.story_id WHERE s.first_at >= ?"
+            "SELECT id, story_id, title, summary, happened, feed, regions, terms, signature "
+            "FROM (SELECT i.id, i.story_id, i.title, i.summary, "
+            "COALESCE(i.published, i.seen_at) AS happened, i.feed, i.guid, i.regions, i.terms, "
+            "i.signature, ROW_NUMBER() OVER (PARTITION BY i.story_id "
+            "ORDER BY COALESCE(i.published, i.seen_at), i.feed, i.guid) AS nth, "
+            "COUNT(*) OVER (PARTITION BY i.story_id) AS told "
+            f"FROM items i JOIN stories s ON s.id = i.story_id WHERE {where}) "
+            "WHERE nth <= ? OR nth > told - ? ORDER BY happened, feed, guid"
         )
-        params = [iso(since)]
-        if until is not None:
-            query += " AND s.first_at < ?"
-            params.append(iso(until))
-        query += " ORDER BY COALESCE(i.published, i.seen_at), i.feed, i.guid"
-        for row in self.db.execute(query, params).fetchall():
+        for row in self.db.execute(query, [*params, keep, keep - 1]).fetchall():
             item_id, story_id = row[0], row[1]
             report, sig = _report(item_id, row[2:])
             self._stories.add(story_id, report, sig)
