@@ -17,6 +17,7 @@ from .records import (
     Piece,
     StoryOwed,
     _chat,
+    in_chunks,
     iso,
     parse_iso,
 )
@@ -59,9 +60,7 @@ class ChatStorage:
     def _queued(conn: sqlite3.Connection, item_ids: Sequence[int]) -> set[tuple[int, int]]:
         """(chat, item) of these items already owed: a report is owed to a chat once."""
         out: set[tuple[int, int]] = set()
-        for start in range(0, len(item_ids), 500):
-            chunk = item_ids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
+        for chunk, marks in in_chunks(item_ids):
             out.update(
                 conn.execute(
                     f"SELECT chat_id, item_id FROM queue WHERE item_id IN ({marks})", chunk
@@ -268,9 +267,7 @@ class ChatStorage:
             owed.pending.append(Owing(item_id, rules_of(rules), bool(urgent)))
             owed.no_edit = owed.no_edit or bool(no_edit)
         ids = sorted(stories)
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
+        for chunk, marks in in_chunks(ids):
             for story_id, item_id, rules, outbox_id, kind, target, gave_up, made in conn.execute(
                 "SELECT q.story_id, q.item_id, q.rules, q.outbox_id, o.kind, o.target_id, "
                 "o.gave_up_at IS NOT NULL, o.created_at FROM queue q "
@@ -294,10 +291,7 @@ class ChatStorage:
     def _pieces(self, conn: sqlite3.Connection, item_ids: Sequence[int]) -> dict[int, tuple]:
         """Items as messages show them: id -> (Piece, summary, seen_at)."""
         out: dict[int, tuple] = {}
-        ids = sorted(set(item_ids))
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
+        for chunk, marks in in_chunks(sorted(set(item_ids))):
             for item_id, feed, title, link, summary, published, seen_at in conn.execute(
                 "SELECT id, feed, title, link, summary, published, seen_at FROM items "
                 f"WHERE id IN ({marks})",

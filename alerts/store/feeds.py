@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from .records import (
     _FEED_COLUMNS,
     FeedState,
+    in_chunks,
     iso,
     parse_iso,
 )
@@ -116,9 +117,7 @@ class FeedStorage:
     @staticmethod
     def _known_guids(conn: sqlite3.Connection, feed: str, guids: Sequence[str]) -> set[str]:
         known: set[str] = set()
-        for start in range(0, len(guids), 500):
-            chunk = list(guids[start : start + 500])
-            marks = ",".join("?" * len(chunk))
+        for chunk, marks in in_chunks(guids):
             known.update(
                 row[0]
                 for row in conn.execute(

@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from ..items import Item
 from ..signer import Signer
 from ..stories import Report, Signature, StoryIndex, signature
-from .records import IngestResult, Matched, iso, parse_iso
+from .records import IngestResult, Matched, in_chunks, iso, parse_iso
 
 BACKLOG = timedelta(days=7)
 """How far before the story window a backlog's reports may still find their stories: further
@@ -140,9 +140,7 @@ class ItemStorage:
                 "body_hash = ?, first_polled_at = COALESCE(first_polled_at, ?) WHERE name = ?",
                 [stamp, stamp, stamp, etag, last_modified, body_hash, stamp, feed],
             )
-            for start in range(0, len(seen), 500):
-                chunk = list(seen[start : start + 500])
-                marks = ",".join("?" * len(chunk))
+            for chunk, marks in in_chunks(seen):
                 conn.execute(
                     f"UPDATE items SET last_seen_at = ? WHERE feed = ? AND guid IN ({marks})",
                     [stamp, feed, *chunk],
@@ -265,43 +263,37 @@ class ItemStorage:
         return result
 
     @staticmethod
-    def _filed_links(conn: sqlite3.Connection, links: set[str]) -> set[str]:
-        """Of these links, those with a matched report already filed in a story."""
-        wanted = sorted(links)
-        out: set[str] = set()
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            out.update(
-                row[0]
-                for row in conn.execute(
-                    "SELECT DISTINCT canonical FROM items INDEXED BY idx_items_canonical "
-                    f"WHERE canonical IN ({marks}) AND status = 'matched' "
-                    "AND story_id IS NOT NULL",
-                    chunk,
-                )
+    def _copies(conn: sqlite3.Connection, links: set[str]) -> Iterator[tuple[str, str, int | None]]:
+        """(link, status, story_id) of every stored item of these links, found by the links'
+        own index (a status in the WHERE clause led SQLite to scan the status index instead:
+        quadratic)."""
+        for chunk, marks in in_chunks(sorted(links)):
+            yield from conn.execute(
+                "SELECT canonical, status, story_id FROM items INDEXED BY idx_items_canonical "
+                f"WHERE canonical IN ({marks})",
+                chunk,
             )
-        return out
 
-    @staticmethod
-    def _known_links(conn: sqlite3.Connection, links: set[str]) -> set[str]:
+    @classmethod
+    def _filed_links(cls, conn: sqlite3.Connection, links: set[str]) -> set[str]:
+        """Of these links, those with a matched report already filed in a story."""
+        return {
+            link
+            for link, status, story in cls._copies(conn, links)
+            if status == "matched" and story is not None
+        }
+
+    @classmethod
+    def _known_links(cls, conn: sqlite3.Connection, links: set[str]) -> set[str]:
         """Of these links, those a report of which was already delivered or recorded: a new
         copy of one is a duplicate. Reports still to be filed do not count: :meth:`settle`
         decides between those in publication order, so which feed answered first does not
         decide which copy counts."""
-        wanted = sorted(links)
-        out: set[str] = set()
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            for canonical, status, story in conn.execute(
-                "SELECT canonical, status, story_id FROM items INDEXED BY idx_items_canonical "
-                f"WHERE canonical IN ({marks})",
-                chunk,
-            ):
-                if status != "unmatched" and not (status == "matched" and story is None):
-                    out.add(canonical)
-        return out
+        return {
+            link
+            for link, status, story in cls._copies(conn, links)
+            if status != "unmatched" and not (status == "matched" and story is None)
+        }
 
     @staticmethod
     def _file_story(filing: _Filing, index: StoryIndex, report: Report, sig: Signature) -> int:

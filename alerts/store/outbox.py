@@ -10,7 +10,7 @@ from itertools import chain
 from typing import TYPE_CHECKING
 
 from ..delivery import ALERT, COVERAGE, DIGEST_PASS, EDIT, MORE, URGENT_PASS, plan
-from .records import Entry, Outgoing, StoryOwed, iso
+from .records import Entry, Outgoing, StoryOwed, in_chunks, iso
 
 if TYPE_CHECKING:
     from ..digest import Renderer
@@ -71,9 +71,7 @@ class OutboxStorage:
                     [chat_id, kind, renderer.fmt, body, iso(now), thread_id, target],
                 )
                 made.append(cur.lastrowid)
-                for start in range(0, len(items), 500):
-                    chunk = list(items[start : start + 500])
-                    marks = ",".join("?" * len(chunk))
+                for chunk, marks in in_chunks(items):
                     conn.execute(
                         "UPDATE queue SET outbox_id = ? WHERE chat_id = ? AND outbox_id IS NULL "
                         f"AND item_id IN ({marks})",

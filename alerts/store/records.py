@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -16,6 +16,14 @@ _FEED_COLUMNS = (
     "name, etag, last_modified, body_hash, first_polled_at, last_success_at, last_error, "
     "last_error_at, failures, retry_at, failing_since, down_notified"
 )
+
+
+def in_chunks(values: Sequence) -> Iterator[tuple[list, str]]:
+    """``values`` in chunks of 500 with their ``?`` placeholders, for ``IN (...)``: SQLite
+    takes a bounded number of parameters per statement."""
+    for start in range(0, len(values), 500):
+        chunk = list(values[start : start + 500])
+        yield chunk, ",".join("?" * len(chunk))
 
 
 def iso(when: datetime) -> str:
