@@ -99,9 +99,8 @@ class Reader:
     async def _start(self) -> None:
         if self._proc is not None or self._dead:
             return
-        package_root = str(Path(__file__).resolve().parent.parent)
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
+        from .signer import worker_env  # here: the worker itself needs none of the signer
+
         try:
             self._proc = await asyncio.create_subprocess_exec(
                 sys.executable,
@@ -110,7 +109,7 @@ class Reader:
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.DEVNULL,
-                env=env,
+                env=worker_env(),
             )
             self.started = True
             self._send({"source": self.source, "path": self.path})

@@ -37,6 +37,15 @@ MIN_BATCH = 400
 against about 0.25 ms per signature saved on this one."""
 
 
+def worker_env() -> dict[str, str]:
+    """The environment of a worker process (``python -m alerts.<module>``): this one's, with
+    the package's directory on PYTHONPATH, so that it imports this very code."""
+    package_root = str(Path(__file__).resolve().parent.parent)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
+    return env
+
+
 class Signer:
     """Signatures for batches of reports, in order; a worker process for large batches.
 
@@ -53,16 +62,13 @@ class Signer:
     def start(self) -> None:
         if not self.workers or self._proc is not None:
             return
-        package_root = str(Path(__file__).resolve().parent.parent)
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
         try:
             self._proc = subprocess.Popen(
                 [sys.executable, "-m", "alerts.signer"],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
-                env=env,
+                env=worker_env(),
             )
         except OSError as exc:
             log.warning("signature worker could not start (%s); reading signatures here", exc)
