@@ -39,6 +39,25 @@ def ingest(store: Store, *matched: Matched, first: bool = False) -> None:
     store.settle(NOW, frozenset({"nk"}))
 
 
+def put(
+    store: Store, feed: str, n: int, minutes: int, title: str, summary: str = "Officials said."
+) -> None:
+    """One matched report of its own outlet, ``minutes`` after NOW, ingested."""
+    when = NOW + timedelta(minutes=minutes)
+    new = Item(feed, f"g{n}", title, f"https://{feed}.example/{n}", summary, when)
+    store.ingest(
+        feed,
+        f"https://{feed}.example/rss",
+        now=NOW,
+        etag=None,
+        last_modified=None,
+        body_hash=None,
+        seen=[],
+        new=[Matched(new, ("sumy",), ())],
+        backfill_before=None,
+    )
+
+
 TEXT = digest.Renderer("text", RULES, UTC)
 
 
@@ -209,28 +228,12 @@ def test_settle_writes_every_story_span_and_report_story(tmp_path) -> None:
     would write, across two settles, with a backlog report that becomes a story's headline."""
     store = Store.open(tmp_path)
     strike = "Drone strike on Sumy substation leaves 3,000 homes without power"
-
-    def put(feed: str, n: int, minutes: int, title: str = strike) -> None:
-        when = NOW + timedelta(minutes=minutes)
-        new = Item(feed, f"g{n}", title, f"https://{feed}.example/{n}", "Officials said.", when)
-        store.ingest(
-            feed,
-            f"https://{feed}.example/rss",
-            now=NOW,
-            etag=None,
-            last_modified=None,
-            body_hash=None,
-            seen=[],
-            new=[Matched(new, ("sumy",), ())],
-            backfill_before=None,
-        )
-
-    put("alpha", 1, 10)
-    put("beta", 2, 30)
+    put(store, "alpha", 1, 10, strike)
+    put(store, "beta", 2, 30, strike)
     assert store.settle(NOW + timedelta(hours=1), frozenset()).joined == 1
-    put("gamma", 3, -20)  # published before the story's headline
-    put("delta", 4, 50)
-    put("omega", 5, 40, "Parliament in Vilnius votes on the 2027 budget")
+    put(store, "gamma", 3, -20, strike)  # published before the story's headline
+    put(store, "delta", 4, 50, strike)
+    put(store, "omega", 5, 40, "Parliament in Vilnius votes on the 2027 budget")
     result = store.settle(NOW + timedelta(hours=1), frozenset())
     assert (result.matched, result.joined) == (3, 2)
 
@@ -258,29 +261,17 @@ def test_story_index_read_back_from_the_database_is_the_one_filing_built(tmp_pat
     store = Store.open(tmp_path)
     told = "Drone strike on Sumy substation leaves 3,000 homes without power"
 
-    def put(feed: str, n: int, minutes: int, title: str) -> None:
-        when = NOW + timedelta(minutes=minutes)
-        new = Item(feed, f"g{n}", title, f"https://{feed}.example/{n}", f"{title}.", when)
-        store.ingest(
-            feed,
-            f"https://{feed}.example/rss",
-            now=NOW,
-            etag=None,
-            last_modified=None,
-            body_hash=None,
-            seen=[],
-            new=[Matched(new, ("sumy",), ())],
-            backfill_before=None,
-        )
+    def put_told(feed: str, n: int, minutes: int, title: str) -> None:
+        put(store, feed, n, minutes, title, summary=f"{title}.")
 
     sources = ["officials say", "energy firm says", "utility company says", "repair crews say"]
     for n in range(6):  # twelve outlets tell one story, over two settles, in their own words
-        put(f"outlet{n:02d}", n, 10 + n, f"{told}, {sources[n % 4]}")
-    put("vilnius", 100, 20, "Parliament in Vilnius votes on the 2027 budget")
+        put_told(f"outlet{n:02d}", n, 10 + n, f"{told}, {sources[n % 4]}")
+    put_told("vilnius", 100, 20, "Parliament in Vilnius votes on the 2027 budget")
     store.settle(NOW + timedelta(hours=1), frozenset())
     for n in range(6, 12):
-        put(f"outlet{n:02d}", n, 10 + n, f"{told}, {sources[n % 4]}")
-    put("riga", 101, 25, "Parliament in Vilnius votes on the 2027 budget, at last")
+        put_told(f"outlet{n:02d}", n, 10 + n, f"{told}, {sources[n % 4]}")
+    put_told("riga", 101, 25, "Parliament in Vilnius votes on the 2027 budget, at last")
     store.settle(NOW + timedelta(hours=1), frozenset())
     built = store._stories
 
