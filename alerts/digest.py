@@ -49,23 +49,25 @@ def group(entries: Sequence[Entry], rules: Sequence[Rule], cap: int | None = Non
     longer exist (the file changed since they were matched) are kept under "Other matches"
     rather than dropped: they were promised to the chat.
     """
-    sections: dict[int, Section] = {}
+    order, names = _rule_order(rules)
+    filed: dict[int, list[Entry]] = {}
     for entry in entries:
-        index, title, others = _heading(entry, rules)
-        sections.setdefault(index, Section(title)).entries.append((entry, others))
-    for section in sections.values():
-        section.entries.sort(
-            key=lambda pair: (
-                -pair[0].outlets,
-                -(pair[0].last_at or pair[0].when).timestamp(),
-                pair[0].feed,
-                pair[0].title,
-            )
+        # Only the section here: the other rules' names are read for the stories shown. A
+        # backlog of thousands of stories, each matched by dozens of broad rules, is mostly
+        # left for later by the cap.
+        index = min([order[r] for r in entry.rules if r in order], default=len(order))
+        filed.setdefault(index, []).append(entry)
+    sections = []
+    for index in sorted(filed):
+        stories = filed[index]
+        stories.sort(
+            key=lambda e: (-e.outlets, -(e.last_at or e.when).timestamp(), e.feed, e.title)
         )
-        if cap is not None and len(section.entries) > cap:
-            section.more = len(section.entries) - cap
-            del section.entries[cap:]
-    return [sections[i] for i in sorted(sections)]
+        more = len(stories) - cap if cap is not None and len(stories) > cap else 0
+        shown = stories[: len(stories) - more]
+        title = names[rules[index].id] if index < len(order) else OTHER
+        sections.append(Section(title, [(e, _heading(e, rules)[2]) for e in shown], more))
+    return sections
 
 
 def _ids(sections: Sequence[Section]) -> list[int]:

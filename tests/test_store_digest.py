@@ -89,6 +89,20 @@ def test_outbox_resends_unconfirmed_and_never_confirmed_twice(tmp_path) -> None:
     assert store.due(NOW) == [] and store.outbox_depth() == 0
 
 
+def test_an_alert_from_the_store_carries_its_summary_and_the_digest_its_stories(tmp_path) -> None:
+    """The urgent pass reads the headline's summary for the alert; the digest pass, which shows
+    no summaries, reads the stories without them and still carries each one."""
+    store = Store.open(tmp_path)
+    store.set_console(True, NOW)
+    urgent = Item("Feed & Co", "g1", "Troops cross", "https://e.example/1", "Forty drones.", NOW)
+    ingest(store, Matched(urgent, ("nk",), ()), Matched(item(2), ("sumy",), ()))
+    (alert,) = store.compose(0, urgent=True, renderer=TEXT, now=NOW)
+    (digest_id,) = store.compose(0, urgent=False, renderer=TEXT, now=NOW)
+    bodies = {m.id: m.body for m in store.due(NOW)}
+    assert "Troops cross" in bodies[alert] and "Forty drones." in bodies[alert]
+    assert "Title 2" in bodies[digest_id] and "Troops cross" not in bodies[digest_id]
+
+
 def test_failed_send_waits_for_its_retry_time(tmp_path) -> None:
     store = Store.open(tmp_path)
     store.set_console(True, NOW)

@@ -288,12 +288,17 @@ class ChatStorage:
                 )
         return [stories[sid] for sid in ids]
 
-    def _pieces(self, conn: sqlite3.Connection, item_ids: Sequence[int]) -> dict[int, tuple]:
-        """Items as messages show them: id -> (Piece, summary, seen_at)."""
+    def _pieces(
+        self, conn: sqlite3.Connection, item_ids: Sequence[int], summaries: bool = True
+    ) -> dict[int, tuple]:
+        """Items as messages show them: id -> (Piece, summary, seen_at). Without
+        ``summaries`` (a digest shows none) the summary is empty: full-article feeds carry
+        thousands of characters per item, and a digest may weigh thousands of stories."""
         out: dict[int, tuple] = {}
+        summary_column = "summary" if summaries else "NULL"
         for chunk, marks in in_chunks(sorted(set(item_ids))):
             for item_id, feed, title, link, summary, published, seen_at in conn.execute(
-                "SELECT id, feed, title, link, summary, published, seen_at FROM items "
+                f"SELECT id, feed, title, link, {summary_column}, published, seen_at FROM items "
                 f"WHERE id IN ({marks})",
                 chunk,
             ):

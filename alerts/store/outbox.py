@@ -145,7 +145,7 @@ class OutboxStorage:
         ids = [o.item_id for s in going for o in s.pending] + [
             c.item_id for s in going for c in s.had
         ]
-        pieces = self._pieces(conn, ids)
+        pieces = self._pieces(conn, ids, summaries=ALERT in wanted)
         return owed, pieces, kinds, thread_id, digest_off
 
     def pending(self, chat_id: int, urgent: bool, can_edit: bool = False) -> list[Entry]:
