@@ -159,6 +159,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         return 1
     for warning in config.warnings:
         print(warning, file=sys.stderr)
+    config.matcher  # noqa: B018 (compiled here as a run would compile it)
     print(config.summary())
     if args.regions:
         print(_regions_listing(config))
