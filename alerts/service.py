@@ -135,8 +135,12 @@ class Service:
 
     async def poll_feed(self, feed: Feed, *, force: bool = False) -> PollOutcome:
         """Poll one feed; failures are recorded and logged, never raised."""
-        now = datetime.now(UTC)
         state = await self.db(self.store.feed_state, feed.name)
+        return await self._poll_from(feed, state, force)
+
+    async def _poll_from(self, feed: Feed, state: FeedState | None, force: bool) -> PollOutcome:
+        """Poll one feed from its stored state (``poll_all`` reads every feed's in one query)."""
+        now = datetime.now(UTC)
         if not force and state and state.retry_at and parse_iso(state.retry_at) > now:
             self.last_poll_at = now  # the scheduler is alive; the feed waits out its backoff
             return PollOutcome(feed.name, ok=False, skipped=True, reason=state.last_error or "")
@@ -442,8 +446,11 @@ class Service:
         if len(config.feeds) >= reader.MIN_FEEDS and config.source and reader.enabled():
             self._reader = reader.Reader(config.source, config.path)  # started by a first body
         try:
+            states = await self.db(self.store.feed_states)
             return list(
-                await asyncio.gather(*(self.poll_feed(f, force=force) for f in config.feeds))
+                await asyncio.gather(
+                    *(self._poll_from(f, states.get(f.name), force) for f in config.feeds)
+                )
             )
         finally:
             shared, self._reader = self._reader, None
