@@ -71,6 +71,31 @@ def test_unknown_region_names_line_and_rule() -> None:
     assert 'did you mean "Sumy"' in msg
 
 
+def test_values_their_yaml_tag_cannot_take_name_line_and_rule() -> None:
+    """A value YAML cannot construct (bad base64, a date that does not exist, an unknown tag)
+    is a problem on its line, like any other, not a traceback."""
+    text = (
+        GOOD.replace("  - id: sumy\n", '  - id: sumy\n    name: !!binary "abc"\n')
+        .replace("poll_every: 5m", "poll_every: 2026-13-45")
+        .replace("- id: nk-troops", "- id: nk-troops\n    priority: !urgent yes")
+    )
+    lines = text.splitlines()
+    binary = lines.index('    name: !!binary "abc"') + 1
+    found = problems(text)
+    assert [m for m in found if "cannot be read" in m] == [
+        f"rules.yaml:{lines.index('  poll_every: 2026-13-45') + 1}: settings: poll_every: "
+        "'2026-13-45' cannot be read as !!timestamp (month must be in 1..12); quote it if "
+        "it is text",
+        f"rules.yaml:{lines.index('    priority: !urgent yes') + 1}: rule "
+        '"nk-troops": '
+        "'yes' cannot be read as !urgent (could not determine a constructor for the tag "
+        "'!urgent'); quote it if it is text",
+        f'rules.yaml:{binary}: rule "sumy": name: '
+        "'abc' cannot be read as !!binary (failed to decode base64 data: Incorrect padding); "
+        "quote it if it is text",
+    ]
+
+
 def test_unknown_field_typo_is_named_with_a_suggestion() -> None:
     text = GOOD.replace("    any: [shelling]", "    keyword: [shelling]")
     msgs = problems(text)
