@@ -98,6 +98,10 @@ class Service:
         self._poll_slots = asyncio.Semaphore(POLL_CONCURRENCY)
         self._send_lock = asyncio.Lock()
         self._http: httpx.AsyncClient | None = None
+        # The unchanged polls of a poll_all, written in one transaction as it ends: written one
+        # by one, the store thread and the event loop took turns 200 times, 0.15 s of a cycle
+        # of 200 unchanged feeds. Lost in a crash, they cost only a feed polled again.
+        self._unchanged: list[tuple[str, str, datetime, str | None, str | None]] | None = None
         self._reader: reader.Reader | None = None  # a worker reading bodies in poll_all
         self._inflight: set[asyncio.Task] = set()
         self.last_poll_at: datetime | None = None
@@ -171,14 +175,11 @@ class Service:
             now = datetime.now(UTC)
             body_hash = fetched.digest
             if fetched.body is None or (state and body_hash == state.body_hash):
-                await self.db(
-                    self.store.record_unchanged,
-                    feed.name,
-                    feed.url,
-                    now,
-                    fetched.etag,
-                    fetched.last_modified,
-                )
+                poll = (feed.name, feed.url, now, fetched.etag, fetched.last_modified)
+                if self._unchanged is not None:
+                    self._unchanged.append(poll)
+                else:
+                    await self.db(self.store.record_unchanged, *poll)
                 return PollOutcome(feed.name, ok=True, unchanged=True)
             read = None
             if self._reader is not None and self.config.source == self._reader.source:
@@ -445,6 +446,7 @@ class Service:
         config = self.config
         if len(config.feeds) >= reader.MIN_FEEDS and config.source and reader.enabled():
             self._reader = reader.Reader(config.source, config.path)  # started by a first body
+        self._unchanged = []
         try:
             states = await self.db(self.store.feed_states)
             return list(
@@ -453,11 +455,16 @@ class Service:
                 )
             )
         finally:
+            unchanged, self._unchanged = self._unchanged, None
             shared, self._reader = self._reader, None
-            if shared is not None:
-                await shared.close()
-                if shared.started:
-                    log.debug(kv(event="reader_worker", feeds=shared.read_by_worker))
+            try:
+                if unchanged:
+                    await self.db(self.store.record_unchanged_many, unchanged)
+            finally:
+                if shared is not None:
+                    await shared.close()
+                    if shared.started:
+                        log.debug(kv(event="reader_worker", feeds=shared.read_by_worker))
 
     # -- chats' preferences --
 

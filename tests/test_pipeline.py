@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 from .conftest import ROOT, RULES_HEADER, FeedServer, bot, hours_ago, rss, write_rules
@@ -182,8 +184,17 @@ def test_conditional_get_and_unchanged_body(feed_server, tmp_path) -> None:
     beta = feed_server.serve("/beta.xml", body.replace("a.example/1", "b.example/1"))
     rules = write_rules(tmp_path / "rules.yaml", {"alpha": url, "beta": beta}, RULES, REGIONS)
     state = tmp_path / "state"
+
     once(rules, state)
+    with closing(sqlite3.connect(state / "alerts.db")) as db, db:
+        db.execute("UPDATE feeds SET last_polled_at = 'then', last_success_at = 'then'")
     once(rules, state)
+    with closing(sqlite3.connect(state / "alerts.db")) as db:
+        rows = db.execute("SELECT name, last_polled_at, last_success_at, etag FROM feeds")
+        polled = {name: rest for name, *rest in rows}
+    # The 304 of alpha and the same bytes of beta are recorded as polls.
+    assert all(p[0] != "then" and p[1] == p[0] for p in polled.values()), polled
+    assert set(polled) == {"alpha", "beta"} and polled["alpha"][2] == '"v1"'
     first, second = feed_server.hits("/alpha.xml")
     assert "If-None-Match" not in first
     assert second.get("If-None-Match") == '"v1"'

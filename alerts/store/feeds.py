@@ -100,15 +100,22 @@ class FeedStorage:
         They are not written: they are the items last seen when the body last changed
         (``carried_at``), and retention reads their last sighting as ``last_success_at``.
         """
+        self.record_unchanged_many([(name, url, now, etag, last_modified)])
+
+    def record_unchanged_many(
+        self, polls: Sequence[tuple[str, str, datetime, str | None, str | None]]
+    ) -> None:
+        """Several unchanged polls (name, url, now, etag, last_modified) in one transaction."""
         with self.transaction() as conn:
-            self._touch_feed(conn, name, url)
-            conn.execute(
-                "UPDATE feeds SET failures = 0, retry_at = NULL, last_polled_at = ?, "
-                "last_success_at = ?, etag = COALESCE(?, etag), "
-                "last_modified = COALESCE(?, last_modified), "
-                "first_polled_at = COALESCE(first_polled_at, ?) WHERE name = ?",
-                [iso(now), iso(now), etag, last_modified, iso(now), name],
-            )
+            for name, url, now, etag, last_modified in polls:
+                self._touch_feed(conn, name, url)
+                conn.execute(
+                    "UPDATE feeds SET failures = 0, retry_at = NULL, last_polled_at = ?, "
+                    "last_success_at = ?, etag = COALESCE(?, etag), "
+                    "last_modified = COALESCE(?, last_modified), "
+                    "first_polled_at = COALESCE(first_polled_at, ?) WHERE name = ?",
+                    [iso(now), iso(now), etag, last_modified, iso(now), name],
+                )
 
     def known_guids(self, feed: str, guids: Sequence[str]) -> set[str]:
         """Which of these guids the feed has already given us, so only new items are matched."""
