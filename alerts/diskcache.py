@@ -1,4 +1,5 @@
-"""Data built once and kept on disk between runs, as JSON (the gazetteer, the lexicon).
+"""Data built once and kept on disk between runs: as JSON (the gazetteer, a rules file's YAML
+tree), or as a file the caller writes and reads itself (the lexicon's SQLite tables).
 
 What these caches hold depends only on some files, some code and some installed packages, so
 it is written once and read back on later starts instead of being built again (which takes
@@ -8,8 +9,9 @@ Why it is safe:
 
 - **Keyed by everything it depends on**: the caller's key names the file and is stored in it;
   a file with another key is never read, and is removed when a new one is written.
-- **Data, not code**: JSON, checked field by field by the caller's ``restore``. A corrupt,
-  truncated or tampered file is ignored and rebuilt; it cannot run anything (a pickle could).
+- **Data, not code**: JSON, checked field by field by the caller's ``restore``, or SQLite
+  tables the caller checks as it reads them. A corrupt, truncated or tampered file is ignored
+  and rebuilt; it cannot run anything (a pickle could).
 - **Written atomically**: to a temporary file in the same directory, flushed to disk, then
   renamed over the old one, so a reader sees a whole file or none; two processes building at
   once both write whole files.
@@ -101,16 +103,43 @@ def _read(file: Path, wanted: str, restore: Callable[[Any], T]) -> T | None:
 
 
 def _write(directory: Path, prefix: str, name: str, body: Any) -> bool:
-    """Write a cache file atomically; False when the directory cannot take it."""
-    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    """Write a JSON cache file atomically; False when the directory cannot take it."""
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    return _write_file(directory, prefix, name, lambda path: path.write_bytes(text))
+
+
+def file(
+    prefix: str,
+    wanted: str,
+    suffix: str,
+    write: Callable[[Path], None],
+    dirs: Sequence[Path] | None = None,
+) -> Path | None:
+    """The cache file of key ``wanted`` (its name carries the key; the caller checks the whole
+    key inside it as it reads), written by ``write(path)`` where none exists yet, into the
+    first of ``dirs`` that can take it. None where none can: the caller builds in memory."""
+    dirs = default_dirs() if dirs is None else list(dirs)
+    name = f"{prefix}{wanted[:32]}{suffix}"
+    for directory in dirs:
+        if (directory / name).is_file():
+            return directory / name
+    for directory in dirs:
+        if _write_file(directory, prefix, name, write):
+            return directory / name
+    return None
+
+
+def _write_file(directory: Path, prefix: str, name: str, write: Callable[[Path], None]) -> bool:
+    """Have ``write`` fill a temporary file, then put it in place atomically, and remove the
+    caches of other keys; False when the directory cannot take it."""
     temp = None
     try:
         directory.mkdir(parents=True, exist_ok=True)
         fd, temp = tempfile.mkstemp(prefix=f".{prefix}", suffix=".tmp", dir=directory)
-        with os.fdopen(fd, "wb") as out:
+        os.close(fd)
+        write(Path(temp))
+        with open(temp, "rb") as out:
             os.fchmod(out.fileno(), 0o644)  # mkstemp's 0600 would hide it from other users
-            out.write(text.encode())
-            out.flush()
             os.fsync(out.fileno())
         os.replace(temp, directory / name)
         temp = None
@@ -120,7 +149,15 @@ def _write(directory: Path, prefix: str, name: str, body: Any) -> bool:
     finally:
         if temp is not None:
             Path(temp).unlink(missing_ok=True)
-    for old in directory.glob(f"{prefix}*.json"):  # caches of other keys: stale
-        if old.name != name:
+    for old in directory.glob(f"{prefix}*"):  # caches of other keys (or formats): stale
+        if old.name != name and not old.name.startswith("."):
             old.unlink(missing_ok=True)
     return True
+
+
+def discard(path: Path) -> None:
+    """Remove a cache file found damaged, so that it is written again."""
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as exc:
+        log.debug("cache %s not removed: %s", path, exc)

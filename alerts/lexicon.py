@@ -25,15 +25,20 @@ from __future__ import annotations
 
 import functools
 import itertools
+import json
+import logging
 import re
+import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import Stemmer
 import yaml
+
+log = logging.getLogger("alerts")
 
 DATA = Path(__file__).with_name("concepts.yaml")
 MAX_PHRASE = 4
@@ -126,7 +131,10 @@ class Entry:
 
 @dataclass
 class Lexicon:
-    """Word sequences (tuples of keys as :func:`key_of` makes them) to evidence."""
+    """Word sequences (tuples of keys as :func:`key_of` makes them) to evidence.
+
+    Built, every table is a dict; read from the cache (:func:`open_tables`), ``phrases``,
+    ``firsts`` and ``stems`` are :class:`_Table` s, which answer ``get`` alike."""
 
     phrases: dict[tuple[str, ...], list[Entry]] = field(default_factory=dict)
     stopwords: set[str] = field(default_factory=set)
@@ -210,19 +218,59 @@ def builtin_lexicon() -> Lexicon:
     return _BUILT[0]
 
 
-FORMAT = 1
-"""Bumped when the cached JSON layout changes."""
+FORMAT = 2
+"""Bumped when the cached layout changes (2: SQLite tables instead of one JSON document)."""
 _PACKAGES = ("pymorphy3", "pymorphy3-dicts-uk", "pymorphy3-dicts-ru", "PyStemmer")
+_SEP = "\x1f"
+"""Between the words of a phrase key in the file (words are letters and digits only)."""
+_MEMO = 200_000
+"""Keys each table remembers, found or not: the words of news repeat, the memory stays bound."""
 
 
 def _cached(dirs: Any = None) -> Lexicon:
     """The built-in lexicon from its disk cache (:mod:`alerts.diskcache`), built on a miss:
-    building takes pymorphy3 and a second or two, reading the cache a fraction of that."""
-    from . import diskcache, gazetteer_cache
-    from .gazetteer import DATA as GAZETTEER
+    building takes pymorphy3 and a second or two.
+
+    The cache is an SQLite file, and its three large tables (48,000 phrases, the words that
+    start them, the stems of Cyrillic words) are read a key at a time as reports ask for them,
+    and remembered: a run that reads ten new reports asks a few thousand keys, not the
+    60 MB and 0.35-0.5 s of reading the whole lexicon."""
+    from . import diskcache
     from .gazetteer import builtin_false_friends, builtin_places
 
-    wanted = diskcache.key(
+    wanted = cache_key()
+    built: list[Lexicon] = []
+
+    def lexicon() -> Lexicon:
+        if not built:
+            built.append(build(DATA, builtin_places(), builtin_false_friends()))
+        return built[0]
+
+    def write(path: Path) -> None:
+        try:
+            write_tables(lexicon(), path, wanted)
+        except sqlite3.Error as exc:
+            raise OSError(f"cannot write {path}: {exc}") from exc
+
+    for _attempt in range(2):
+        path = diskcache.file("lexicon-", wanted, ".sqlite", write, dirs)
+        if path is None:
+            break
+        try:
+            return open_tables(path, wanted)
+        except (sqlite3.Error, ValueError, KeyError, TypeError) as exc:
+            log.debug("lexicon cache %s damaged, building it again: %s", path, exc)
+            diskcache.discard(path)
+    return lexicon()
+
+
+def cache_key() -> str:
+    """What the built-in lexicon depends on: concepts.yaml, this code, the gazetteer's key and
+    the dictionaries' and stemmer's versions."""
+    from . import diskcache, gazetteer_cache
+    from .gazetteer import DATA as GAZETTEER
+
+    return diskcache.key(
         [
             f"format {FORMAT}",
             DATA.read_bytes(),
@@ -231,14 +279,153 @@ def _cached(dirs: Any = None) -> Lexicon:
         ],
         _PACKAGES,
     )
-    return diskcache.load(
-        "lexicon-",
-        wanted,
-        lambda: build(DATA, builtin_places(), builtin_false_friends()),
-        dump,
-        restore,
-        dirs,
-    )
+
+
+def write_tables(lex: Lexicon, path: Path, key: str) -> None:
+    """The lexicon as SQLite tables, keyed: the small parts as one JSON value, the three large
+    tables a row per key."""
+    small = dump(lex)
+    del small["phrases"], small["stems"]
+    conn = sqlite3.connect(path)
+    try:
+        conn.executescript(
+            "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; "
+            "CREATE TABLE meta(k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID; "
+            "CREATE TABLE phrases(k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID; "
+            "CREATE TABLE firsts(k TEXT PRIMARY KEY, v INTEGER NOT NULL) WITHOUT ROWID; "
+            "CREATE TABLE stems(k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID;"
+        )
+        conn.executemany(
+            "INSERT INTO phrases VALUES(?, ?)",
+            ((_SEP.join(ws), json.dumps(_entries(es))) for ws, es in lex.phrases.items()),
+        )
+        conn.executemany("INSERT INTO firsts VALUES(?, ?)", lex.firsts.items())
+        conn.executemany(
+            "INSERT INTO stems VALUES(?, ?)",
+            ((f"{lang}{_SEP}{w}", json.dumps(_entries(es))) for (lang, w), es in lex.stems.items()),
+        )
+        meta = {
+            "format": str(FORMAT),
+            "key": key,
+            "small": json.dumps(small, ensure_ascii=False),
+            "longest": str(lex.longest),
+            "counts": json.dumps([len(lex.phrases), len(lex.firsts), len(lex.stems)]),
+        }
+        conn.executemany("INSERT INTO meta VALUES(?, ?)", meta.items())
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def open_tables(path: Path, key: str) -> Lexicon:
+    """The lexicon of a file :func:`write_tables` wrote with this ``key``: its small parts read
+    and checked now, its large tables read as they are asked (ValueError when anything is off).
+    The file is opened read-only and immutable: nothing writes it once it is in place, and a
+    read-only directory (a container's) needs no lock files."""
+    uri = f"{path.resolve().as_uri()}?mode=ro&immutable=1"
+    conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
+    try:
+        # Its key and its tables' row counts (which walks every page of their trees, 10 ms)
+        # are those written; each row is checked as it is read.
+        meta = dict(conn.execute("SELECT k, v FROM meta").fetchall())
+        if meta.get("format") != str(FORMAT) or meta.get("key") != key:
+            raise ValueError("another format or key")
+        counts = json.loads(meta["counts"])
+        tables = [conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in _TABLES]
+        if counts != tables:
+            raise ValueError(f"tables of {tables} rows, not {counts}")
+        lex = restore({**json.loads(meta["small"]), "phrases": [], "stems": []}, partial=True)
+        lock = threading.Lock()
+        lex.phrases = _Table(conn, lock, "phrases", _SEP.join, _decode_entries)
+        lex.firsts = _Table(conn, lock, "firsts", str, _decode_length)
+        lex.stems = _Table(conn, lock, "stems", _SEP.join, _decode_entries)
+        lex.longest = int(meta["longest"])
+    except BaseException:
+        conn.close()
+        raise
+    return lex
+
+
+_TABLES = ("phrases", "firsts", "stems")
+
+
+def _decode_entries(text: Any) -> list[Entry]:
+    out = []
+    for key, capital in json.loads(text):
+        if not isinstance(key, str) or not isinstance(capital, bool):
+            raise ValueError(f"malformed entry {key!r}, {capital!r}")
+        out.append(Entry(key, capital))
+    if not out:
+        raise ValueError("no entries")
+    return out
+
+
+def _decode_length(value: Any) -> int:
+    if not isinstance(value, int) or not 0 < value <= 16:
+        raise ValueError(f"malformed phrase length {value!r}")
+    return value
+
+
+class _Table:
+    """One of the lexicon's large tables, read from its file a key at a time, each answer
+    (found or not) remembered. Lookups are what reading a report does: ``get``."""
+
+    __slots__ = ("_conn", "_decode", "_flat", "_lock", "_memo", "_sql", "name")
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        lock: threading.Lock,
+        name: str,
+        flat: Callable[[Any], str],
+        decode: Callable[[Any], Any],
+    ) -> None:
+        self._conn, self._lock, self.name = conn, lock, name
+        self._sql = f"SELECT v FROM {name} WHERE k = ?"
+        self._flat, self._decode = flat, decode
+        self._memo: dict[Any, Any] = {}
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        try:
+            found = self._memo[key]
+        except KeyError:
+            found = self._read(key)
+        return default if found is None else found
+
+    def __getitem__(self, key: Any) -> Any:
+        found = self.get(key)
+        if found is None:
+            raise KeyError(key)
+        return found
+
+    def __contains__(self, key: object) -> bool:
+        return self.get(key) is not None
+
+    def _read(self, key: Any) -> Any:
+        try:
+            with self._lock:
+                row = self._conn.execute(self._sql, [self._flat(key)]).fetchone()
+            found = None if row is None else self._decode(row[0])
+        except (sqlite3.Error, ValueError, TypeError) as exc:
+            # The file was checked when opened; a page damaged since costs this one word.
+            log.warning("lexicon cache unreadable at %s %r: %s", self.name, key, exc)
+            found = None
+        if len(self._memo) < _MEMO:
+            self._memo[key] = found
+        return found
+
+    def items(self) -> Iterator[tuple[Any, Any]]:
+        """Every row, decoded (for comparing a cache with what was built; reading reports
+        never asks for this)."""
+        with self._lock:
+            rows = self._conn.execute(f"SELECT k, v FROM {self.name}").fetchall()
+        for flat, value in rows:
+            key = flat if self._flat is str else tuple(flat.split(_SEP))
+            yield key, self._decode(value)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return self._conn.execute(f"SELECT count(*) FROM {self.name}").fetchone()[0]
 
 
 def _entries(entries: list[Entry]) -> list[list[Any]]:
@@ -264,8 +451,9 @@ def dump(lex: Lexicon) -> dict[str, Any]:
     }
 
 
-def restore(data: dict[str, Any]) -> Lexicon:
-    """The lexicon from :func:`dump`'s data, every field checked (ValueError when off)."""
+def restore(data: dict[str, Any], partial: bool = False) -> Lexicon:
+    """The lexicon from :func:`dump`'s data, every field checked (ValueError when off); with
+    ``partial``, the phrases may be absent (:func:`open_tables` reads them from their table)."""
     if data.get("format") != FORMAT:
         raise ValueError("another format")
 
@@ -310,7 +498,7 @@ def restore(data: dict[str, Any]) -> Lexicon:
     lex.owned = frozenset(map(text, data["owned"]))
     lex.weapons = frozenset(map(text, data["weapons"]))
     lex.stems = {(text(lang), text(word)): entries(es) for lang, word, es in data["stems"]}
-    if not lex.phrases:
+    if not lex.phrases and not partial:
         raise ValueError("no phrases")
     return lex
 

@@ -644,8 +644,7 @@ def _term_keys(terms: frozenset[str]) -> frozenset[str]:
 class Vocabulary:
     """What comparing two signatures needs of the lexicon: which keys are generic (weigh
     little) and which are weapons. A process that reads no text itself (the signatures come
-    from :mod:`alerts.signer`'s worker) is given these and never loads the lexicon, which
-    costs half a second and 60 MB."""
+    from :mod:`alerts.signer`'s worker) is given these and never opens the lexicon."""
 
     generic: frozenset[str]
     weapons: frozenset[str]
