@@ -22,6 +22,7 @@ import contextlib
 import json
 import logging
 import os
+import queue
 import subprocess
 import sys
 import threading
@@ -96,16 +97,28 @@ class Signer:
             for title, summary, _ in texts:
                 yield signature(title, summary)
             return
+        # Each text is let go once its signature is used: a batch of thousands of full-article
+        # summaries is then held only as long as the filing needs it.
+        pending: list[tuple[str, str, str] | None] = list(texts)
+        del texts
         # _from_worker closes a worker that stopped short (or whose reader stopped reading).
-        done = yield from self._from_worker(proc, texts)
-        for title, summary, _ in texts[done:]:
+        done = yield from self._from_worker(proc, pending)
+        for at in range(done, len(pending)):
+            title, summary, _ = pending[at] or ("", "", "")
+            pending[at] = None
             yield signature(title, summary)
 
     def _from_worker(
-        self, proc: subprocess.Popen, texts: Sequence[tuple[str, str, str]]
+        self, proc: subprocess.Popen, texts: list[tuple[str, str, str] | None]
     ) -> Iterator[Signature]:
-        """Yield the worker's answers while a thread feeds it; returns how many it answered."""
-        stop = threading.Event()
+        """Yield the worker's answers while a thread feeds it; returns how many it answered.
+
+        Another thread reads the answers as they come, not as the filing uses them, and closes
+        the worker's input once every answer is in: the worker exits then, well before the
+        filing ends, so the two processes' memory does not add up while the filing grows its
+        own (an answer waiting here is a few hundred bytes)."""
+        stop, fed = threading.Event(), threading.Event()
+        answers: queue.SimpleQueue[bytes] = queue.SimpleQueue()
 
         def feed() -> None:
             try:
@@ -118,29 +131,52 @@ class Signer:
                 proc.stdin.flush()
             except (OSError, ValueError):
                 pass  # the worker died or was closed; the reader sees it and takes over
+            finally:
+                fed.set()
+
+        def collect() -> None:
+            answered = 0
+            try:
+                while answered < len(texts) and not stop.is_set():
+                    line = proc.stdout.readline()
+                    if not line:
+                        break
+                    answers.put(line)
+                    answered += not line.startswith(b'{"learn"')
+                if answered == len(texts):
+                    fed.wait()
+                    proc.stdin.close()  # every answer is in: the worker exits
+            except (OSError, ValueError):
+                pass  # the worker died or was closed
+            finally:
+                answers.put(b"")
 
         feeder = threading.Thread(target=feed, name="signer-feed", daemon=True)
+        collector = threading.Thread(target=collect, name="signer-answers", daemon=True)
         feeder.start()
+        collector.start()
         done = 0
         try:
-            for _ in texts:
-                line = proc.stdout.readline()
+            for at in range(len(texts)):
+                line = answers.get()
                 try:
                     while line.startswith(b'{"learn"'):
                         _learn(json.loads(line)["learn"])
-                        line = proc.stdout.readline()
+                        line = answers.get()
                     sig = Signature.from_json(line)
                 except (ValueError, KeyError, TypeError):
                     log.warning("signature worker stopped answering; reading signatures here")
                     break
+                texts[at] = None
                 done += 1
                 self.used_worker += 1
                 yield sig
         finally:
             stop.set()
             if done < len(texts):
-                self.close()  # unblocks the feeder
+                self.close()  # unblocks the feeder and the collector
             feeder.join()
+            collector.join()
         return done
 
 

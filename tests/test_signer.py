@@ -62,7 +62,9 @@ def test_the_worker_teaches_the_rule_terms_keys_as_read_here() -> None:
 
 
 def test_a_worker_that_dies_midway_leaves_the_rest_to_this_process() -> None:
-    texts = _texts()
+    # Enough texts that the worker, whose answers are read as they come, is still reading
+    # (a second or more of work) when it is killed after its fifth answer.
+    texts = _texts() * 40
     signer = Signer(min_batch=1)
     read = signer.signatures(texts)
     first = [next(read) for _ in range(5)]
@@ -71,6 +73,24 @@ def test_a_worker_that_dies_midway_leaves_the_rest_to_this_process() -> None:
     signer.close()
     assert first + rest == [signature(title, summary) for title, summary, _ in texts]
     assert 5 <= signer.used_worker < len(texts)
+
+
+def test_the_worker_exits_once_it_has_answered_the_whole_batch() -> None:
+    """Its answers are read as they come and its input closed after the last: the worker is
+    gone long before the filing has used every signature, so the two processes' memory does
+    not add up while the filing goes on."""
+    texts = _texts()
+    signer = Signer(min_batch=1)
+    try:
+        read = signer.signatures(texts)
+        first = next(read)
+        proc = signer._proc
+        assert proc.wait(timeout=60) == 0  # with 162 signatures still unread here
+        rest = list(read)
+    finally:
+        signer.close()
+    assert [first, *rest] == [signature(title, summary) for title, summary, _ in texts]
+    assert signer.used_worker == len(texts)
 
 
 def test_a_small_batch_is_read_here_without_a_worker() -> None:

@@ -229,14 +229,20 @@ class ItemStorage:
             index.expire(oldest)
             self._stories_since = max(self._stories_since, oldest - self.story_window)
             chats = self._active_chats(conn)
-            unread = [(row[1] or "", row[2] or "", row[6]) for row in rows if not row[7]]
-            read = (signer or Signer(workers=False)).signatures(unread)
+            read = (signer or Signer(workers=False)).signatures(
+                [(row[1] or "", row[2] or "", row[6]) for row in rows if not row[7]]
+            )
+            # The summary of a report without a stored signature is the signer's alone (which
+            # lets it go once read); each row is let go once filed. Full-article feeds carry
+            # up to 2,000 characters a summary, and a first poll thousands of reports.
+            rows = [row if row[7] else (*row[:2], None, *row[3:]) for row in rows]
             # Two feeds carried one article: the earlier report is the one delivered. The
             # links filed before this batch are asked once; those filed in it are added here.
             filed = self._filed_links(conn, {row[9] for row in rows if row[9]})
             filing = _Filing(conn)
             queued = self._queued(conn, [row[0] for row in rows])
-            for row in rows:
+            for at, row in enumerate(rows):
+                rows[at] = None
                 item_id, rules, canonical = row[0], tuple(json.loads(row[8] or "[]")), row[9]
                 sig = None if row[7] else next(read)
                 if canonical and canonical in filed:
