@@ -111,8 +111,9 @@ def _story_json(story: StoryWhy) -> dict:
 
 
 def _found(match: Match, terms: tuple[str, ...]) -> list[tuple[str, str]]:
+    """Each term found, once: a rule may write one twice (``дрон*`` is Ukrainian and Russian)."""
     out = []
-    for raw in terms:
+    for raw in dict.fromkeys(terms):
         form = match.found.get(parse_term(raw))
         if form is not None:
             out.append((raw, form))

@@ -274,6 +274,19 @@ def test_explain_names_the_alias_form_found(tmp_path) -> None:
     assert exp.as_json()["rules"] == ["kharkiv"]
 
 
+def test_explain_names_a_term_a_rule_writes_twice_once() -> None:
+    """Shared words of Ukrainian and Russian (``дрон*``) are written in both lists of a rule;
+    the operator reads each term found once."""
+    from alerts.explain import explain, render_text
+    from alerts.items import Item
+
+    text = "feeds:\n  - name: F\n    url: https://example.org/rss\nrules:\n  - id: drones\n    any: [дрон*, обстріл*, дрон*, обстрел*]\n"
+    cfg = configmod.parse(text, "rules.yaml")
+    exp = explain(cfg, Item("F", "1", "Обстріл і дрони над містом", None, "", None))
+    assert exp.why[0].found["any"] == [("дрон*", "дрони"), ("обстріл*", "обстріл")]
+    assert render_text(exp).count('"дрон*"') == 1
+
+
 def test_fast_word_stream_agrees_with_the_reference() -> None:
     """:func:`words` takes shortcuts; on Latin and Cyrillic text it must equal the definition."""
     import random
