@@ -20,9 +20,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from . import text as textmod
 from . import yamlcache
 from .durations import parse_duration
-from .gazetteer import Alias, builtin_false_friends, builtin_regions
+from .gazetteer import Alias, FalseFriend, builtin_false_friends, builtin_regions
 from .matcher import WHERE, Match, Matcher, RuleSpec, Term, TermError, parse_term
 from .schedule import DIGEST_EVERY, MIN_DIGEST_EVERY
 from .teasers import builtin_teasers
@@ -147,7 +148,9 @@ class Config:
         """The rules compiled, on first use: a run whose feeds are all unchanged matches
         nothing, and compiling a few hundred rules is 30-50 ms of its start. The rules are
         validated already, so building it cannot fail (``check`` builds it all the same)."""
-        return build_matcher(self.rules, self.region_terms)
+        matcher = build_matcher(self.rules, self.region_terms)
+        friends = feed_false_friends(self.feeds, matcher, self.region_terms)
+        return build_matcher(self.rules, self.region_terms, friends) if friends else matcher
 
     @cached_property
     def _requiring(self) -> dict[Term, tuple[frozenset[str], str]]:
@@ -942,10 +945,13 @@ class _Reader:
 
 
 def build_matcher(
-    rules: list[Rule] | tuple[Rule, ...], region_terms: dict[str, tuple[Term, ...]]
+    rules: list[Rule] | tuple[Rule, ...],
+    region_terms: dict[str, tuple[Term, ...]],
+    false_friends: tuple[FalseFriend, ...] = (),
 ) -> Matcher:
     """The matcher for validated rules and every region's compiled aliases, with the built-in
-    false friends and teasers."""
+    false friends and teasers (and ``false_friends``: the feeds' names, see
+    :func:`feed_false_friends`)."""
     return Matcher(
         [
             RuleSpec(
@@ -960,9 +966,47 @@ def build_matcher(
             for r in rules
         ],
         {name: list(terms) for name, terms in region_terms.items()},
-        builtin_false_friends(),
+        builtin_false_friends() + false_friends,
         builtin_teasers(),
     )
+
+
+FEED_NAME = "the name of a feed, not a place"
+
+
+def feed_false_friends(
+    feeds: Iterable[Feed], matcher: Matcher, region_terms: dict[str, tuple[Term, ...]]
+) -> tuple[FalseFriend, ...]:
+    """The feeds' own names that contain a region's name ("Kharkiv Evening Courier", "The Kyiv
+    Dispatch"), as false friends: an outlet names itself in bylines and credits ("By Olena
+    Marchenko, Kharkiv Evening Courier"), which says who wrote, not where it happened. The
+    built-in ones cover well-known outlets; these cover the outlets the operator follows.
+
+    A name that says no more than a place ("Sumy", "Sumy region") hides nothing: hiding it
+    would hide the place itself."""
+    out: list[FalseFriend] = []
+    for feed in feeds:
+        name = _ARTICLE.sub("", feed.name).strip()
+        try:
+            parse_term(name)
+        except TermError:
+            continue
+        match = matcher.match(name, forms=True)
+        if not match.regions:
+            continue
+        from .lexicon import OBLAST_WORDS  # only for such a name: the module costs 10 ms
+
+        found = {w for term, form in match.found.items() for w in form.split()}
+        if set(textmod.words(name).split()) <= found | OBLAST_WORDS:
+            continue
+        for region in match.regions:
+            aliases = {parse_term(region), *region_terms.get(region, ())}
+            if any(term in aliases for term in match.found):
+                out.append(FalseFriend(FEED_NAME, region, None, (name,)))
+    return tuple(out)
+
+
+_ARTICLE = re.compile(r"^\s*the\s+", re.IGNORECASE)
 
 
 def _region_terms(

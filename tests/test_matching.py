@@ -287,6 +287,43 @@ def test_explain_names_a_term_a_rule_writes_twice_once() -> None:
     assert render_text(exp).count('"дрон*"') == 1
 
 
+def test_a_feed_named_after_a_city_is_not_that_city_in_its_bylines() -> None:
+    """Full-article feeds sign every item ("By Olena Marchenko, Kharkiv Evening Courier"): the
+    operator's own feeds' names are outlets, not places, unless the name is only a place."""
+    from alerts.explain import explain, render_text
+    from alerts.items import Item
+
+    text = (
+        "feeds:\n"
+        "  - name: Kharkiv Evening Courier\n    url: https://example.org/a\n"
+        "  - name: The Kyiv Dispatch\n    url: https://example.org/b\n"
+        "  - name: Sumy region\n    url: https://example.org/c\n"
+        "  - name: Odesa\n    url: https://example.org/d\n"
+        "rules:\n"
+        "  - id: kharkiv\n    regions: [Kharkiv]\n    any: [drone*]\n"
+        "  - id: kyiv\n    regions: [Kyiv]\n    any: [missile*]\n    priority: urgent\n"
+        "  - id: sumy\n    regions: [Sumy]\n    any: [drone*]\n"
+        "  - id: odesa\n    regions: [Odesa]\n    any: [drone*]\n"
+    )
+    cfg = configmod.parse(text, "rules.yaml")
+    m = cfg.matcher
+    byline = "By Dmytro Savchenko, Kharkiv Evening Courier. Air force: 48 of 65 drones shot down"
+    assert m.match(byline).rules == ()
+    credit = "Partners pledge more missiles, officials told the Kyiv Dispatch"
+    assert m.match(credit).rules == ()
+    # The place itself still counts, in the same item too.
+    assert m.match(byline + " over Kharkiv").rules == ("kharkiv",)
+    assert m.match("Kyiv Dispatch: missiles hit Kyiv").rules == ("kyiv",)
+    # A feed named only for a place hides nothing.
+    assert m.match("Drones attack Sumy region overnight").rules == ("sumy",)
+    assert m.match("Drones attack Odesa").rules == ("odesa",)
+    exp = explain(cfg, Item("Kharkiv Evening Courier", "1", byline, None, "", None))
+    assert (
+        "not a place: Kharkiv Evening Courier: the name of a feed, not a place (not Kharkiv)"
+        in render_text(exp)
+    )
+
+
 def test_fast_word_stream_agrees_with_the_reference() -> None:
     """:func:`words` takes shortcuts; on Latin and Cyrillic text it must equal the definition."""
     import random
