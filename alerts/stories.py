@@ -80,6 +80,9 @@ CLOSE = timedelta(hours=8)
 """Reports closer than this in time are judged on evidence alone; after it the bar rises."""
 NEXT_DAY = timedelta(hours=20)
 """Reports this far apart are two days' events, unless one says it updates the other."""
+NEXT_NIGHT = timedelta(hours=16)
+"""Reports that both say "overnight" this far apart are two nights' events, unless one says it
+updates the other: a night's reports come within its night and the morning after."""
 THRESHOLD = 0.45
 """Score at or above which a report tells the story of the report it is compared with."""
 STRONG = 1.0
@@ -825,6 +828,10 @@ def _weigh(
         if gap >= _hours(NEXT_DAY) and not updates:
             # The same words a night later are the same template, another night's event.
             evidence(-STRONG, lambda: "a day apart, and no report says it updates the other")
+        elif gap >= _hours(NEXT_NIGHT) and not updates and _OVERNIGHT in sa.keys & sb.keys:
+            # "Drones attack Kyiv overnight", a flash each night with the same words and no
+            # detail: 19 hours apart is a night apart.
+            evidence(-STRONG, lambda: "both overnight, a night apart")
         if "again" in sa.flags or "again" in sb.flags:
             evidence(-MODERATE, lambda: '"again", hours later')
     elif why is not None:
@@ -944,6 +951,8 @@ def _one_article(sa: Signature, sb: Signature) -> bool:
         return False
     return len(wa & wb) / len(wa | wb) >= 0.6
 
+
+_OVERNIGHT = f"{CONCEPT}overnight"
 
 _MAIN_ACTORS = frozenset({f"{ACTOR}ru", f"{ACTOR}ua"})
 _MAIN_PERSONS = frozenset({f"{PERSON}ru", f"{PERSON}ua"})
