@@ -707,16 +707,19 @@ def _score(
     max_gap: timedelta,
     why: list[str] | None = None,
     against: list[str] | None = None,
+    told: frozenset[str] = frozenset(),
 ) -> float | None:
     """The score of :func:`same_story`, None when the reports are too far apart in time.
 
     ``why`` collects the evidence in words when given; assignment, which compares each report
     with a dozen candidates, passes None and skips the formatting, and stops weighing once the
     comparison cannot reach ``THRESHOLD`` (then the score is ``-STRONG``). ``against`` collects
-    the contradictions (what costs ``STRONG``).
+    the contradictions (what costs ``STRONG``). ``told``: the figures the reports of a story
+    ``b`` is checked against gave as updates ("the toll rose to 3"); ``b`` giving one of them
+    agrees with the story as it now stands, whatever its earlier reports said.
     """
     try:
-        return _weigh(a, sa, b, sb, max_gap, why, against)
+        return _weigh(a, sa, b, sb, max_gap, why, against, told)
     except _Hopeless:
         return -STRONG
 
@@ -729,6 +732,7 @@ def _weigh(
     max_gap: timedelta,
     why: list[str] | None = None,
     against: list[str] | None = None,
+    told: frozenset[str] = frozenset(),
 ) -> float | None:
     """:func:`_score`'s weighing, which raises :class:`_Hopeless` when deciding."""
     gap = abs(b.published.timestamp() - a.published.timestamp()) / 3600
@@ -776,6 +780,9 @@ def _weigh(
         elif "update" in sa.flags or "update" in sb.flags:
             if why is not None:
                 why.append("figures differ, but one report updates them")
+        elif told and not nb.isdisjoint(told):
+            if why is not None:
+                why.append(f"figures differ, but the story's update gives {_join(nb & told)}")
         else:
             evidence(
                 -STRONG * weight,
@@ -998,6 +1005,17 @@ class _Story:
     filed: int = 0
 
 
+def _told(story: _Story) -> frozenset[str]:
+    """The figures the story's reports gave as updates ("the death toll rose to 3"): a report
+    that gives them tells the story as it now stands, not another event. Read from the reports
+    the index keeps, so an index built again from the database decides alike."""
+    told: frozenset[str] = frozenset()
+    for _, sig in (story.head, *story.members):
+        if "update" in sig.flags:
+            told |= sig.numbers
+    return told
+
+
 def _order(head: Report) -> int:
     """A story's place among stories alike, from its headline: its time to the millisecond,
     then a checksum of its outlet and title, in one integer (compared in C). Two stories with
@@ -1175,7 +1193,7 @@ class StoryIndex:
         it contradicts one of the story's other reports (then it is below the threshold)."""
         head, hsig = story.head
         why: list[str] = []
-        raw = _score(head, hsig, report, sig, self.max_gap, why)
+        raw = _score(head, hsig, report, sig, self.max_gap, why, told=_told(story))
         score = -math.inf if raw is None else round(raw, 3)
         contra = ""
         if score >= THRESHOLD:
@@ -1191,9 +1209,10 @@ class StoryIndex:
     def _contradicted(self, story: _Story, report: Report, sig: Signature) -> str:
         """What the report contradicts among the story's reports besides its headline, in
         words; empty when nothing."""
+        told = _told(story)
         for member, msig in story.members:
             against: list[str] = []
-            _score(member, msig, report, sig, self.max_gap, None, against)
+            _score(member, msig, report, sig, self.max_gap, None, against, told)
             if against:
                 return f"; but contradicts {member.feed}'s report of it: {against[0]}"
         return ""
@@ -1221,8 +1240,9 @@ class StoryIndex:
         # Checked best first, so the other reports of losing stories are not read at all.
         above = []
         for rank, sid in enumerate(self.candidates(report, sig)):
-            head, hsig = self._stories[sid].head
-            raw = _score(head, hsig, report, sig, self.max_gap)
+            story = self._stories[sid]
+            head, hsig = story.head
+            raw = _score(head, hsig, report, sig, self.max_gap, told=_told(story))
             if raw is not None and round(raw, 3) >= THRESHOLD:
                 above.append((-round(raw, 3), rank, sid))
         above.sort()

@@ -324,6 +324,31 @@ def test_a_report_joins_through_the_story_not_a_chain() -> None:
     )
 
 
+def test_a_report_of_the_risen_toll_joins_a_story_that_has_told_it_rose() -> None:
+    """Once a story holds "the toll rises to three", a later report giving three (without
+    saying it rose) tells the story as it now stands: the earlier reports' "two" is no
+    contradiction. A figure no update of the story gave still is."""
+    index = StoryIndex()
+    odesa = "Russian drones hit the port of Odesa overnight; a grain terminal caught fire."
+    head = "Drone strike on Odesa port kills two, injures seven"
+    add(index, 1, story_report(1, head, T0, odesa))
+    add(index, 1, story_report(2, "Two killed in drone strike on Odesa port", T0, odesa))
+    rose = "One of the seven injured port workers died in hospital, the governor said."
+    add(index, 1, story_report(3, "Odesa port strike: toll rises to three", T0 + HOUR * 3, rose))
+
+    def decided(title: str) -> tuple[int | None, str]:
+        later = story_report(9, title, T0 + HOUR * 5, odesa)
+        story, decision = index.assign(later, signature(later.title, later.summary))
+        return story, decision.reason if decision else ""
+
+    story, reason = decided("Three killed in overnight drone attack on Odesa port")
+    assert story == 1 and "figures differ, but the story's update gives 3" in reason
+    assert decided("Five killed in overnight drone attack on Odesa port") == (None, "")
+
+
+HOUR = timedelta(hours=1)
+
+
 def test_expire_forgets_old_stories() -> None:
     index = StoryIndex(window=timedelta(hours=48))
     add(index, 1, story_report(1, KYIV[0], T0, KYIV[1]))
