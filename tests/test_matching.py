@@ -416,6 +416,11 @@ def friends_matcher():
         ("Water level at the Dnipro HPP dam", {"Zaporizhzhia"}),
         ("Shakhtar Donetsk beat Dynamo Kyiv 2-1", set()),
         ("«Шахтар» Донецьк переміг «Динамо» Київ", set()),
+        ("Донецкий «Шахтёр» разгромил соперника", set()),
+        ("Drone hits an evacuation boat on the Dnipro near Kherson", {"Kherson"}),
+        ("Marines hold islands in the Dnipro delta", set()),
+        ("Missile strike on Dnipro near the railway station", {"Dnipropetrovsk"}),
+        ("Drones over the Dnipro region", {"Dnipropetrovsk"}),
         ("Полиция у Курского вокзала", set()),
     ],
 )
