@@ -153,7 +153,9 @@ def digest_text(
         lines.append(f"{section.title} ({len(section.entries)})")
         for entry, others in section.entries:
             if entry.coverage:
-                lines.append(f"  • {entry.title} (more coverage)")
+                # Which story, by its headline as the chat had it: one template's titles recur.
+                when = local_time(entry.when, tz, now)
+                lines.append(f"  • {entry.title} (more coverage · {entry.feed}, {when})")
             else:
                 lines.append(f"  • {entry.title}")
                 lines.append(f"    {entry.feed} · {local_time(entry.when, tz, now)}")
@@ -285,7 +287,8 @@ def digest_html(
         for entry, others in section.entries:
             block = f"• {_title_html(entry)}"
             if entry.coverage:
-                block += " <i>(more coverage)</i>\n  "
+                when = local_time(entry.when, tz, now)
+                block += f" <i>(more coverage · {esc(entry.feed)}, {when})</i>\n  "
             else:
                 block += f"\n  <i>{esc(entry.feed)}, {local_time(entry.when, tz, now)}</i> · "
             block += _others_html(entry)

@@ -11,6 +11,7 @@ import html
 import json
 import os
 import random
+import re
 import sqlite3
 import subprocess
 import sys
@@ -142,6 +143,8 @@ def test_a_report_joining_a_story_had_in_a_digest_comes_as_more_coverage(tmp_pat
     assert "https://wire.example/substation" in first
     # Only the new link, under the headline the chat knows (not linked again).
     assert "more coverage" in second and links(second) == {"https://desk.example/substation"}
+    # ... and which story it is, by its headline's outlet and time: one template's titles recur.
+    assert re.search(r"\(more coverage · wire, \d\d:\d\d\)", second), second
     assert html.escape(EVENTS["substation"][1]) in second
     assert tg.ledger.violations == [] and tg.ledger.repeated(ALICE) == []
 
