@@ -876,7 +876,12 @@ def _shared_evidence(
     if not telling and len(_locations(shared)) >= 2:
         # A village and the town it is near, both in each report: where, said precisely twice
         telling = {"two places"}
-    specific = places_shared or any(k.startswith(NUMBER) and int(k[1:]) >= 10 for k in telling)
+    # One thing in common besides where is enough when where is precise: two places (a village
+    # and its town), or one town within hours. A front-line town is hit many times a day, so
+    # "Kherson" and "drone" half a day apart are two events.
+    specific = (
+        places_shared and (gap <= _hours(CLOSE) / 2 or len(_locations(shared)) >= 2)
+    ) or any(k.startswith(NUMBER) and int(k[1:]) >= 10 for k in telling)
     if not telling:
         # A town and the rule's topic are not an event, unless one report says nothing more
         # than the other ("Explosions in Kharkiv", "Kharkiv: explosions").

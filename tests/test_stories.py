@@ -12,6 +12,7 @@ import os
 import random
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -347,6 +348,34 @@ def test_a_report_of_the_risen_toll_joins_a_story_that_has_told_it_rose() -> Non
 
 
 HOUR = timedelta(hours=1)
+
+
+def test_a_front_line_town_and_one_thing_in_common_are_one_event_only_within_hours() -> None:
+    """Kherson is hit many times a day: a drone on a boat at night and a drone on the bus
+    station by midday share the town and "drone", and are two events; two outlets' reports of
+    one strike an hour apart share as little, and are one. Casualties are generic: every
+    strike report has them."""
+    boat = story_report(
+        1,
+        "Ворожий дрон атакував човен біля Херсона",
+        T0,
+        "Рибалка отримав поранення, повідомила обласна військова адміністрація.",
+    )
+    bus = story_report(
+        2,
+        "Russian drones attack Kherson bus station",
+        T0 + HOUR * 11,
+        "A drone struck the bus station in central Kherson; three people were wounded.",
+    )
+    decision = same_story(
+        boat, signature(boat.title, boat.summary), bus, signature(bus.title, bus.summary)
+    )
+    assert not decision.same and "only one thing in common" in decision.reason
+    # The same two reports an hour apart: one event told twice.
+    soon = replace(bus, published=T0 + HOUR)
+    assert same_story(
+        boat, signature(boat.title, boat.summary), soon, signature(soon.title, soon.summary)
+    ).same
 
 
 def test_expire_forgets_old_stories() -> None:
