@@ -20,6 +20,7 @@ from datetime import UTC, datetime, tzinfo
 from .config import Rule
 from .items import safe_link
 from .store import Entry, Piece
+from .teasers import builtin_teasers
 from .wording import plural
 
 TELEGRAM_LIMIT = 4096
@@ -190,7 +191,7 @@ def alerts_text(
         lines = [f"!!! URGENT · {title}" + (f" (also: {', '.join(others)})" if others else "")]
         lines.append(entry.title)
         if entry.summary:
-            lines.append(_shorten(entry.summary, _ALERT_SUMMARY))
+            lines.append(_snippet(entry.summary))
         lines.append(f"{entry.feed} · {local_time(entry.when, tz, now)}")
         if entry.link:
             lines.append(entry.link)
@@ -204,6 +205,12 @@ def coverage_text(entry: Entry, rules: Sequence[Rule]) -> str:
     """A story the chat already had, as a console message: only its new reports."""
     _, title, _ = _heading(entry, rules)
     return "\n".join([f"+++ More coverage · {title}", entry.title, *_others_text(entry), ""])
+
+
+def _snippet(summary: str) -> str:
+    """An alert's excerpt of the summary, without the headlines of other articles a
+    full-article feed embeds ("Read also: ...", "Related: ..."): they are not this news."""
+    return _shorten(builtin_teasers().cut("\n" + summary)[1:], _ALERT_SUMMARY)
 
 
 def _shorten(text: str, limit: int) -> str:
@@ -311,7 +318,7 @@ def alert_html(entry: Entry, rules: Sequence[Rule], tz: tzinfo, now: datetime) -
     also = _others_html(entry)
     if also:
         tail.append(also)
-    summary = [esc(_shorten(entry.summary, _ALERT_SUMMARY))] if entry.summary else []
+    summary = [esc(_snippet(entry.summary))] if entry.summary else []
     for middle in (summary, []):
         body = "\n".join([head, f"<b>{_title_html(entry)}</b>", *middle, *tail])
         if visible_length(body) <= TELEGRAM_LIMIT:

@@ -67,6 +67,7 @@ from .lexicon import (
     skeleton,
     stem,
 )
+from .teasers import builtin_teasers
 from .text import clean, dateline
 
 # --------------------------------------------------------------------------------------------
@@ -93,7 +94,7 @@ LATE = 0.3
 """Cost per ``CLOSE`` of time beyond ``CLOSE`` between the reports."""
 LEAD_WORDS = 60
 """Words of the summary that count: the lead, not the whole article body."""
-SIGNATURE_VERSION = 3
+SIGNATURE_VERSION = 4
 """Stored signatures of another version are computed again (the lexicon or reading changed)."""
 
 # Weights of the kinds of evidence in the likeness of two reports. A place or a count is rarer
@@ -322,8 +323,12 @@ def _lead(summary: str) -> str:
     span = dateline("\n" + summary)
     if span is not None:
         summary = summary[span[1] - 1 :]
-    words = summary.split()
-    return " ".join(words[:LEAD_WORDS])
+    # Nor another article's headline embedded in it ("Read also: Missile strike on Kyiv kills
+    # two"): its place and figures would be taken for this report's. The teasers are cut from
+    # the words the lead could take, which a teaser may run past.
+    words = summary.split(maxsplit=2 * LEAD_WORDS)[: 2 * LEAD_WORDS]
+    lead = builtin_teasers().cut("\n" + " ".join(words))[1:]
+    return " ".join(lead.split()[:LEAD_WORDS])
 
 
 def signature(title: str, summary: str, lexicon: Lexicon | None = None) -> Signature:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -158,6 +159,22 @@ def entry(
 ) -> Entry:
     link = f"https://e.example/{n}" if link == "default" else link
     return Entry(n, "Feed & Co", title or f"Title {n}", link, "summary <b>", NOW, NOW, rules)
+
+
+def test_an_alert_excerpt_leaves_out_the_headlines_of_other_articles() -> None:
+    """Full-article feeds embed other articles' headlines ("Related: ..."): not this news."""
+    summary = (
+        "Drones circled over Kherson all day, injuring six people. Related: Missile strike on "
+        "Kyiv kills two. Residents queue for water at the central market."
+    )
+    alert = entry(1, ("sumy",), "Inside Kherson: a day under drones")
+    alert = replace(alert, summary=summary)
+    for text in (
+        digest.alert_html(alert, RULES, UTC, NOW),
+        digest.alerts_text([alert], RULES, UTC, NOW)[0][0],
+    ):
+        assert "injuring six people" in text and "Residents queue for water" in text
+        assert "Kyiv" not in text, text
 
 
 def test_digest_groups_under_first_rule_and_names_the_others() -> None:

@@ -378,6 +378,18 @@ def test_a_front_line_town_and_one_thing_in_common_are_one_event_only_within_hou
     ).same
 
 
+def test_a_teaser_in_the_lead_is_not_the_reports_evidence() -> None:
+    """ "Related: Missile strike on Kyiv kills two" inside a Kherson article: neither Kyiv nor
+    two is what the article reports."""
+    sig = signature(
+        "Inside Kherson: a day under drones",
+        "Drones circled over Kherson all day, injuring six people. Related: Missile strike on "
+        "Kyiv kills two. Residents queue for water at the central market.",
+    )
+    assert "pl:Kherson" in sig.keys and "6" in sig.numbers
+    assert "pl:Kyiv" not in sig.keys and "2" not in sig.numbers
+
+
 def test_expire_forgets_old_stories() -> None:
     index = StoryIndex(window=timedelta(hours=48))
     add(index, 1, story_report(1, KYIV[0], T0, KYIV[1]))
