@@ -421,6 +421,11 @@ def friends_matcher():
         ("Marines hold islands in the Dnipro delta", set()),
         ("Missile strike on Dnipro near the railway station", {"Dnipropetrovsk"}),
         ("Drones over the Dnipro region", {"Dnipropetrovsk"}),
+        ("Артиллерия из-за Днепра обстреляла Херсон", {"Kherson"}),
+        ("Обстрел островов в дельте Днепра", set()),
+        ("Russian drones hunt boats on the lower Dnipro", set()),
+        ("Shelling from the Dnipro’s eastern bank hit Kherson", {"Kherson"}),
+        ("Удар по Дніпру", {"Dnipropetrovsk"}),
         ("Полиция у Курского вокзала", set()),
     ],
 )
