@@ -478,7 +478,9 @@ def _lookup(lex: Lexicon, tokens: list[_Token], i: int, lang: str = "en") -> tup
     """The evidence keys of the longest lexicon phrase starting at token ``i`` (or, for a
     Cyrillic word the tables lack as written, of its stem)."""
     found, length = _phrase(lex, tokens, i)
-    if not found and is_cyrillic(tokens[i].folded):
+    # A function word is never a concept by its stem: «у місті» (in the city) is not «міст»
+    # (a bridge), though the two share a stem.
+    if not found and is_cyrillic(tokens[i].folded) and tokens[i].folded not in lex.stopwords:
         entries = lex.stems.get((lang, stem(tokens[i].folded, lang)))
         if entries:
             return [e.key for e in entries], 1

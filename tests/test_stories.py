@@ -390,6 +390,13 @@ def test_a_teaser_in_the_lead_is_not_the_reports_evidence() -> None:
     assert "pl:Kyiv" not in sig.keys and "2" not in sig.numbers
 
 
+def test_a_function_word_is_not_a_concept_by_its_stem() -> None:
+    """«у місті» (in the city) shares a stem with «міст» (a bridge); a bridge it is not."""
+    city = signature("Вночі дрони атакували Харків", "У місті пролунали вибухи.")
+    assert "c:bridge" not in city.keys and "c:explosion" in city.keys
+    assert "c:bridge" in signature("Росіяни вдарили по мосту", "Міст пошкоджено.").keys
+
+
 def test_expire_forgets_old_stories() -> None:
     index = StoryIndex(window=timedelta(hours=48))
     add(index, 1, story_report(1, KYIV[0], T0, KYIV[1]))
