@@ -884,10 +884,12 @@ def _shared_evidence(
         # A village and the town it is near, both in each report: where, said precisely twice
         telling = {"two places"}
     # One thing in common besides where is enough when where is precise: two places (a village
-    # and its town), or one town within hours. A front-line town is hit many times a day, so
+    # and its town), or one town within hours, or later when one report updates the other (a
+    # toll rises hours later by nature). A front-line town is hit many times a day, so
     # "Kherson" and "drone" half a day apart are two events.
+    updates = "update" in sa.flags or "update" in sb.flags
     specific = (
-        places_shared and (gap <= _hours(CLOSE) / 2 or len(_locations(shared)) >= 2)
+        places_shared and (gap <= _hours(CLOSE) / 2 or updates or len(_locations(shared)) >= 2)
     ) or any(k.startswith(NUMBER) and int(k[1:]) >= 10 for k in telling)
     if not telling:
         # A town and the rule's topic are not an event, unless one report says nothing more
