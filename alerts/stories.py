@@ -357,7 +357,7 @@ def signature(title: str, summary: str, lexicon: Lexicon | None = None) -> Signa
         tok = tokens[i]
         found, length = _lookup(lex, tokens, i, lang)
         marker = _marker(lex, tokens, i)
-        if marker:
+        if marker and (marker != "roundup" or tok.in_title):
             flags.add(marker)
         if tok.in_title and tok.folded not in lex.stopwords:
             title_words.append(tok.key if not is_cyrillic(tok.folded) else stem(tok.folded, lang))
@@ -438,6 +438,8 @@ def signature(title: str, summary: str, lexicon: Lexicon | None = None) -> Signa
         i += 1
     if _UPDATE_TITLE.search(title):
         flags.add("update")
+    if title.count(";") >= 2:  # "Drones hit Odesa; troops to Kursk; talks resume": a roundup
+        flags.add("roundup")
     return Signature(
         lang=lang,
         keys=frozenset(keys),
@@ -762,6 +764,12 @@ def _weigh(
             against.append(what())
         if deciding and score + _MAX_GAIN < THRESHOLD:
             raise _Hopeless
+
+    if "roundup" in sa.flags or "roundup" in sb.flags:
+        # "Ukraine war latest: ...": several developments in one item. Joined to the story of
+        # one of them, it would bring the others' rules to that story's alert; alone, its
+        # title says what it holds.
+        evidence(-2 * STRONG, lambda: "a roundup of several developments")
 
     if a.feed == b.feed and not _one_article(sa, sb):
         evidence(-2 * STRONG, lambda: f"two articles of one outlet ({a.feed})")

@@ -397,6 +397,29 @@ def test_a_function_word_is_not_a_concept_by_its_stem() -> None:
     assert "c:bridge" in signature("Росіяни вдарили по мосту", "Міст пошкоджено.").keys
 
 
+def test_a_roundup_of_several_developments_joins_no_story() -> None:
+    """ "Ukraine war latest: A; B; C" joined to A's story would bring B's rules (an urgent one)
+    to A's alert; alone, its title says what it holds. "latest" in a lead is no roundup."""
+    odesa = story_report(
+        1,
+        "Drones hit Odesa port, two workers injured",
+        T0,
+        "Russian drones struck the port of Odesa overnight, injuring two workers.",
+    )
+    latest = story_report(
+        2,
+        "Ukraine war latest: Drones hit Odesa port; North Korea sends more troops to Kursk",
+        T0 + HOUR,
+        "Russian drones struck the port of Odesa overnight, injuring two workers.",
+    )
+    so = signature(odesa.title, odesa.summary)
+    decision = same_story(odesa, so, latest, signature(latest.title, latest.summary))
+    assert not decision.same and "a roundup of several developments" in decision.reason
+    for title in ("Головне за добу: дрони атакували порт Одеси", "Odesa; port; drones; two hurt"):
+        assert "roundup" in signature(title, "").flags
+    assert "roundup" not in signature(odesa.title, "Read the war latest on our site.").flags
+
+
 def test_expire_forgets_old_stories() -> None:
     index = StoryIndex(window=timedelta(hours=48))
     add(index, 1, story_report(1, KYIV[0], T0, KYIV[1]))
