@@ -49,12 +49,6 @@ class Teasers:
             parts.append(rf"(?P<credit>{alternation(self.credits)})\b")
         return re.compile(r"(?<!\w)(?:" + "|".join(parts) + ")", re.IGNORECASE)
 
-    @functools.cached_property
-    def _firsts(self) -> tuple[str, ...]:
-        """The first word of every phrase, casefolded: a text with none of them in it has no
-        teaser, which a substring search tells faster than the pattern can."""
-        return tuple(sorted({p.split()[0].casefold() for p in self.phrases}))
-
     @property
     def phrases(self) -> tuple[str, ...]:
         """Every opening phrase, for the matcher to look for among its terms."""
@@ -64,9 +58,6 @@ class Teasers:
         """``text`` without its teasers and credits; its first line (the title) is kept."""
         head, newline, body = text.partition("\n")
         if not newline:
-            return text
-        folded = body.casefold()
-        if not any(first in folded for first in self._firsts):
             return text
         pieces = []
         pos = 0
