@@ -754,6 +754,9 @@ def _weigh(
     deciding = why is None and against is None  # assignment: stop once it cannot reach THRESHOLD
     # A report checked against a story's other reports: only what costs STRONG is asked for.
     contrary_only = why is None and against is not None
+    # A report that updates a count ("the toll rose to 28") changes its figures and comes hours
+    # later by nature.
+    updates = "update" in sa.flags or "update" in sb.flags
 
     def evidence(delta: float, what: Callable[[], str]) -> None:
         nonlocal score
@@ -780,7 +783,7 @@ def _weigh(
     else:
         light = _term_keys(a.terms) | _term_keys(b.terms)  # each cached, per report
         shared = (sa.specific & sb.specific) - light
-        _shared_evidence(sa, sb, shared, light, gap, evidence)
+        _shared_evidence(sa, sb, shared, light, gap, updates, evidence)
 
     # Numbers: the titles' if both give some, else title and lead, which weigh less.
     if sa.title_numbers and sb.title_numbers:
@@ -792,7 +795,7 @@ def _weigh(
             evidence(
                 _NUMBER_BONUS * weight, lambda: f"same figures in the {where} ({_join(na & nb)})"
             )
-        elif "update" in sa.flags or "update" in sb.flags:
+        elif updates:
             if why is not None:
                 why.append("figures differ, but one report updates them")
         elif told and not nb.isdisjoint(told):
@@ -843,14 +846,17 @@ def _weigh(
 
     close = _hours(CLOSE)
     if gap > close:
-        # A report that updates a count ("the toll rose to 28") comes hours later by nature.
-        updates = "update" in sa.flags or "update" in sb.flags
         late = LATE / 2 if updates else LATE
         evidence(-late * (gap - close) / close, lambda: f"published {gap:.0f}h apart")
         if gap >= _hours(NEXT_DAY) and not updates:
             # The same words a night later are the same template, another night's event.
             evidence(-STRONG, lambda: "a day apart, and no report says it updates the other")
-        elif gap >= _hours(NEXT_NIGHT) and not updates and _OVERNIGHT in sa.keys & sb.keys:
+        elif (
+            gap >= _hours(NEXT_NIGHT)
+            and not updates
+            and _OVERNIGHT in sa.keys
+            and _OVERNIGHT in sb.keys
+        ):
             # "Drones attack Kyiv overnight", a flash each night with the same words and no
             # detail: 19 hours apart is a night apart.
             evidence(-STRONG, lambda: "both overnight, a night apart")
@@ -880,6 +886,7 @@ def _shared_evidence(
     shared: frozenset[str],
     light: frozenset[str],
     gap: float,
+    updates: bool,
     evidence: Callable[[float, Callable[[], str]], None],
 ) -> None:
     """What two reports have in common, as evidence: too little costs MODERATE or almost
@@ -895,7 +902,6 @@ def _shared_evidence(
     # and its town), or one town within hours, or later when one report updates the other (a
     # toll rises hours later by nature). A front-line town is hit many times a day, so
     # "Kherson" and "drone" half a day apart are two events.
-    updates = "update" in sa.flags or "update" in sb.flags
     specific = (
         places_shared and (gap <= _hours(CLOSE) / 2 or updates or len(_locations(shared)) >= 2)
     ) or any(k.startswith(NUMBER) and int(k[1:]) >= 10 for k in telling)
