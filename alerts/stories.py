@@ -861,7 +861,13 @@ def _weigh(
             # detail: 19 hours apart is a night apart.
             evidence(-STRONG, lambda: "both overnight, a night apart")
         if "again" in sa.flags or "again" in sb.flags:
-            evidence(-MODERATE, lambda: '"again", hours later')
+            later, earlier = (sb, sa) if b.published >= a.published else (sa, sb)
+            if "again" in later.flags and "again" not in earlier.flags and not updates:
+                # «Уранці росіяни знову атакували Київ», hours after the night's attack: the
+                # later report tells of a second attack, whatever words it shares with the first.
+                evidence(-STRONG, lambda: '"again" hours later, and the earlier report does not')
+            else:
+                evidence(-MODERATE, lambda: '"again", hours later')
     elif why is not None:
         why.append(f"published {gap:.1f}h apart")
     if contrary_only:

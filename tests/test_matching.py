@@ -427,6 +427,27 @@ def friends_matcher():
         ("Shelling from the Dnipro’s eastern bank hit Kherson", {"Kherson"}),
         ("Удар по Дніпру", {"Dnipropetrovsk"}),
         ("Полиция у Курского вокзала", set()),
+        # Kyiv as a time zone, the government, a description or a reporter's beat, and streets
+        # and stations named after cities: each made an urgent "missiles on Kyiv" alert, or a
+        # front rule's match, of a strike elsewhere.
+        ("Близько 04:20 за київським часом ракети атакували Одесу", {"Odesa"}),
+        ("Missiles hit the Odesa port at 4:20 a.m. Kyiv time", {"Odesa"}),
+        ("Удар по пунктам дислокации киевского режима в Харьковской области", {"Kharkiv"}),
+        (
+            "Russia fired cruise missiles at Lviv, Kyiv said. Kyiv's air force said ten fell.",
+            {"Lviv"},
+        ),
+        ("A Kyiv-based media group condemned the strike on Kramatorsk", {"Donetsk"}),
+        ("Moscow and Kyiv traded accusations after drones hit Belgorod", {"Belgorod"}),
+        ("Ukrainska Pravda's Kharkiv correspondent says glide bombs hit Bilopillia", {"Sumy"}),
+        ("Missiles struck Kyiv overnight, Kyiv said", {"Kyiv"}),  # the place still counts
+        ("Ракета влучила в будинок на вулиці Київській у Житомирі", {"Zhytomyr"}),
+        ("Уламки впали біля станції метро «Харківська» у Києві", {"Kyiv"}),
+        ("Дрон влучив у будинок на вулиці Сумській у Харкові", {"Kharkiv"}),
+        ("Обломки беспилотника упали на Херсонскую улицу", set()),
+        # The river: «Северском» is also a form of Северск (Siversk, Donetsk region).
+        ("Уровень воды в Северском Донце под Белгородом упал", {"Belgorod"}),
+        ("Окупанти обстрілюють села уздовж Дніпра", set()),
     ],
 )
 def test_false_friends_do_not_count_for_the_region_they_contain(friends_matcher, text, regions):
@@ -532,6 +553,11 @@ def test_related_article_teasers_and_credits_are_not_the_article() -> None:
     )
     result = m.match(odesa)
     assert result.rules == () and result.regions == ("Odesa",)
+    ap = (
+        "Ballistic missile hits Odesa\nKYIV (AP) — A missile hit Odesa. Associated Press writer "
+        "Hanna Arhirova in Kharkiv contributed."
+    )
+    assert m.match(ap).rules == () and m.match(ap).regions == ("Odesa",)
     uk = "Порт Одеси працює\nПорт відновив роботу. ЧИТАЙТЕ ТАКОЖ: Дрони атакували Харків. Кораблі вийшли."
     assert m.match(uk).regions == ("Odesa",)
     # A title is never cut, and "related" without a colon is an ordinary word.
