@@ -293,15 +293,18 @@ def digest_html(
         pending_heading: str | None = f"\n<b>{esc(section.title)}</b>"
         for entry, others in section.entries:
             block = f"• {_title_html(entry)}"
+            when = local_time(entry.when, tz, now)
+            line: list[str] = []  # the line under the title, its parts joined by " · "
             if entry.coverage:
-                when = local_time(entry.when, tz, now)
-                block += f" <i>(more coverage · {esc(entry.feed)}, {when})</i>\n  "
+                block += f" <i>(more coverage · {esc(entry.feed)}, {when})</i>"
             else:
-                block += f"\n  <i>{esc(entry.feed)}, {local_time(entry.when, tz, now)}</i> · "
-            block += _others_html(entry)
+                line.append(f"<i>{esc(entry.feed)}, {when}</i>")
+            line.append(_others_html(entry))
             if others:
-                block += f" · also matched: {esc(', '.join(others))}"
-            block = block.rstrip(" ·\n")
+                line.append(f"also matched: {esc(', '.join(others))}")
+            line = [part for part in line if part]
+            if line:
+                block += "\n  " + " · ".join(line)
             pending_heading = add(block, entry.story_id, pending_heading, section.title)
         if section.more:
             add(f"  <i>… and {section.more} more; {esc(more_hint)}</i>", None, None, section.title)

@@ -228,6 +228,20 @@ def test_html_escapes_feed_text_and_renders_only_http_links() -> None:
     assert "<script>" not in alert and "summary &lt;b&gt;" in alert
 
 
+def test_html_digest_line_under_a_title_has_one_separator_between_parts() -> None:
+    # A story of one outlet that matched two rules: its line had read "Feed, 12:00 ·  · also
+    # matched: Sumy".
+    alone = entry(1, ("nk", "sumy"))
+    ((html, _),) = digest.digest_html([alone], RULES, UTC, NOW)
+    assert "<i>Feed &amp; Co, 10:00</i> · also matched: Sumy &lt;front&gt;" in html
+    assert "·  ·" not in html and not re.search(r"· *\n", html)
+    covered = replace(alone, others=(Piece("Wire", "Later report", "https://w.example/1"),))
+    covered = replace(covered, coverage=True)
+    ((html, _),) = digest.digest_html([covered], RULES, UTC, NOW)
+    assert "(more coverage · Feed &amp; Co, 10:00)</i>\n  also: " in html
+    assert "·  ·" not in html
+
+
 def test_html_digest_splits_between_items_only() -> None:
     entries = [
         entry(n, ("nk",) if n % 2 else ("sumy",), title=f"Story number {n} " + "x" * 150)
