@@ -87,14 +87,31 @@ def _others(entry: Entry) -> list[Piece]:
     return out
 
 
-def _heading(entry: Entry, rules: Sequence[Rule]) -> tuple[int, str, list[str]]:
+def _heading(
+    entry: Entry, rules: Sequence[Rule], *, alert: bool = False
+) -> tuple[int, str, list[str]]:
     """The first rule (in rules.yaml order) an entry matched: its place and name, and the
-    names of the others. Rules no longer in the file go under "Other matches"."""
+    names of the others. Rules no longer in the file go under "Other matches".
+
+    An ``alert`` is headed by the urgent rule that made it one, the first in the order of the
+    entry's rules: its earliest reports' first (an edit lists the alert's own reports' rules
+    before those of the reports it adds), so that an alert keeps its heading when later reports
+    bring rules that come earlier in the file ("Attacks on Sumy region" had come to head a
+    missile alert on Kyiv)."""
     order, names = _rule_order(rules)
     known = sorted((r for r in entry.rules if r in order), key=order.__getitem__)
+    if alert:
+        urgent = _urgent_ids(rules)
+        first = next((r for r in entry.rules if r in urgent), None)
+        if first is not None:
+            return order[first], names[first], [names[r] for r in known if r != first]
     if known:
         return order[known[0]], names[known[0]], [names[r] for r in known[1:]]
     return len(order), OTHER, list(entry.rules[1:])
+
+
+def _urgent_ids(rules: Sequence[Rule]) -> frozenset[str]:
+    return frozenset(r.id for r in rules if r.urgent)
 
 
 _ORDER: list[tuple[Sequence[Rule], dict[str, int], dict[str, str]]] = []
@@ -187,7 +204,7 @@ def alerts_text(
     """One console message per urgent story, in the order given (oldest first)."""
     out = []
     for entry in entries:
-        _, title, others = _heading(entry, rules)
+        _, title, others = _heading(entry, rules, alert=True)
         lines = [f"!!! URGENT · {title}" + (f" (also: {', '.join(others)})" if others else "")]
         lines.append(entry.title)
         if entry.summary:
@@ -203,7 +220,7 @@ def alerts_text(
 
 def coverage_text(entry: Entry, rules: Sequence[Rule]) -> str:
     """A story the chat already had, as a console message: only its new reports."""
-    _, title, _ = _heading(entry, rules)
+    _, title, _ = _heading(entry, rules, alert=True)
     return "\n".join([f"+++ More coverage · {title}", entry.title, *_others_text(entry), ""])
 
 
@@ -315,7 +332,7 @@ def digest_html(
 def alert_html(entry: Entry, rules: Sequence[Rule], tz: tzinfo, now: datetime) -> str | None:
     """One story as a Telegram alert, or None when even without its summary the text would be
     longer than Telegram takes (the links then go another way)."""
-    _, title, others = _heading(entry, rules)
+    _, title, others = _heading(entry, rules, alert=True)
     head = f"🚨 <b>{esc(title)}</b>" + (f" · also: {esc(', '.join(others))}" if others else "")
     tail = [f"<i>{esc(entry.feed)}, {local_time(entry.when, tz, now)}</i>"]
     also = _others_html(entry)
@@ -339,7 +356,7 @@ def alerts_html(
 def coverage_html(entry: Entry, rules: Sequence[Rule]) -> str | None:
     """A story the chat was alerted to but whose alert could not be edited, as a Telegram
     message of its own: only its new reports (None when they would not fit in one)."""
-    _, title, _ = _heading(entry, rules)
+    _, title, _ = _heading(entry, rules, alert=True)
     body = "\n".join(
         [
             f"➕ <b>More coverage</b> · {esc(title)}",

@@ -531,3 +531,30 @@ def test_the_schema_names_every_migration_and_a_current_database_opens_without_t
     store = Store.open(tmp_path)
     assert "carried_at" in {r[1] for r in store.db.execute("PRAGMA table_info(feeds)")}
     store.close()
+
+
+def test_an_alert_keeps_its_urgent_rule_as_heading_when_edited(tmp_path) -> None:
+    # The urgent rule that made the alert heads it, though a normal rule comes earlier in the
+    # file; a later report that brings another urgent rule, written earlier still, does not
+    # change the heading of the alert it is added to.
+    rules = (
+        Rule(id="captured", name="Captured sites", any=("captured",), priority="urgent"),
+        Rule(id="grid", name="Energy", any=("substation",)),
+        Rule(id="nk", name="North Korean troops", any=("troops",), priority="urgent"),
+    )
+    store = open_store(tmp_path, ALICE)
+    tg = Telegram(store)
+    tg.renderer = digest.Renderer("html", rules, UTC)
+    first = report("both", "wire", 0)
+    ingest(store, "wire", Matched(first.item, ("grid", "nk"), ()))
+    store.settle(NOW, frozenset({"nk", "captured"}))
+    tg.alerts_then_digest()
+    ((_, kind, alert),) = tg.sent
+    assert kind == "alert" and alert.startswith("🚨 <b>North Korean troops</b> · also: Energy")
+    later = report("both", "desk", 20)
+    ingest(store, "desk", Matched(later.item, ("captured", "grid", "nk"), ()))
+    store.settle(NOW, frozenset({"nk", "captured"}))
+    tg.alerts_then_digest()
+    kind, edit = tg.sent[-1][1:]
+    assert kind == "edit" and "https://desk.example/both" in edit
+    assert edit.startswith("🚨 <b>North Korean troops</b> · also: Captured sites, Energy")

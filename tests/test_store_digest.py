@@ -228,6 +228,26 @@ def test_html_escapes_feed_text_and_renders_only_http_links() -> None:
     assert "<script>" not in alert and "summary &lt;b&gt;" in alert
 
 
+def test_an_alert_is_headed_by_its_urgent_rule_whatever_the_file_order() -> None:
+    # A missile strike on Kyiv that a background sentence also put under a front rule written
+    # earlier in rules.yaml was headed "Attacks on Sumy region"; the digest keeps file order.
+    rules = (
+        Rule(id="sumy", name="Attacks on Sumy region", regions=()),
+        Rule(id="kyiv", name="Missiles on Kyiv", any=("missile",), priority="urgent"),
+        Rule(id="nk", name="North Korean troops", any=("DPRK",), priority="urgent"),
+    )
+    alert = entry(1, ("sumy", "kyiv"))
+    html = digest.alert_html(alert, rules, UTC, NOW)
+    assert html.startswith("🚨 <b>Missiles on Kyiv</b> · also: Attacks on Sumy region")
+    text = digest.alerts_text([alert], rules, UTC, NOW)[0][0]
+    assert text.startswith("!!! URGENT · Missiles on Kyiv (also: Attacks on Sumy region)")
+    # Later reports bring a rule written earlier: the alert keeps its heading when edited.
+    edited = replace(alert, rules=("sumy", "kyiv", "nk"))
+    assert digest.alert_html(edited, rules, UTC, NOW).startswith("🚨 <b>Missiles on Kyiv</b>")
+    ((section,),) = [digest.group([alert], rules)]
+    assert section.title == "Attacks on Sumy region"
+
+
 def test_html_digest_line_under_a_title_has_one_separator_between_parts() -> None:
     # A story of one outlet that matched two rules: its line had read "Feed, 12:00 ·  · also
     # matched: Sumy".

@@ -263,22 +263,30 @@ def _entry(s: StoryOwed, pieces: dict[int, tuple], *, coverage: bool = False) ->
         head, others = min(known, key=_order), owed
     else:
         head, others = owed[0], owed[1:]
-    rules = _merge_rules(o.rules for o in s.pending)
+    # The reports' rules in the order of the reports, earliest first: an alert is headed by the
+    # first urgent rule among them, which its edits keep (see _edit_entry).
+    by_item = {o.item_id: o.rules for o in s.pending}
+    rules = _merge_rules(by_item[p.item_id] for p in owed)
     return _make_entry(s.story_id, head, others, rules, pieces, coverage)
 
 
 def _edit_entry(s: StoryOwed, pieces: dict[int, tuple], alert: int) -> tuple[Entry, datetime]:
     """The alert of a story as it stands once the owed reports are added to it, and when it
     was made (so that its times read as they did)."""
-    in_alert = [c for c in s.had if c.outbox_id == alert]
-    by_edits = [c for c in s.had if c.kind == "edit" and c.target_id == alert]
+
+    def when(c) -> tuple:
+        return _order(pieces[c.item_id][0])
+
+    in_alert = sorted((c for c in s.had if c.outbox_id == alert), key=when)
+    by_edits = sorted((c for c in s.had if c.kind == "edit" and c.target_id == alert), key=when)
     head = min((pieces[c.item_id][0] for c in in_alert), key=_order)
     others = sorted(
         [pieces[c.item_id][0] for c in in_alert + by_edits if c.item_id != head.item_id]
         + [pieces[o.item_id][0] for o in s.pending],
         key=_order,
     )
-    rules = _merge_rules([*(c.rules for c in in_alert + by_edits), *(o.rules for o in s.pending)])
+    pending = sorted(s.pending, key=when)
+    rules = _merge_rules([*(c.rules for c in in_alert + by_edits), *(o.rules for o in pending)])
     made = in_alert[0].made_at
     return _make_entry(s.story_id, head, others, rules, pieces, False), made
 
