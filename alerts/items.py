@@ -165,7 +165,7 @@ def from_entry(
     summary = entry.get("summary")
     if not summary and entry.get("content"):
         summary = entry["content"][0].get("value")
-    summary = plain(summary)
+    summary = plain(summary, paragraphs=True)
     if len(summary) > _SUMMARY_LIMIT:
         summary = summary[:_SUMMARY_LIMIT].rsplit(" ", 1)[0] + " …"
     link = _link(entry, base)
@@ -175,5 +175,8 @@ def from_entry(
         title = summary[:120].rsplit(" ", 1)[0] + " …" if len(summary) > 120 else summary
     guid = entry.get("id") or entry.get("guid")
     if not isinstance(guid, str) or not guid.strip():
-        guid = link or "sha1:" + hashlib.sha1(f"{title}\n{summary}".encode()).hexdigest()
+        # Of the summary as one line, as it was read before paragraphs were kept: an item
+        # without guid or link keeps the id it was stored under.
+        one_line = summary.replace("\n", " ")
+        guid = link or "sha1:" + hashlib.sha1(f"{title}\n{one_line}".encode()).hexdigest()
     return Item(feed, guid.strip()[:1000], title, link, summary, _when(entry, now))

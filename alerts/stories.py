@@ -326,9 +326,13 @@ def _lead(summary: str) -> str:
     # Nor another article's headline embedded in it ("Read also: Missile strike on Kyiv kills
     # two"): its place and figures would be taken for this report's. The teasers are cut from
     # the words the lead could take, which a teaser may run past.
-    words = summary.split(maxsplit=2 * LEAD_WORDS)[: 2 * LEAD_WORDS]
-    lead = builtin_teasers().cut("\n" + " ".join(words))[1:]
+    # The line breaks between paragraphs are kept for the cut: where a teaser ends.
+    words = _FIRST_WORDS.match(summary)
+    lead = builtin_teasers().cut("\n" + (words.group() if words else ""))[1:]
     return " ".join(lead.split()[:LEAD_WORDS])
+
+
+_FIRST_WORDS = re.compile(rf"\s*(?:\S+\s*){{0,{2 * LEAD_WORDS}}}")
 
 
 def signature(title: str, summary: str, lexicon: Lexicon | None = None) -> Signature:

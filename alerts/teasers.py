@@ -67,6 +67,8 @@ class Teasers:
             limit = self.teaser_words if found.group("teaser") else self.credit_words
             stop = found.end()
             for count, token in enumerate(_TOKEN.finditer(body, found.end()), 1):
+                if count > 1 and "\n" in body[stop : token.start()]:
+                    break  # a paragraph ends the teaser: its linked headline has no full stop
                 stop = token.end()
                 word = token.group()
                 if count >= limit or _SENTENCE_END.search(word) or word.endswith(";"):

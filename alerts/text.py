@@ -21,6 +21,14 @@ _INLINE_TAG = re.compile(
 _SCRIPT = re.compile(r"<(script|style)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _TAG = re.compile(r"<[A-Za-z/!?][^>]*>")
+# Tags that end a paragraph or a block: where a "Read also:" teaser, whose linked headline has
+# no full stop, ends; the source's own line breaks inside a block are not breaks.
+_BLOCK_TAG = re.compile(
+    r"</?(?:p|div|br|li|ul|ol|h[1-6]|blockquote|figure|figcaption|table|tr|td|th|section|"
+    r"article|header|footer|aside|pre|hr|dd|dt|dl)\b[^>]*>",
+    re.IGNORECASE,
+)
+_BREAKS = re.compile(r"\s*\n\s*")
 # Soft hyphen, zero-width space/joiners, word joiner, BOM: invisible, yet they split words.
 _INVISIBLE = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff]")
 # Combining marks left after NFC have no precomposed form: stress accents in Russian and
@@ -42,20 +50,31 @@ def clean(text: str) -> str:
     return text
 
 
-def plain(markup: str | None) -> str:
-    """Feed markup as one line of readable text: tags stripped, entities decoded, spaces folded."""
+def plain(markup: str | None, *, paragraphs: bool = False) -> str:
+    """Feed markup as one line of readable text: tags stripped, entities decoded, spaces folded.
+
+    With ``paragraphs``, the end of each HTML paragraph or block is kept as a line break (and
+    only that: the text is one line wherever the markup has no block): matching and grouping
+    read where an embedded teaser ends, and alerts show the paragraphs."""
     if not markup:
         return ""
     text = markup
+    blocks = False
     if "<" in text:
         text = _COMMENT.sub(" ", text)
         text = _SCRIPT.sub(" ", text)
         text = _INLINE_TAG.sub("", text)
+        if paragraphs:
+            text = text.replace("\r", " ").replace("\n", " ")
+            text, blocks = _BLOCK_TAG.subn("\n", text)
         text = _TAG.sub(" ", text)
     if "&" in text:
         text = html.unescape(text)
     text = clean(text)
-    return _SPACE.sub(" ", text).strip()
+    if not blocks:
+        return _SPACE.sub(" ", text).strip()
+    lines = (_SPACE.sub(" ", line).strip() for line in text.split("\n"))
+    return "\n".join(line for line in lines if line)
 
 
 def words(text: str) -> str:

@@ -565,6 +565,41 @@ def test_related_article_teasers_and_credits_are_not_the_article() -> None:
     assert m.match("News\nDrone-related damage in Kharkiv.").rules == ("kharkiv",)
 
 
+def test_a_teaser_ends_with_its_paragraph() -> None:
+    # A linked teaser headline has no full stop: read to the next one, it took the first
+    # sentence of the next paragraph, the only one that named Kyiv, and the urgent alert was
+    # lost (QA of stop 21).
+    import hashlib
+
+    from alerts.items import from_entry
+    from alerts.stories import signature
+
+    m = near_matcher()
+    summary = (
+        "<p>Two people were killed in an overnight attack on the capital, officials said.</p>\n"
+        "<p><strong>Read also:</strong> <a href='https://x.example/eu'>EU leaders agree on new "
+        "sanctions package</a></p>\n<p>A drone attack hit Kharkiv's Kyivskyi district, the\n"
+        "mayor said.</p>"
+    )
+    entry = {"title": "Night attack", "summary": summary}
+    item = from_entry("Feed", entry)
+    assert (
+        item.summary.split("\n")[-1]
+        == "A drone attack hit Kharkiv's Kyivskyi district, the mayor said."
+    )
+    assert m.match(item.text).rules == ("kharkiv",)
+    assert signature(item.title, item.summary).places == {"pl:Kharkiv"}  # grouping reads it too
+    # Without a link or a guid, the item keeps the id it was stored under before: the summary
+    # read as one line.
+    one_line = " ".join(item.summary.split("\n"))
+    assert item.guid == "sha1:" + hashlib.sha1(f"Night attack\n{one_line}".encode()).hexdigest()
+    uk = {
+        "title": "Нічна атака",
+        "summary": "<p>Читайте також: <a>Кличко провів нараду</a></p><p>Дрони атакували Харків.</p>",
+    }
+    assert m.match(from_entry("Feed", uk).text).rules == ("kharkiv",)
+
+
 def test_the_whole_text_is_read_up_to_a_bound() -> None:
     from alerts.matcher import MAX_TEXT
 
