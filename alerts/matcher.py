@@ -100,6 +100,8 @@ class TeasersLike(Protocol):
 
     def cut(self, text: str) -> str: ...
 
+    def without_bylines(self, text: str) -> str: ...
+
 
 class FalseFriendLike(Protocol):
     """What the matcher needs of a false friend (``gazetteer.FalseFriend`` is one)."""
@@ -369,6 +371,8 @@ class Matcher:
         dateline ("KYIV, Dec 6 (Wire) - ") names where the story was filed from, not where it
         happened: it counts only when the rest of the text names no region.
         """
+        if self._teasers is not None:
+            text = self._teasers.without_bylines(text)
         span = textmod.dateline(text)
         if span is None:
             return self._match(text, forms)

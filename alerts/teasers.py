@@ -34,6 +34,41 @@ class Teasers:
     credits: tuple[str, ...]
     teaser_words: int = 16
     credit_words: int = 24
+    bylines: tuple[str, ...] = ()
+    byline_words: int = 12
+
+    @functools.cached_property
+    def _byline(self) -> re.Pattern[str] | None:
+        if not self.bylines:
+            return None
+        ordered = sorted(self.bylines, key=len, reverse=True)
+        phrases = "|".join(r"\s+".join(map(re.escape, p.split())) for p in ordered)
+        return re.compile(rf"(?:{phrases})(?:\s*:\s*|\s+)\S", re.IGNORECASE)
+
+    def without_bylines(self, text: str) -> str:
+        """``text`` (a title, a line break, the item's text) without the paragraphs that only
+        say who wrote it and where they work: the first, when it opens with a byline phrase and
+        is short ("By Marta Hnatiuk, Capital Courier, Kyiv"), and the last, when it is a
+        sign-off of a few capitalised words and a comma («Олена Петренко, Київ»). The city of a
+        newsroom is not where the news happened. An item of one paragraph has none."""
+        head, newline, body = text.partition("\n")
+        if "\n" not in body:
+            return text
+        first, _, rest = body.partition("\n")
+        pattern = self._byline
+        cut = False
+        opening = pattern.match(first) if pattern is not None else None
+        if (
+            opening is not None
+            and len(first.split()) <= self.byline_words
+            and not _SENTENCE_END.search(first)
+            and _names(first[opening.end() - 1 :])
+        ):
+            body, cut = rest, True
+        rest, newline_, last = body.rpartition("\n")
+        if newline_ and _sign_off(last):
+            body, cut = rest, True
+        return head + newline + body if cut else text
 
     @functools.cached_property
     def _opening(self) -> re.Pattern[str]:
@@ -55,7 +90,9 @@ class Teasers:
         return self.teasers + self.credits
 
     def cut(self, text: str) -> str:
-        """``text`` without its teasers and credits; its first line (the title) is kept."""
+        """``text`` without its teasers, credits and bylines; its first line (the title) is
+        kept."""
+        text = self.without_bylines(text)
         head, newline, body = text.partition("\n")
         if not newline:
             return text
@@ -81,6 +118,26 @@ class Teasers:
         return head + newline + " ".join(p.strip() for p in pieces if p.strip())
 
 
+_QUOTES = "«»\"“”„'’"
+
+
+def _names(text: str) -> bool:
+    """Whether ``text`` is names only: every word capitalised but the short ones that join
+    names ("Marta Hnatiuk and Olena Petrenko, Capital Courier, Kyiv"), not a sentence ("dawn
+    drones had hit Kyiv")."""
+    words = [w.strip(_QUOTES + ",:;") for w in text.split()]
+    return bool(words) and all(w[:1].isupper() or len(w) <= 3 for w in words if w)
+
+
+def _sign_off(paragraph: str) -> bool:
+    """A closing paragraph of at most five capitalised words with a comma and no sentence:
+    «Олена Петренко, Київ», "Marta Hnatiuk, Kyiv"."""
+    words = paragraph.split()
+    if not 2 <= len(words) <= 5 or "," not in paragraph or _SENTENCE_END.search(paragraph):
+        return False
+    return all(w.strip(_QUOTES + ",")[:1].isupper() for w in words if w.strip(_QUOTES + ","))
+
+
 @functools.lru_cache(maxsize=1)
 def builtin_teasers() -> Teasers:
     """The teasers of ``teasers.yaml`` (read once)."""
@@ -91,11 +148,18 @@ def load(path: Path) -> Teasers:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     if not isinstance(data, dict):
         raise TeaserError(f"{path.name}: expected a mapping")
-    unknown = set(data) - {"teasers", "credits", "teaser_words", "credit_words"}
+    unknown = set(data) - {
+        "teasers",
+        "credits",
+        "bylines",
+        "teaser_words",
+        "credit_words",
+        "byline_words",
+    }
     if unknown:
         raise TeaserError(f"{path.name}: unknown keys {sorted(unknown)}")
     lists = {}
-    for key in ("teasers", "credits"):
+    for key in ("teasers", "credits", "bylines"):
         by_lang = data.get(key) or {}
         if not isinstance(by_lang, dict) or not all(
             isinstance(v, list) and all(isinstance(p, str) and p.strip() for p in v)
@@ -104,9 +168,9 @@ def load(path: Path) -> Teasers:
             raise TeaserError(f"{path.name}: {key}: expected lists of phrases per language")
         lists[key] = tuple(p.strip() for v in by_lang.values() for p in v)
     counts = {}
-    for key in ("teaser_words", "credit_words"):
-        value = data.get(key, 16 if key == "teaser_words" else 24)
+    for key, default in (("teaser_words", 16), ("credit_words", 24), ("byline_words", 12)):
+        value = data.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise TeaserError(f"{path.name}: {key}: expected a whole number, 1 or more")
         counts[key] = value
-    return Teasers(lists["teasers"], lists["credits"], **counts)
+    return Teasers(lists["teasers"], lists["credits"], bylines=lists["bylines"], **counts)

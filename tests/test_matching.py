@@ -600,6 +600,38 @@ def test_a_teaser_ends_with_its_paragraph() -> None:
     assert m.match(from_entry("Feed", uk).text).rules == ("kharkiv",)
 
 
+def test_a_byline_or_a_sign_off_names_no_place() -> None:
+    # "By ..., Capital Courier, Kyiv" above a strike on Odesa made an urgent Kyiv alert, and
+    # «Олена Петренко, Київ» under a Kharkiv report too (QA of stop 21).
+    from alerts.items import from_entry
+    from alerts.stories import signature
+
+    m = near_matcher()
+    odesa = {
+        "title": "Missile strike on the port kills one",
+        "summary": "<p>By Marta Hnatiuk, Capital Courier, Kyiv</p><p>A Russian missile hit the "
+        "port of Odesa overnight, killing a guard.</p>",
+    }
+    item = from_entry("Feed", odesa)
+    assert m.match(item.text).regions == ("Odesa",)
+    assert signature(item.title, item.summary).places == {"pl:Odesa"}  # grouping reads it too
+    kharkiv = {
+        "title": "Ракетний удар по Харкову",
+        "summary": "<p>Ракета влучила в школу в Харкові, повідомив мер.</p>"
+        "<p>Олена Петренко, Київ</p>",
+    }
+    assert m.match(from_entry("Feed", kharkiv).text).regions == ("Kharkiv",)
+    author = {
+        "title": "Удар по Одесі",
+        "summary": "<p>Автор: Олена Савчук, «Київський Тиждень»</p><p>Дрони атакували Одесу.</p>",
+    }
+    assert m.match(from_entry("Feed", author).text).regions == ("Odesa",)
+    # A lead that opens with "By" is the news, and so is a text of one paragraph.
+    lead = {"title": "Night", "summary": "<p>By dawn drones had hit Kyiv</p><p>More later.</p>"}
+    assert m.match(from_entry("Feed", lead).text).regions == ("Kyiv",)
+    assert m.match("Night\nBy Marta Hnatiuk, Kyiv").regions == ("Kyiv",)
+
+
 def test_the_whole_text_is_read_up_to_a_bound() -> None:
     from alerts.matcher import MAX_TEXT
 
