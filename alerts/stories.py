@@ -951,11 +951,18 @@ def _places(sa: Signature, sb: Signature) -> tuple[float, Callable[[], str]] | N
     """
 
     sa_towns, sb_towns = sa.places, sb.places
+    ta, tb = sa.title_places, sb.title_places
+    if ta and tb:
+        missing_a, missing_b = not (ta & sb.keys), not (tb & sa.keys)
+        if (missing_a and missing_b) or (
+            (missing_a or missing_b) and sa.title_regions.isdisjoint(sb.title_regions)
+        ):
+            # Each title's town is nowhere in the other report; or one is, in another region:
+            # "Missile strike on Dnipro kills two" is not the Kyiv strike its lead recalls
+            # ("...days after the attack on the capital, Kyiv"), though both name Kyiv.
+            return -STRONG, lambda: f"different places ({_readable(ta)} vs {_readable(tb)})"
     if sa_towns & sb_towns:
         return _PLACE_BONUS, lambda: f"same place ({_readable(sa_towns & sb_towns)})"
-    ta, tb = sa.title_places, sb.title_places
-    if ta and tb and not (ta & sb.keys) and not (tb & sa.keys):
-        return -STRONG, lambda: f"different places ({_readable(ta)} vs {_readable(tb)})"
     ra, rb = sa.regions, sb.regions
     if ra and rb and ra.isdisjoint(rb):
         title_a, title_b = sa.title_regions, sb.title_regions
