@@ -600,6 +600,22 @@ def test_a_teaser_ends_with_its_paragraph() -> None:
     assert m.match(from_entry("Feed", uk).text).rules == ("kharkiv",)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Балістичний удар по столиці\nУламки впали у Солом'янському районі, повідомили в КМВА.",
+        "Debris falls in Darnytskyi district\nA missile was shot down over the capital.",
+        "Ракета попала в Печерский район\nЕсть пострадавшие.",
+    ],
+)
+def test_kyiv_named_only_by_its_districts_is_kyiv(friends_matcher, text) -> None:
+    # A strike on the capital told by its districts and the city administration (КМВА) was no
+    # missile alert on Kyiv (QA of stop 21). Districts that other cities also have do not count.
+    assert friends_matcher.match(text).regions == ("Kyiv",)
+    other = friends_matcher.match("Удар по Шевченківському району Харкова\nРакета.")
+    assert other.regions == ("Kharkiv",)
+
+
 def test_a_byline_or_a_sign_off_names_no_place() -> None:
     # "By ..., Capital Courier, Kyiv" above a strike on Odesa made an urgent Kyiv alert, and
     # «Олена Петренко, Київ» under a Kharkiv report too (QA of stop 21).
