@@ -448,6 +448,10 @@ def friends_matcher():
         # The river: «Северском» is also a form of Северск (Siversk, Donetsk region).
         ("Уровень воды в Северском Донце под Белгородом упал", {"Belgorod"}),
         ("Окупанти обстрілюють села уздовж Дніпра", set()),
+        # Towns abroad of the same name
+        ("Tornado damages homes in Odessa, Missouri", set()),
+        ("Беспилотники атаковали НПЗ в Славянске-на-Кубани", set()),
+        ("Дроны атаковали нефтебазу в Красноармейске Саратовской области", set()),
     ],
 )
 def test_false_friends_do_not_count_for_the_region_they_contain(friends_matcher, text, regions):
