@@ -28,7 +28,6 @@ _BLOCK_TAG = re.compile(
     r"article|header|footer|aside|pre|hr|dd|dt|dl)\b[^>]*>",
     re.IGNORECASE,
 )
-_BREAKS = re.compile(r"\s*\n\s*")
 # Soft hyphen, zero-width space/joiners, word joiner, BOM: invisible, yet they split words.
 _INVISIBLE = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff]")
 # Combining marks left after NFC have no precomposed form: stress accents in Russian and
