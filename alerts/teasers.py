@@ -48,9 +48,9 @@ class Teasers:
     def without_bylines(self, text: str) -> str:
         """``text`` (a title, a line break, the item's text) without the paragraphs that only
         say who wrote it and where they work: the first, when it opens with a byline phrase and
-        is short ("By Marta Hnatiuk, Capital Courier, Kyiv"), and the last, when it is a
-        sign-off of a few capitalised words and a comma («Олена Петренко, Київ»). The city of a
-        newsroom is not where the news happened. An item of one paragraph has none."""
+        is short ("By Marta Hnatiuk, Capital Courier, Kyiv"), and the first or the last, when it
+        is a sign-off of a few capitalised words and a comma («Олена Петренко, Київ»). The city
+        of a newsroom is not where the news happened. An item of one paragraph has none."""
         head, newline, body = text.partition("\n")
         if "\n" not in body:
             return text
@@ -63,7 +63,7 @@ class Teasers:
             and len(first.split()) <= self.byline_words
             and not _SENTENCE_END.search(first)
             and _names(first[opening.end() - 1 :])
-        ):
+        ) or _sign_off(first):
             body, cut = rest, True
         rest, newline_, last = body.rpartition("\n")
         if newline_ and _sign_off(last):

@@ -646,6 +646,11 @@ def test_a_byline_or_a_sign_off_names_no_place() -> None:
         "summary": "<p>Автор: Олена Савчук, «Київський Тиждень»</p><p>Дрони атакували Одесу.</p>",
     }
     assert m.match(from_entry("Feed", author).text).regions == ("Odesa",)
+    above = {
+        "title": "Удар по Одесі",
+        "summary": "<p>Олена Савчук, Київ</p><p>Ракета влучила в порт Одеси.</p>",
+    }
+    assert m.match(from_entry("Feed", above).text).regions == ("Odesa",)
     # A lead that opens with "By" is the news, and so is a text of one paragraph.
     lead = {"title": "Night", "summary": "<p>By dawn drones had hit Kyiv</p><p>More later.</p>"}
     assert m.match(from_entry("Feed", lead).text).regions == ("Kyiv",)
