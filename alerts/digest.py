@@ -316,10 +316,11 @@ def digest_html(
                 block += f" <i>(more coverage · {esc(entry.feed)}, {when})</i>"
             else:
                 line.append(f"<i>{esc(entry.feed)}, {when}</i>")
-            line.append(_others_html(entry))
+            also = _others_html(entry)
+            if also:
+                line.append(also)
             if others:
                 line.append(f"also matched: {esc(', '.join(others))}")
-            line = [part for part in line if part]
             if line:
                 block += "\n  " + " · ".join(line)
             pending_heading = add(block, entry.story_id, pending_heading, section.title)

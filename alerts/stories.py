@@ -1238,11 +1238,12 @@ class StoryIndex:
         it contradicts one of the story's other reports (then it is below the threshold)."""
         head, hsig = story.head
         why: list[str] = []
-        raw = _score(head, hsig, report, sig, self.max_gap, why, told=_told(story))
+        told = _told(story)
+        raw = _score(head, hsig, report, sig, self.max_gap, why, told=told)
         score = -math.inf if raw is None else round(raw, 3)
         contra = ""
         if score >= THRESHOLD:
-            contra = self._contradicted(story, report, sig)
+            contra = self._contradicted(story, report, sig, told)
             if contra:
                 score = THRESHOLD - STRONG
         same = score >= THRESHOLD
@@ -1251,10 +1252,12 @@ class StoryIndex:
         reason = f"{verdict} (score {shown:.2f}): " + "; ".join(why) + contra
         return Decision(same, round(shown, 3), reason)
 
-    def _contradicted(self, story: _Story, report: Report, sig: Signature) -> str:
+    def _contradicted(
+        self, story: _Story, report: Report, sig: Signature, told: frozenset[str]
+    ) -> str:
         """What the report contradicts among the story's reports besides its headline, in
-        words; empty when nothing."""
-        told = _told(story)
+        words; empty when nothing. ``told``: the story's :func:`_told`, which the caller read
+        for the comparison with the headline."""
         for member, msig in story.members:
             against: list[str] = []
             _score(member, msig, report, sig, self.max_gap, None, against, told)
@@ -1287,13 +1290,14 @@ class StoryIndex:
         for rank, sid in enumerate(self.candidates(report, sig)):
             story = self._stories[sid]
             head, hsig = story.head
-            raw = _score(head, hsig, report, sig, self.max_gap, told=_told(story))
+            told = _told(story)
+            raw = _score(head, hsig, report, sig, self.max_gap, told=told)
             if raw is not None and round(raw, 3) >= THRESHOLD:
-                above.append((-round(raw, 3), rank, sid))
+                above.append((-round(raw, 3), rank, sid, told))  # ranks differ: told never compared
         above.sort()
         best_sid: int | None = None
-        for _, _, sid in above:
-            if not self._contradicted(self._stories[sid], report, sig):
+        for _, _, sid, told in above:
+            if not self._contradicted(self._stories[sid], report, sig, told):
                 best_sid = sid
                 break
         if best_sid is None or not explain:

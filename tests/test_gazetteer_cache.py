@@ -138,12 +138,18 @@ def test_a_started_bot_reads_the_cache_without_pymorphy3() -> None:
         "regions = gazetteer.builtin_regions(); "
         "print(len(regions), 'pymorphy3' in sys.modules)"
     )
-    runs = [
+    runs = _run_twice(code)
+    assert all(r.returncode == 0 for r in runs), runs[-1].stderr
+    assert runs[1].stdout.split() == [str(len(gazetteer.builtin_regions())), "False"]
+
+
+def _run_twice(code: str) -> list[subprocess.CompletedProcess]:
+    """``python -c code`` run twice from the project: the second reads the caches the first
+    may have written."""
+    return [
         subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
         for _ in range(2)
     ]
-    assert all(r.returncode == 0 for r in runs), runs[-1].stderr
-    assert runs[1].stdout.split() == [str(len(gazetteer.builtin_regions())), "False"]
 
 
 def _inside(body: dict, **changes: object) -> dict:
@@ -177,9 +183,6 @@ def test_the_signature_worker_loads_neither_openssl_nor_importlib_metadata() -> 
         "builtin_lexicon(); heavy = ('hashlib', '_hashlib', 'importlib.metadata', 'tempfile'); "
         "print(sorted(m for m in heavy if m in sys.modules))"
     )
-    runs = [
-        subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
-        for _ in range(2)  # the second reads the caches the first may have written
-    ]
+    runs = _run_twice(code)
     assert runs[1].returncode == 0, runs[1].stderr
     assert runs[1].stdout.strip() == "[]"

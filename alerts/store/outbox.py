@@ -279,7 +279,7 @@ def _edit_entry(s: StoryOwed, pieces: dict[int, tuple], alert: int) -> tuple[Ent
 
     in_alert = sorted((c for c in s.had if c.outbox_id == alert), key=when)
     by_edits = sorted((c for c in s.had if c.kind == "edit" and c.target_id == alert), key=when)
-    head = min((pieces[c.item_id][0] for c in in_alert), key=_order)
+    head = pieces[in_alert[0].item_id][0]  # the alert's earliest report
     others = sorted(
         [pieces[c.item_id][0] for c in in_alert + by_edits if c.item_id != head.item_id]
         + [pieces[o.item_id][0] for o in s.pending],
