@@ -21,8 +21,9 @@ How the decision is made, and why:
   none of the story's reports; and two reports of one outlet join only when one is the other
   updated (a near-identical title, or an "UPDATE"). Contradictions cost more than any likeness
   earns: different counts in the titles (unless the toll *rose*), different places, different
-  third countries or leaders, who owns the drones, different weekdays, names one title has that
-  the other report never mentions.
+  third countries or leaders, who owns the drones, different weekdays or parts of the day,
+  names one title has that the other report never mentions, a later report that recalls an
+  earlier week; hours apart, other towns of one region or other weapons.
 * **Time from the reports.** Publication times decide, not when the bot saw the reports: a
   report joins only within :data:`MAX_GAP` of the headline, and beyond :data:`CLOSE` the bar
   rises, so the same template on consecutive nights ("drones attack Kyiv overnight") is two
@@ -94,7 +95,7 @@ LATE = 0.3
 """Cost per ``CLOSE`` of time beyond ``CLOSE`` between the reports."""
 LEAD_WORDS = 60
 """Words of the summary that count: the lead, not the whole article body."""
-SIGNATURE_VERSION = 5
+SIGNATURE_VERSION = 6
 """Stored signatures of another version are computed again (the lexicon or reading changed)."""
 
 # Weights of the kinds of evidence in the likeness of two reports. A place or a count is rarer
@@ -355,14 +356,20 @@ def signature(title: str, summary: str, lexicon: Lexicon | None = None) -> Signa
     title_words: list[str] = []
     owner: str | None = None  # an actor adjective waiting for its noun
     last_key: str | None = None
+    said_at = -99  # where the last "said" was
     i = 0
     n = len(tokens)
     while i < n:
         tok = tokens[i]
         found, length = _lookup(lex, tokens, i, lang)
         marker = _marker(lex, tokens, i)
-        if marker and (marker != "roundup" or tok.in_title):
-            flags.add(marker)
+        if marker:
+            if marker == "said":
+                said_at = i
+            elif marker in _DAYPARTS and i - said_at <= 4:
+                pass  # "the governor said on Monday evening": when it was told, not happened
+            elif marker != "roundup" or tok.in_title:
+                flags.add(marker)
         if tok.in_title and tok.folded not in lex.stopwords:
             title_words.append(tok.key if not is_cyrillic(tok.folded) else stem(tok.folded, lang))
         if found:
@@ -811,13 +818,15 @@ def _weigh(
                 lambda: f"different figures in the {where} ({_join(na)} vs {_join(nb)})",
             )
 
-    place_evidence = _places(sa, sb)
+    place_evidence = _places(sa, sb, gap)
     if place_evidence:
         evidence(*place_evidence)
 
     wa, wb = sa.title & vocab.weapons, sb.title & vocab.weapons
     if wa and wb and wa.isdisjoint(wb) and not (wa & sb.keys or wb & sa.keys):
-        evidence(-MODERATE, lambda: f"other weapons ({_readable(wa)} vs {_readable(wb)})")
+        # First reports may mistake a missile for a drone; hours later, they would not.
+        cost = STRONG if gap >= _hours(CLOSE) / 2 else MODERATE
+        evidence(-cost, lambda: f"other weapons ({_readable(wa)} vs {_readable(wb)})")
 
     conflict = _mod_conflict(sa.mods, sb.mods)
     if conflict:
@@ -847,11 +856,23 @@ def _weigh(
 
     if sa.weekdays and sb.weekdays and sa.weekdays.isdisjoint(sb.weekdays):
         evidence(-STRONG, lambda: "different weekdays")
+    parts_a, parts_b = sa.flags & _DAYPARTS, sb.flags & _DAYPARTS
+    if parts_a and parts_b and not updates and _apart_in_the_day(parts_a, parts_b):
+        evidence(
+            -STRONG,
+            lambda: f"different times of day ({_join(parts_a)} vs {_join(parts_b)})",
+        )
 
     close = _hours(CLOSE)
     if gap > close:
-        late = LATE / 2 if updates else LATE
-        evidence(-late * (gap - close) / close, lambda: f"published {gap:.0f}h apart")
+        if updates and not sa.located.isdisjoint(sb.located):
+            # "Death toll from Sunday's strike on Odesa rises to 9", a day later: the toll of
+            # one town's event is told as long as bodies are found, so lateness costs at most
+            # what eight hours cost.
+            late = LATE / 2 * min((gap - close) / close, 1.0)
+        else:
+            late = (LATE / 2 if updates else LATE) * (gap - close) / close
+        evidence(-late, lambda: f"published {gap:.0f}h apart")
         if gap >= _hours(NEXT_DAY) and not updates:
             # The same words a night later are the same template, another night's event.
             evidence(-STRONG, lambda: "a day apart, and no report says it updates the other")
@@ -874,6 +895,12 @@ def _weigh(
                 evidence(-MODERATE, lambda: '"again", hours later')
     elif why is not None:
         why.append(f"published {gap:.1f}h apart")
+    if "past" in sa.flags or "past" in sb.flags:
+        later, earlier = (sb, sa) if b.published >= a.published else (sa, sb)
+        if "past" in later.flags and "past" not in earlier.flags and not updates:
+            # "Last week's strike on a Kharkiv power plant killed two": an analysis recalling
+            # an older event, however alike its place, figures and weapon.
+            evidence(-STRONG, lambda: "the later report tells of an earlier week or month")
     if contrary_only:
         return score  # only the contradictions were asked for
     # Likeness last: the contradictions above are cheap, and decide most comparisons alone.
@@ -941,7 +968,9 @@ _MAX_GAIN = 1.0 + _NUMBER_BONUS + _PLACE_BONUS + _NAME
 ``THRESHOLD - _MAX_GAIN`` is decided."""
 
 
-def _places(sa: Signature, sb: Signature) -> tuple[float, Callable[[], str]] | None:
+def _places(
+    sa: Signature, sb: Signature, gap: float = 0.0
+) -> tuple[float, Callable[[], str]] | None:
     """What the places of two reports say: the same town is evidence for, two towns against.
 
     A region (Sumy Oblast, Сумщина) says less than a town or city (Sumy, Bilopillia): "Sumy
@@ -973,7 +1002,10 @@ def _places(sa: Signature, sb: Signature) -> tuple[float, Callable[[], str]] | N
             )
         return None  # places of the leads only: where officials spoke, where a drone came from
     if ra & rb and sa_towns and sb_towns:
-        return -MODERATE, lambda: f"other towns ({_readable(sa_towns)} vs {_readable(sb_towns)})"
+        what = f"other towns ({_readable(sa_towns)} vs {_readable(sb_towns)})"
+        if gap >= _hours(CLOSE) / 2:
+            return -STRONG, lambda: what + f", {gap:.0f}h apart"
+        return -MODERATE, lambda: what
     if ra & rb:
         return _PLACE_BONUS / 2, lambda: f"same region ({_readable(ra & rb)})"
     return None
@@ -1005,6 +1037,19 @@ def _one_article(sa: Signature, sb: Signature) -> bool:
 
 
 _OVERNIGHT = f"{CONCEPT}overnight"
+
+_DAYPARTS = frozenset({"morning", "afternoon", "evening", "night"})
+_DAYPART_ORDER = {"morning": 0, "afternoon": 1, "evening": 2, "night": 3}
+
+
+def _apart_in_the_day(a: frozenset[str], b: frozenset[str]) -> bool:
+    """Whether two reports' parts of the day cannot be one event's: none in common and none
+    next to another (morning and evening, afternoon and night). An attack overnight is
+    reported "on Monday morning", one in the late evening "overnight"."""
+    if not a.isdisjoint(b):
+        return False
+    return all((_DAYPART_ORDER[x] - _DAYPART_ORDER[y]) % 4 == 2 for x in a for y in b)
+
 
 _MAIN_ACTORS = frozenset({f"{ACTOR}ru", f"{ACTOR}ua"})
 _MAIN_PERSONS = frozenset({f"{PERSON}ru", f"{PERSON}ua"})

@@ -441,6 +441,7 @@ def friends_matcher():
         ("Moscow and Kyiv traded accusations after drones hit Belgorod", {"Belgorod"}),
         ("Ukrainska Pravda's Kharkiv correspondent says glide bombs hit Bilopillia", {"Sumy"}),
         ("Missiles struck Kyiv overnight, Kyiv said", {"Kyiv"}),  # the place still counts
+        ("Drones hit grain terminals at Odesa's ports, which Kyiv uses to export grain", {"Odesa"}),
         ("Ракета влучила в будинок на вулиці Київській у Житомирі", {"Zhytomyr"}),
         ("Уламки впали біля станції метро «Харківська» у Києві", {"Kyiv"}),
         ("Дрон влучив у будинок на вулиці Сумській у Харкові", {"Kharkiv"}),

@@ -114,6 +114,13 @@ def test_the_measure_can_fail() -> None:
         ("hn-nk-troops-spotted-vs-deminers-sudzha", "only a place in common"),
         ("tmpl-kyiv-drones-two-nights-no-numbers", "apart"),
         ("tmpl-samara-refinery-hit-again", "apart"),
+        ("hn-kherson-drone-morning-vs-evening", "different times of day"),
+        ("uk-ru-kherson-drone-morning-vs-evening", "different times of day"),
+        ("uk-zaporizhzhia-two-villages-one-template", "other towns"),
+        ("hn-sumy-glide-bombs-vs-drone-five-hours", "other weapons"),
+        ("hn-kharkiv-strike-vs-analysis-of-last-week", "an earlier week or month"),
+        ("hn-odesa-strike-vs-war-briefing", "a roundup"),
+        ("ru-hn-odesa-strike-vs-glavnoe-k-utru", "a roundup"),
     ],
 )
 def test_hard_negative(pair_id: str, because: str) -> None:
@@ -144,7 +151,14 @@ def test_two_articles_of_one_outlet_are_two_stories_unless_one_is_the_other_upda
 
 @pytest.mark.parametrize(
     "pair_id",
-    ["kyiv-toll-rises", "dnipro-toll-climbs", "uk-dnipro-toll-update", "ru-sumy-toll"],
+    [
+        "kyiv-toll-rises",
+        "dnipro-toll-climbs",
+        "uk-dnipro-toll-update",
+        "ru-sumy-toll",
+        "upd-odesa-toll-a-day-later",
+        "uk-upd-odesa-toll-a-day-later",
+    ],
 )
 def test_a_rising_toll_is_the_same_story(pair_id: str) -> None:
     a, sa, b, sb = sides(BY_ID[pair_id])
@@ -208,6 +222,32 @@ def test_weekdays_and_flags() -> None:
     assert sig.weekdays == {1} and "update" in sig.flags
     assert "again" in signature("Russian drones attack Sumy again", "").flags
     assert "update" in signature("UPDATE: Kharkiv substation hit", "").flags
+    assert "past" in signature("Analysis", "Last week's strike on Kharkiv killed two.").flags
+
+
+@pytest.mark.parametrize(
+    ("lead", "parts"),
+    [
+        ("A drone hit a bus stop on Monday morning.", {"morning"}),
+        ("Вечером дрон атаковал автомобиль.", {"evening"}),
+        ("Уночі дрони атакували Київ, а вдень ракета влучила в Одесу.", {"night", "afternoon"}),
+        # when the news was told, not when it happened
+        ("A drone hit a bus stop, the governor said on Monday evening.", set()),
+        ("Дрон влучив у зупинку, повідомили ввечері в ОВА.", set()),
+    ],
+)
+def test_parts_of_the_day(lead: str, parts: set[str]) -> None:
+    assert signature("Drone attack", lead).flags & stories._DAYPARTS == parts
+
+
+def test_parts_of_the_day_contradict_only_when_not_neighbours() -> None:
+    apart = stories._apart_in_the_day
+    assert apart(frozenset({"morning"}), frozenset({"evening"}))
+    assert apart(frozenset({"afternoon"}), frozenset({"night"}))
+    assert not apart(frozenset({"night"}), frozenset({"morning"}))
+    assert not apart(frozenset({"evening"}), frozenset({"night"}))
+    assert not apart(frozenset({"morning", "night"}), frozenset({"evening"}))
+    assert not apart(frozenset({"morning"}), frozenset({"morning", "evening"}))
 
 
 # ------------------------------------------------------------------------------- signature
