@@ -760,12 +760,7 @@ class Service:
                 if old.get(feed.name) != new[feed.name]:
                     self._add_poll_job(self._scheduler, feed, datetime.now(UTC))
             self._add_digest_job(self._scheduler)
-        if self.sink.format == "html":
-            await self.db(
-                self.store.sync_configured,
-                [(c.id, c.rules, c.topic) for c in config.settings.chats],
-                datetime.now(UTC),
-            )
+        await self._sync_chats()
         if self._scheduler is not None:  # running: the listener follows settings.http_port
             try:
                 self._start_http()
@@ -816,6 +811,7 @@ class Service:
 
     async def once(self) -> list[PollOutcome]:
         """Poll every feed now, then deliver everything pending: alerts first, then the digest."""
+        await self._sync_chats()  # a cron job's channels are settings.chats: nobody /starts
         await self.flush()  # whatever an earlier run left unconfirmed
         outcomes = await self.poll_all(force=True)
         self.settled = await self.settle()
@@ -826,6 +822,15 @@ class Service:
         stamp = datetime.now(UTC).isoformat(timespec="seconds")
         await self.db(self.store.set_meta, last_once_at=stamp, last_poll_at=stamp)
         return outcomes
+
+    async def _sync_chats(self) -> None:
+        """Make the chats of settings.chats subscribers (Telegram only: the console is one)."""
+        if self.sink.format == "html":
+            await self.db(
+                self.store.sync_configured,
+                [(c.id, c.rules, c.topic) for c in self.config.settings.chats],
+                datetime.now(UTC),
+            )
 
     async def _tracked(self, fn: Callable[..., Any], *args: Any) -> None:
         """Run a scheduled job so that shutdown can let it finish instead of cancelling it."""
@@ -926,12 +931,7 @@ class Service:
         self._start_http()  # first: a port already taken is reported before anything runs
         if self.frontend is not None:
             await self.frontend.start()
-        if self.sink.format == "html":
-            await self.db(
-                self.store.sync_configured,
-                [(c.id, c.rules, c.topic) for c in self.config.settings.chats],
-                datetime.now(UTC),
-            )
+        await self._sync_chats()
         await self.db(self.store.retry_now)
         await self.flush()  # whatever an earlier run left unconfirmed
         # Reports stored but not yet grouped when the bot last stopped (a kill -9 between the

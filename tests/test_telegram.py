@@ -496,3 +496,20 @@ def test_bad_token_is_a_clear_error(tmp_path, feed_server, fake) -> None:
     assert result.returncode == 1
     assert "Telegram refused the token" in result.stderr and "Traceback" not in result.stderr
     assert "wrong-token" not in result.stderr
+
+
+def test_once_under_cron_delivers_to_the_configured_chats(tmp_path, feed_server, fake) -> None:
+    """`once` is how cron runs the bot, and a channel of settings.chats never says /start: it
+    must get its digest from the first run (the items are seen, and would never come again)."""
+    channel = -1007771
+    url = feed_server.serve(
+        "/feed.xml", rss(story(1, "Shelling damages a school in a Sumy border village"))
+    )
+    settings = SETTINGS + f"  chats:\n    - id: {channel}\n"
+    rules = write_rules(tmp_path / "rules.yaml", {"Wire": url}, RULES, REGIONS, settings)
+    env = {**os.environ, "TELEGRAM_BOT_TOKEN": fake.token, "TELEGRAM_API_URL": fake.base_url}
+    command = [sys.executable, str(ROOT / "bot.py"), "once", "--rules", str(rules)]
+    command += ["--state", str(tmp_path / "state")]
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert any("Sumy border village" in t for t in texts(fake, channel)), fake.sent_to(channel)
