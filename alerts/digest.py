@@ -283,7 +283,7 @@ def digest_html(
     messages: list[tuple[str, list[int]]] = []
     parts: list[str] = [header]
     ids: list[int] = []
-    size = len(header)
+    size = _units(header)
 
     def flush() -> None:
         nonlocal parts, ids, size
@@ -293,15 +293,16 @@ def digest_html(
 
     def add(block: str, story_id: int | None, heading: str | None, title: str) -> str | None:
         nonlocal size
-        need = len(block) + 1 + (len(heading) + 1 if heading else 0)
+        # Telegram counts UTF-16 units of the text; the HTML's own count is never less.
+        need = _units(block) + 1 + (_units(heading) + 1 if heading else 0)
         if ids and size + need > limit:
             flush()
             heading = heading.lstrip("\n") if heading else f"<b>{esc(title)}</b> (continued)"
         if heading:
             parts.append(heading)
-            size += len(heading) + 1
+            size += _units(heading) + 1
         parts.append(block)
-        size += len(block) + 1
+        size += _units(block) + 1
         if story_id is not None:
             ids.append(story_id)
         return None
@@ -316,18 +317,44 @@ def digest_html(
                 block += f" <i>(more coverage · {esc(entry.feed)}, {when})</i>"
             else:
                 line.append(f"<i>{esc(entry.feed)}, {when}</i>")
-            also = _others_html(entry)
-            if also:
-                line.append(also)
             if others:
                 line.append(f"also matched: {esc(', '.join(others))}")
+            links = [_link_html(esc(o.feed), o.link) for o in _others(entry)]
+            # Every outlet's link, in as many lines (and messages) as they take: a story
+            # carried by a hundred outlets is longer than one message.
+            room = limit - _units(block) - _units(" · ".join(line)) - 400
+            chunks = _chunks(links, max(room, 1000))
+            if chunks:
+                line.insert(len(line) - bool(others), "also: " + ", ".join(chunks[0]))
             if line:
                 block += "\n  " + " · ".join(line)
             pending_heading = add(block, entry.story_id, pending_heading, section.title)
+            for chunk in chunks[1:]:
+                more = "  also: " + ", ".join(chunk)
+                pending_heading = add(more, entry.story_id, pending_heading, section.title)
         if section.more:
             add(f"  <i>… and {section.more} more; {esc(more_hint)}</i>", None, None, section.title)
     flush()
     return messages
+
+
+def _units(html_text: str) -> int:
+    """UTF-16 code units, as Telegram counts a message's length (an emoji is two)."""
+    return len(html_text.encode("utf-16-le")) // 2
+
+
+def _chunks(links: list[str], room: int) -> list[list[str]]:
+    """Links in groups whose joined length stays within ``room`` units."""
+    out: list[list[str]] = []
+    size = room
+    for link in links:
+        units = _units(link) + 2
+        if size + units > room:
+            out.append([])
+            size = 0
+        out[-1].append(link)
+        size += units
+    return out
 
 
 def alert_html(entry: Entry, rules: Sequence[Rule], tz: tzinfo, now: datetime) -> str | None:

@@ -281,6 +281,36 @@ def test_html_digest_splits_between_items_only() -> None:
     assert "(continued)" in messages[1][0]
 
 
+def test_a_digest_counts_length_as_telegram_does() -> None:
+    """Telegram counts UTF-16 units: a digest of emoji and 𝗯𝗼𝗹𝗱-letter headlines (Telegram
+    channels write them) measured in code points was refused as too long, and lost."""
+    entries = [
+        entry(n, ("sumy",), title=f"🔴⚡️ {n} 𝗞𝗵𝗮𝗿𝗸𝗶𝘃: 𝗲𝘅𝗽𝗹𝗼𝘀𝗶𝗼𝗻𝘀 𝗶𝗻 𝘁𝗵𝗲 𝗰𝗶𝘁𝘆 " * 3)
+        for n in range(40)
+    ]
+    messages = digest.digest_html(entries, RULES, UTC, NOW)
+    assert all(digest.visible_length(html) <= digest.TELEGRAM_LIMIT for html, _ in messages)
+    assert sorted(i for _, ids in messages for i in ids) == list(range(40))
+
+
+def test_a_story_carried_by_more_outlets_than_a_message_takes_keeps_every_link() -> None:
+    others = tuple(
+        Piece(
+            f"Outlet number {n} of the regional evening press",
+            "Title",
+            f"https://outlet{n}.example/news/{n}",
+        )
+        for n in range(150)
+    )
+    big = replace(entry(1, ("sumy",), title="Missile strike on Sumy"), others=others)
+    messages = digest.digest_html([big, entry(2, ("sumy",))], RULES, UTC, NOW)
+    assert len(messages) > 1
+    assert all(digest.visible_length(html) <= digest.TELEGRAM_LIMIT for html, _ in messages)
+    text = "".join(html for html, _ in messages)
+    assert all(f"https://outlet{n}.example/news/{n}" in text for n in range(150))
+    assert {i for _, ids in messages for i in ids} == {1, 2}
+
+
 def test_local_time_shows_the_date_when_not_today() -> None:
     tz = ZoneInfo("Europe/Kyiv")
     assert digest.local_time(NOW, tz, NOW) == "12:00"
