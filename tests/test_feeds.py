@@ -273,3 +273,36 @@ async def test_client_made_ahead_has_the_settings_the_bot_asks_for(feed_server) 
     finally:
         await ahead.aclose()
         await again.aclose()
+
+
+def _full_article(lead: str, before: str) -> bytes:
+    """An RSS item whose content has ``before`` (markup) and then the article's text, far past
+    what the text clean-up reads of it."""
+    body = before + "<p>" + lead + "</p>" + "<p>More paragraphs of the article.</p>" * 800
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0" '
+        'xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel><title>F</title>'
+        "<item><title>Drone attack on Sumy</title><link>https://e.example/1</link>"
+        f"<content:encoded><![CDATA[{body}]]></content:encoded></item></channel></rss>"
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    "before",
+    [
+        # a WordPress page's inline style sheet, longer than what is read
+        "<style>" + ".wp-block-x{margin:0 auto;padding:0}" * 600 + "</style>",
+        # a picture whose srcset is cut in the middle
+        "<p>Lead.</p>" * 1200
+        + '<img decoding="async" src="a.jpg" srcset="'
+        + "https://cdn.example/a.jpg 300w, " * 200
+        + '">',
+        "<p>Lead.</p><script>" + "var x = 1;" * 2000 + "</script>",
+        "<p>Lead.</p><!--" + "x" * 20000 + "-->",
+    ],
+)
+def test_markup_cut_short_leaves_no_markup_in_the_text(before: str) -> None:
+    parsed = feeds.parse("F", feeds.Fetched(_full_article("Drones hit Sumy at night.", before)))
+    (item,) = parsed.items
+    for leak in ("wp-block", "margin", "srcset", "decoding", "var x", "xxxxx", "<", ">"):
+        assert leak not in item.summary, item.summary[:200]
