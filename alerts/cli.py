@@ -40,12 +40,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def rules_arg(p: argparse.ArgumentParser) -> None:
+    def rules_arg(p: argparse.ArgumentParser, default: str = "rules.yaml") -> None:
         p.add_argument(
             "--rules",
             metavar="PATH",
             default=None,
-            help="rules file (default: $RULES_FILE or rules.yaml)",
+            help=f"rules file (default: $RULES_FILE or {default})",
         )
 
     def state_arg(p: argparse.ArgumentParser) -> None:
@@ -90,7 +90,7 @@ def _parser() -> argparse.ArgumentParser:
         help="the bot's health, every feed's, the outbox and subscribers (as /status shows)",
     )
     state_arg(p)
-    rules_arg(p)
+    rules_arg(p, "the rules file the bot last ran with on this state")
     p.add_argument(
         "--check",
         action="store_true",
@@ -100,7 +100,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     p = sub.add_parser("stats", help="matches per rule per day and messages sent")
     state_arg(p)
-    rules_arg(p)
+    rules_arg(p, "the rules file the bot last ran with on this state")
     p.add_argument(
         "--days", type=_positive_int, default=7, metavar="N", help="days to show (default: 7)"
     )

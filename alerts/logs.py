@@ -68,12 +68,25 @@ class OneLine(logging.Formatter):
         return line
 
 
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+_WARNED: list[bool] = []  # said once per process
+
+
 def setup(default_level: str = "INFO", secrets: list[str] | None = None) -> None:
     """Configure the root logger from ``LOG_LEVEL``; safe to call more than once."""
-    level_name = os.environ.get("LOG_LEVEL", default_level).upper()
+    level_name = os.environ.get("LOG_LEVEL", default_level).strip().upper()
+    if level_name not in LEVELS:
+        # A typo must not turn a quiet cron job chatty (or a busy one silent): the command's
+        # own default, and a line that says so on every run until it is fixed.
+        if not _WARNED:
+            print(
+                f"warning: LOG_LEVEL={os.environ.get('LOG_LEVEL')!r} is not one of "
+                f"{', '.join(LEVELS)}; using {default_level}",
+                file=sys.stderr,
+            )
+            _WARNED.append(True)
+        level_name = default_level
     level = logging.getLevelName(level_name)
-    if not isinstance(level, int):
-        level = logging.INFO
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(OneLine())
     handler.addFilter(Redact(secrets))

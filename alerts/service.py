@@ -749,10 +749,11 @@ class Service:
                 await self.reload()
 
     async def _apply(self, config: Config) -> None:
-        old = {f.name: (f.location, f.every) for f in self.config.feeds}
+        # what a poll job is made of: a new poll_every re-times every feed without its own
+        old = {f.name: (f.location, self.config.poll_interval(f)) for f in self.config.feeds}
         self.config = config
         if self._scheduler is not None:
-            new = {f.name: (f.location, f.every) for f in config.feeds}
+            new = {f.name: (f.location, config.poll_interval(f)) for f in config.feeds}
             for name in old.keys() - new.keys():
                 with contextlib.suppress(Exception):
                     self._scheduler.remove_job(f"poll:{name}")

@@ -510,3 +510,58 @@ def test_status_without_a_database_never_creates_one(tmp_path) -> None:
     result = bot("stats", "--state", str(tmp_path / "nowhere"))
     assert result.returncode == 1 and not (tmp_path / "nowhere").exists()
     assert Path(tmp_path / "nowhere" / "alerts.db").exists() is False
+
+
+async def test_a_new_poll_every_re_times_the_feeds_without_their_own(tmp_path) -> None:
+    """Hot reload re-times feeds: a file that changes only settings.poll_every (60s -> 3s) had
+    kept every feed on the old interval, though the bot logged the reload."""
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    from alerts import config as configmod
+    from alerts.service import Service
+    from alerts.store import Store
+
+    from .conftest import write_rules
+
+    def rules(poll_every: str) -> Path:
+        return write_rules(
+            tmp_path / "rules.yaml",
+            {"Wire": "https://e.example/rss"},
+            "  - id: a\n    any: [x]\n",
+            settings=f"settings:\n  poll_every: {poll_every}\n",
+        )
+
+    store = Store.open(tmp_path / "state")
+    service = Service(configmod.load(rules("60s")), store)
+    scheduler = AsyncIOScheduler(timezone=UTC)
+    service.schedule(scheduler)
+    scheduler.start(paused=True)  # the jobs as a running bot has them, none of them run
+    try:
+        assert scheduler.get_job("poll:Wire").trigger.interval == timedelta(seconds=60)
+        await service._apply(configmod.load(rules("3s")))
+        assert scheduler.get_job("poll:Wire").trigger.interval == timedelta(seconds=3)
+    finally:
+        scheduler.shutdown(wait=False)
+        store.close()
+
+
+def test_a_mistyped_log_level_is_named_once_and_the_default_kept(capsys, monkeypatch) -> None:
+    """LOG_LEVEL=bogus had silently meant INFO: a quiet cron job of `once` then mailed a log
+    line on every run. Now the command's own default, and one line that names the mistake."""
+    monkeypatch.setenv("LOG_LEVEL", "bogus")
+    monkeypatch.setattr("alerts.logs._WARNED", [])
+    setup("WARNING")
+    setup("WARNING")  # the CLI sets up logging more than once: said once
+    logging.getLogger("alerts").info("event=once_done")
+    err = capsys.readouterr().err
+    assert err.splitlines() == [
+        "warning: LOG_LEVEL='bogus' is not one of DEBUG, INFO, WARNING, ERROR; using WARNING"
+    ]
+    monkeypatch.delenv("LOG_LEVEL")
+    setup("WARNING")
+
+
+def test_status_and_stats_help_say_which_rules_file_they_read() -> None:
+    for command in ("status", "stats"):
+        result = bot(command, "--help")
+        assert "the rules file the bot last ran with" in " ".join(result.stdout.split())
