@@ -207,8 +207,9 @@ def alerts_text(
         _, title, others = _heading(entry, rules, alert=True)
         lines = [f"!!! URGENT · {title}" + (f" (also: {', '.join(others)})" if others else "")]
         lines.append(entry.title)
-        if entry.summary:
-            lines.append(_snippet(entry.summary))
+        snippet = _snippet(entry.summary, entry.title) if entry.summary else ""
+        if snippet:
+            lines.append(snippet)
         lines.append(f"{entry.feed} · {local_time(entry.when, tz, now)}")
         if entry.link:
             lines.append(entry.link)
@@ -224,10 +225,25 @@ def coverage_text(entry: Entry, rules: Sequence[Rule]) -> str:
     return "\n".join([f"+++ More coverage · {title}", entry.title, *_others_text(entry), ""])
 
 
-def _snippet(summary: str) -> str:
+def _snippet(summary: str, title: str = "") -> str:
     """An alert's excerpt of the summary, without the headlines of other articles a
-    full-article feed embeds ("Read also: ...", "Related: ..."): they are not this news."""
-    return _shorten(builtin_teasers().cut("\n" + summary)[1:], _ALERT_SUMMARY)
+    full-article feed embeds ("Read also: ...", "Related: ..."): they are not this news; and
+    without the title where the text opens with it (a Telegram channel's post, whose title is
+    its first line; an untitled item, titled by its first words), which the alert shows above."""
+    text = _without_title(summary, title)
+    return _shorten(builtin_teasers().cut("\n" + text)[1:], _ALERT_SUMMARY)
+
+
+def _without_title(summary: str, title: str) -> str:
+    words = title.rstrip(" .…").split()
+    if len(words) < 3:
+        return summary
+    if words[-1].endswith("..."):
+        words[-1] = words[-1][:-3]
+    opening = re.match(r"\s*" + r"\s+".join(map(re.escape, words)), summary, re.IGNORECASE)
+    if opening is None:
+        return summary
+    return summary[opening.end() :].lstrip(" .,:;!?…—–-\n\t")
 
 
 def _shorten(text: str, limit: int) -> str:
@@ -366,7 +382,8 @@ def alert_html(entry: Entry, rules: Sequence[Rule], tz: tzinfo, now: datetime) -
     also = _others_html(entry)
     if also:
         tail.append(also)
-    summary = [esc(_snippet(entry.summary))] if entry.summary else []
+    snippet = _snippet(entry.summary, entry.title) if entry.summary else ""
+    summary = [esc(snippet)] if snippet else []
     for middle in (summary, []):
         body = "\n".join([head, f"<b>{_title_html(entry)}</b>", *middle, *tail])
         if visible_length(body) <= TELEGRAM_LIMIT:

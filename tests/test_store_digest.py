@@ -7,6 +7,8 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from alerts import digest
 from alerts.config import Rule
 from alerts.items import Item
@@ -395,3 +397,32 @@ def test_story_index_read_back_from_the_database_is_the_one_filing_built(tmp_pat
     assert {k: sorted(v) for k, v in read._postings.items()} == {
         k: sorted(v) for k, v in built._postings.items()
     }
+
+
+@pytest.mark.parametrize(
+    ("title", "summary", "excerpt"),
+    [
+        # a Telegram channel's post (RSSHub): the title is its first line
+        (
+            "⚡️ Вибухи у Харкові: триває атака дронів",
+            "⚡️ Вибухи у Харкові: триває атака дронів\nМешканців закликають перебувати в укриттях.",
+            "Мешканців закликають перебувати в укриттях.",
+        ),
+        # an untitled item, titled by its first words
+        (
+            "Drones hit a substation in Sumy overnight, cutting power to…",
+            "Drones hit a substation in Sumy overnight, cutting power to 12,000 homes, the governor"
+            " said.",
+            "12,000 homes, the governor said.",
+        ),
+        # a title that is not the text's opening stays out of it
+        ("Substation hit in Sumy", "Drones hit a substation.", "Drones hit a substation."),
+    ],
+)
+def test_an_alert_does_not_repeat_its_title_as_its_excerpt(title, summary, excerpt) -> None:
+    alert = replace(entry(1, ("sumy",), title=title), summary=summary)
+    html = digest.alert_html(alert, RULES, UTC, NOW)
+    assert html.count(digest.esc(title.rstrip("…"))) == 1, html
+    assert digest.esc(excerpt) in html
+    text = digest.alerts_text([alert], RULES, UTC, NOW)[0][0]
+    assert text.count(title.rstrip("…")) == 1, text
