@@ -19,6 +19,7 @@ import contextlib
 import dataclasses
 import hashlib
 import io
+import itertools
 import logging
 import re
 import stat
@@ -307,6 +308,18 @@ def _to_utf8(body: bytes, headers: dict[str, str]) -> bytes:
     from feedparser.encodings import convert_to_utf8
     from feedparser.exceptions import CharacterEncodingOverride
 
+    # Evidence feedparser weighs below a declaration or a header: a BOM, and bytes that are
+    # valid multi-byte UTF-8 (which no Cyrillic or Latin one-byte text ever is). Outlets' CMSs
+    # declare windows-1251 over UTF-8 bodies, or send a server's default charset.
+    if body.startswith(b"\xef\xbb\xbf"):
+        return _declared_utf8(body[3:].decode("utf-8", "replace").encode())
+    if not body.isascii() and b"\x00" not in body[:4096]:  # not UTF-16 or UTF-32
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        else:
+            return _declared_utf8(body)
     seen: dict = {}
     try:
         data = convert_to_utf8(dict(headers), body, seen)
@@ -326,7 +339,37 @@ def _to_utf8(body: bytes, headers: dict[str, str]) -> bytes:
         non_ascii = len(text) - len(text.encode("ascii", "ignore"))
         if non_ascii - bad > bad:
             return text.removeprefix("\ufeff").encode()
+        # Not UTF-8 at all: a Cyrillic code page that nothing named (or that was named UTF-8)
+        # reads as mojibake in the Western one feedparser falls back to.
+        cyrillic = _cyrillic_code_page(body)
+        if cyrillic:
+            return _declared_utf8(body.decode(cyrillic, "replace").encode())
     return data
+
+
+_DECLARATION = re.compile(rb"""^(\s*<\?xml[^>]*?encoding\s*=\s*["'])([^"']*)""", re.IGNORECASE)
+
+
+def _declared_utf8(data: bytes) -> bytes:
+    """UTF-8 ``data`` whose XML declaration, if it names an encoding, names UTF-8."""
+    return _DECLARATION.sub(rb"\1utf-8", data[:1024], count=1) + data[1024:]
+
+
+def _cyrillic_code_page(body: bytes) -> str | None:
+    """windows-1251 or koi8-u when the bytes read as Cyrillic words in one of them, else None.
+
+    Cyrillic text is whole words of bytes above 0x7F, where Western text has one accented
+    letter among ASCII ones; most letters are lower-case, which windows-1251 puts at
+    0xE0-0xFF and KOI8 at 0xC0-0xDF."""
+    sample = body[:65536]
+    high = sum(1 for b in sample if b >= 0xC0)
+    if high < 20:
+        return None
+    paired = sum(1 for a, b in itertools.pairwise(sample) if a >= 0xC0 and b >= 0xC0)
+    if paired < high / 2:
+        return None
+    top = sum(1 for b in sample if b >= 0xE0)  # lower-case in windows-1251
+    return "windows-1251" if top > high - top else "koi8-u"
 
 
 def strip_doctype(data: bytes) -> bytes:

@@ -306,3 +306,51 @@ def test_markup_cut_short_leaves_no_markup_in_the_text(before: str) -> None:
     (item,) = parsed.items
     for leak in ("wp-block", "margin", "srcset", "decoding", "var x", "xxxxx", "<", ">"):
         assert leak not in item.summary, item.summary[:200]
+
+
+TITLE = "Обстріл Харкова: пошкоджено підстанцію"
+
+
+def _cyrillic_feed(declared: str | None, actual: str, bom: bool = False) -> bytes:
+    decl = f' encoding="{declared}"' if declared else ""
+    xml = (
+        f'<?xml version="1.0"{decl}?><rss version="2.0"><channel><title>Вісті</title>'
+        f"<item><title>{TITLE}</title><link>https://e.example/1</link>"
+        "<description>Російські дрони атакували енергетичну інфраструктуру.</description>"
+        "</item></channel></rss>"
+    )
+    return (b"\xef\xbb\xbf" if bom else b"") + xml.encode(actual)
+
+
+@pytest.mark.parametrize("fast", [True, False])
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        # Right as declared (these always worked)
+        (_cyrillic_feed("windows-1251", "windows-1251"), None),
+        (_cyrillic_feed("koi8-u", "koi8-u"), None),
+        (_cyrillic_feed(None, "utf-8"), "text/xml; charset=utf-8"),
+        # Declared wrong, or not at all: each read as mojibake, and no Cyrillic rule matched
+        (_cyrillic_feed("windows-1251", "utf-8", bom=True), None),  # the BOM wins
+        (_cyrillic_feed(None, "utf-8"), "application/rss+xml; charset=windows-1251"),
+        (_cyrillic_feed("windows-1251", "utf-8"), None),
+        (_cyrillic_feed("utf-8", "windows-1251"), None),
+        (_cyrillic_feed(None, "windows-1251"), None),
+        (_cyrillic_feed(None, "koi8-u"), "application/xml"),
+    ],
+)
+def test_cyrillic_feeds_are_read_whatever_their_declared_encoding(body, content_type, fast):
+    fetched = feeds.Fetched(body, content_type=content_type)
+    (item,) = feeds.parse("F", fetched, fast=fast).items
+    assert item.title == TITLE
+    assert item.summary == "Російські дрони атакували енергетичну інфраструктуру."
+
+
+def test_western_one_byte_text_is_not_taken_for_cyrillic() -> None:
+    xml = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>F</title><item>'
+        "<title>Café près de Genève: réunion sur l'Ukraine à Zürich</title>"
+        "<link>https://e.example/1</link></item></channel></rss>"
+    ).encode("windows-1252")
+    (item,) = feeds.parse("F", feeds.Fetched(xml)).items
+    assert item.title == "Café près de Genève: réunion sur l'Ukraine à Zürich"
