@@ -93,7 +93,8 @@ def canonical_link(url: str) -> str:
 
     Scheme and host are lower-cased, default ports, fragments and tracking parameters dropped and
     the remaining parameters sorted, so ``HTTPS://Example.org/a?utm_source=rss&b=1#top`` and
-    ``https://example.org/a?b=1`` compare equal.
+    ``https://example.org/a?b=1`` compare equal. A fragment with a digit is kept: it names one
+    post of a live blog (``/live#post-102``), each an item of its own.
     """
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()
@@ -107,7 +108,8 @@ def canonical_link(url: str) -> str:
     ]
     query.sort()
     path = parts.path or "/"
-    return urlunsplit((scheme, netloc, path, urlencode(query), ""))
+    fragment = parts.fragment if any(c.isdigit() for c in parts.fragment) else ""
+    return urlunsplit((scheme, netloc, path, urlencode(query), fragment))
 
 
 def _when(entry: dict, now: datetime) -> datetime | None:

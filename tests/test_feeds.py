@@ -143,6 +143,11 @@ def test_canonical_links(a: str, b: str) -> None:
 def test_canonical_keeps_what_identifies_the_page() -> None:
     assert canonical_link("https://e.org/a?id=1") != canonical_link("https://e.org/a?id=2")
     assert canonical_link("https://e.org/A") != canonical_link("https://e.org/a")
+    # a live blog's posts: each its own item (one was dropped as a duplicate of another)
+    assert canonical_link("https://e.org/live#post-101") != canonical_link(
+        "https://e.org/live#post-102"
+    )
+    assert canonical_link("https://e.org/a#comments") == canonical_link("https://e.org/a")
 
 
 def test_absurd_dates_are_dropped_and_untitled_items_named() -> None:
