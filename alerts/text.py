@@ -20,6 +20,16 @@ _INLINE_TAG = re.compile(
 )
 _SCRIPT = re.compile(r"<(script|style)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+# Someone else's post embedded in an article (a tweet, a Telegram or Instagram post): its text
+# is another account's news ("Explosions in Kharkiv" inside a story about talks).
+_EMBED = re.compile(
+    r"<blockquote\b[^>]*\bclass\s*=\s*[\"'][^\"']*\b(?:twitter-tweet|telegram-post|"
+    r"instagram-media|tiktok-embed)\b[^>]*>.*?</blockquote\s*>",
+    re.IGNORECASE | re.DOTALL,
+)
+# Mathematical bold, italic... letters (U+1D400-1D7FF), with which Telegram channels write
+# headlines ("𝗞𝗵𝗮𝗿𝗸𝗶𝘃"): read as the letters they are.
+_MATH_LETTERS = re.compile("[\U0001d400-\U0001d7ff]+")
 _TAG = re.compile(r"<[A-Za-z/!?][^>]*>")
 # Tags that end a paragraph or a block: where a "Read also:" teaser, whose linked headline has
 # no full stop, ends; the source's own line breaks inside a block are not breaks.
@@ -46,6 +56,7 @@ def clean(text: str) -> str:
             text = unicodedata.normalize("NFC", text)
         text = _INVISIBLE.sub("", text)
         text = _MARKS.sub("", text)
+        text = _MATH_LETTERS.sub(lambda m: unicodedata.normalize("NFKC", m.group()), text)
     return text
 
 
@@ -62,6 +73,8 @@ def plain(markup: str | None, *, paragraphs: bool = False) -> str:
     if "<" in text:
         text = _COMMENT.sub(" ", text)
         text = _SCRIPT.sub(" ", text)
+        if "lockquote" in text:
+            text = _EMBED.sub(" ", text)
         text = _INLINE_TAG.sub("", text)
         if paragraphs:
             text = text.replace("\r", " ").replace("\n", " ")

@@ -570,6 +570,33 @@ def test_related_article_teasers_and_credits_are_not_the_article() -> None:
     assert m.match("News\nDrone-related damage in Kharkiv.").rules == ("kharkiv",)
 
 
+def test_embedded_posts_and_archive_captions_are_not_the_article() -> None:
+    """An embedded tweet or Telegram post is another account's news, and an archive photo's
+    caption an older event: each put a story about talks in Kharkiv or in Kyiv (QA)."""
+    from alerts.items import from_entry
+
+    m = near_matcher()
+    summary = (
+        "<p>Delegations met in Istanbul to discuss a prisoner exchange.</p>"
+        '<blockquote class="twitter-tweet"><p lang="en">Drone attack on Kharkiv right now, '
+        "explosions everywhere</p>&mdash; Local Watch (@watch) <a href='https://x.example'>"
+        "Dec 1</a></blockquote>"
+        '<figure><img src="a.jpg"><figcaption>Archive photo: a drone attack on Kharkiv, '
+        "October 2026</figcaption></figure><p>Talks continue on Tuesday.</p>"
+    )
+    item = from_entry("Feed", {"title": "Talks in Istanbul", "summary": summary})
+    assert m.match(item.text).regions == () and "Local Watch" not in item.summary
+    for caption in (
+        "Архівне фото: дрони атакували Харків",
+        "FILE PHOTO: A drone attack on Kharkiv",
+    ):
+        text = f"Talks in Istanbul\nDelegations met.\n{caption}\nTalks continue."
+        assert m.match(text).regions == (), caption
+    # Telegram channels' 𝗯𝗼𝗹𝗱 headlines are read as their letters
+    bold = from_entry("Feed", {"title": "𝗗𝗿𝗼𝗻𝗲 𝗮𝘁𝘁𝗮𝗰𝗸 𝗼𝗻 𝗞𝗵𝗮𝗿𝗸𝗶𝘃", "summary": "Details soon."})
+    assert m.match(bold.text).rules == ("kharkiv",)
+
+
 def test_a_teaser_ends_with_its_paragraph() -> None:
     # A linked teaser headline has no full stop: read to the next one, it took the first
     # sentence of the next paragraph, the only one that named Kyiv, and the urgent alert was
