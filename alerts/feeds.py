@@ -472,7 +472,7 @@ def _read(data: bytes, headers: dict[str, str], head: bytes, fast: bool) -> tupl
     (304) reads none, and importing them is 50 ms of its start."""
     import feedparser
 
-    from . import fastfeed
+    from . import dates, fastfeed  # noqa: F401  (dates registers its handler with feedparser)
 
     if fast:
         try:

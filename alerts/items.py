@@ -113,7 +113,11 @@ def canonical_link(url: str) -> str:
 
 
 def _when(entry: dict, now: datetime) -> datetime | None:
-    """The entry's time in UTC; None when missing or absurd (more than a day in the future)."""
+    """The entry's time in UTC; None when missing or absurd (more than a day in the future).
+
+    A time ahead of ``now`` (the fetch) by less than that is a site's clock or zone gone wrong
+    (local time written as UTC): it is taken as ``now``, or the item would be shown at an hour
+    still to come and sort first as the newest."""
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
         parsed = entry.get(key)
         if parsed:
@@ -123,7 +127,7 @@ def _when(entry: dict, now: datetime) -> datetime | None:
                 continue
             if when > now + timedelta(days=1):
                 return None
-            return when
+            return min(when, now)
     return None
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import feedparser
@@ -359,3 +360,42 @@ def test_western_one_byte_text_is_not_taken_for_cyrillic() -> None:
     ).encode("windows-1252")
     (item,) = feeds.parse("F", feeds.Fetched(xml)).items
     assert item.title == "Café près de Genève: réunion sur l'Ukraine à Zürich"
+
+
+def _dated_feed(pub_date: str) -> bytes:
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>F</title>'
+        "<item><title>Обстріл Харкова</title><link>https://e.example/1</link>"
+        f"<pubDate>{pub_date}</pubDate></item></channel></rss>"
+    ).encode()
+
+
+@pytest.mark.parametrize("fast", [True, False])
+@pytest.mark.parametrize(
+    ("pub_date", "utc"),
+    [
+        # the zones of the outlets' region, which feedparser read as UTC
+        ("Tue, 01 Dec 2026 15:32:45 EET", "2026-12-01 13:32:45"),
+        ("Wed, 01 Jul 2026 15:32:45 EEST", "2026-07-01 12:32:45"),
+        ("Tue, 01 Dec 2026 15:32:45 MSK", "2026-12-01 12:32:45"),
+        # a site's Ukrainian or Russian locale, which it could not read at all
+        ("Вт, 01 гру 2026 15:32:45 +0200", "2026-12-01 13:32:45"),
+        ("Вт, 01 дек 2026 15:32:45 +0300", "2026-12-01 12:32:45"),
+        ("1 грудня 2026 15:32 +0200", "2026-12-01 13:32:00"),
+        # feedparser's own, unchanged
+        ("Tue, 01 Dec 2026 15:32:45 +0200", "2026-12-01 13:32:45"),
+        ("Tue, 01 Dec 2026 15:32:45 GMT", "2026-12-01 15:32:45"),
+        ("2026-12-01T15:32:45+02:00", "2026-12-01 13:32:45"),
+    ],
+)
+def test_dates_of_the_outlets_region_are_read(pub_date: str, utc: str, fast: bool) -> None:
+    now = datetime(2026, 12, 7, tzinfo=UTC)
+    (item,) = feeds.parse("F", feeds.Fetched(_dated_feed(pub_date)), now, fast=fast).items
+    assert item.published == datetime.fromisoformat(utc).replace(tzinfo=UTC)
+
+
+def test_a_date_hours_ahead_is_taken_as_the_fetch_time() -> None:
+    now = datetime(2026, 12, 1, 13, 0, tzinfo=UTC)
+    fetched = feeds.Fetched(_dated_feed("Tue, 01 Dec 2026 15:32:45 +0000"))
+    (item,) = feeds.parse("F", fetched, now).items
+    assert item.published == now
