@@ -77,13 +77,15 @@ def safe_link(url: object) -> str | None:
     if not isinstance(url, str):
         return None
     url = url.strip()
+    if " " in url:  # a CMS's file name with spaces: the URL a browser would send
+        url = url.replace(" ", "%20")
     try:
         parts = urlsplit(url)
     except ValueError:
         return None
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         return None
-    if any(c in url for c in "\x00\r\n\t "):
+    if any(c in url for c in "\x00\r\n\t"):
         return None
     return url
 

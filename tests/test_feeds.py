@@ -117,6 +117,11 @@ def _one_item(item_xml: str, url: str = "https://news.example/feeds/rss.xml"):
         ("<link>a/3</link>", "https://news.example/feeds/a/3"),
         ("<link>https://other.example/4</link>", "https://other.example/4"),
         ("<link>javascript:alert(1)</link>", None),
+        # a CMS's file name with spaces: the title was shown without its link
+        (
+            "<link>https://news.example/a/new report 5.html</link>",
+            "https://news.example/a/new%20report%205.html",
+        ),
     ],
 )
 def test_links_from_guids_and_relative_links(xml: str, link: str | None) -> None:
