@@ -16,6 +16,10 @@ import time
 _TOKEN_SHAPE = re.compile(r"\b\d{5,}:[A-Za-z0-9_-]{20,}\b")
 
 
+# Loggers whose tracebacks say nothing an operator can act on.
+_TRACEBACK_FREE = ("telegram.request",)
+
+
 class Redact(logging.Filter):
     """Replaces the bot token (and anything shaped like a bot token) in every record."""
 
@@ -24,6 +28,10 @@ class Redact(logging.Filter):
         self.secrets = [s for s in (secrets or []) if s]
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.name.startswith(_TRACEBACK_FREE):
+            # The Telegram client logs an unreadable answer with a traceback of its own JSON
+            # parsing, then raises; the bot says what went wrong in its own line.
+            record.exc_info = record.exc_text = None
         message = record.getMessage()
         clean = _TOKEN_SHAPE.sub("<token>", message)
         for secret in self.secrets:

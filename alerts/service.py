@@ -839,6 +839,11 @@ class Service:
         self._inflight.add(task)
         try:
             await fn(*args)
+        except asyncio.CancelledError:
+            # Shutdown outlasted its grace (a long queue of paced sends): what was cut is in
+            # the outbox or the feed state, and is done again at the next start. Said in one
+            # line here, or the scheduler logs the cancellation as an error with a traceback.
+            log.warning(kv(event="job_cut_at_shutdown", job=getattr(fn, "__name__", str(fn))))
         except Exception:
             log.exception(kv(event="job_failed", job=getattr(fn, "__name__", str(fn))))
         finally:

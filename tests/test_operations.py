@@ -503,6 +503,14 @@ def test_logs_are_one_line_per_event_and_never_show_the_token(capsys) -> None:
     assert token not in err and "<token>" in err
     assert 'msg="POST https://api.telegram.org/bot<token>/sendMessage second line"' in lines[0]
     assert "event=job_failed job=x traceback=" in lines[1] and "RuntimeError" in lines[1]
+    # The Telegram client's own traceback of an unreadable answer (a wrong TELEGRAM_API_URL):
+    # the message stays, the traceback goes; the bot reports the failure in its own words.
+    try:
+        raise ValueError("Expecting value")
+    except ValueError:
+        logging.getLogger("telegram.request.BaseRequest").exception("Can not load invalid JSON")
+    err = capsys.readouterr().err
+    assert "Can not load invalid JSON" in err and "Traceback" not in err
     setup("WARNING")
 
 
@@ -565,3 +573,32 @@ def test_status_and_stats_help_say_which_rules_file_they_read() -> None:
     for command in ("status", "stats"):
         result = bot(command, "--help")
         assert "the rules file the bot last ran with" in " ".join(result.stdout.split())
+
+
+async def test_a_job_cut_at_shutdown_is_one_warning_not_a_traceback(tmp_path, caplog) -> None:
+    """Shutdown waits fetch_timeout + 5 s for running jobs, then the scheduler cancels them:
+    each cut job had been logged by APScheduler as an error with a CancelledError traceback
+    (QA: SIGTERM with a hundred paced alerts queued)."""
+    from alerts import config as configmod
+    from alerts.service import Service
+    from alerts.store import Store
+
+    from .conftest import write_rules
+
+    rules = write_rules(
+        tmp_path / "rules.yaml", {"Wire": "https://e.example/rss"}, "  - id: a\n    any: [x]\n"
+    )
+    store = Store.open(tmp_path / "state")
+    service = Service(configmod.load(rules), store)
+
+    async def send_alerts() -> None:
+        await asyncio.Event().wait()  # paced sends that outlast the grace
+
+    job = asyncio.create_task(service._tracked(send_alerts))
+    await asyncio.sleep(0.05)
+    job.cancel()
+    with caplog.at_level(logging.WARNING):
+        assert await job is None  # ends as a job that returned: nothing for APScheduler to log
+    assert "event=job_cut_at_shutdown job=send_alerts" in caplog.text
+    assert not service._inflight
+    store.close()
