@@ -27,6 +27,10 @@ _EMBED = re.compile(
     r"instagram-media|tiktok-embed)\b[^>]*>.*?</blockquote\s*>",
     re.IGNORECASE | re.DOTALL,
 )
+# A photo's caption: the photo may be of another day or place ("Firefighters at the site of a
+# missile strike in Kyiv, October 2026" over a story about talks), and what it shows of this
+# story the text says.
+_CAPTION = re.compile(r"<figcaption\b[^>]*>.*?</figcaption\s*>", re.IGNORECASE | re.DOTALL)
 # Mathematical bold, italic... letters (U+1D400-1D7FF), with which Telegram channels write
 # headlines ("𝗞𝗵𝗮𝗿𝗸𝗶𝘃"): read as the letters they are.
 _MATH_LETTERS = re.compile("[\U0001d400-\U0001d7ff]+")
@@ -75,6 +79,8 @@ def plain(markup: str | None, *, paragraphs: bool = False) -> str:
         text = _SCRIPT.sub(" ", text)
         if "lockquote" in text:
             text = _EMBED.sub(" ", text)
+        if "igcaption" in text:
+            text = _CAPTION.sub(" ", text)
         text = _INLINE_TAG.sub("", text)
         if paragraphs:
             text = text.replace("\r", " ").replace("\n", " ")
