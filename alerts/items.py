@@ -135,7 +135,11 @@ def _when(entry: dict, now: datetime) -> datetime | None:
 
 def _link(entry: dict, base: str | None) -> str | None:
     """The entry's link: a relative <link> is resolved against the feed's URL, but a guid that
-    feedparser offers as the link counts only when it is itself an absolute URL."""
+    feedparser offers as the link counts only when it is itself an absolute URL. FeedBurner's
+    ``origLink`` is the article itself, where ``link`` is its redirect."""
+    original = safe_link(entry.get("feedburner_origlink"))
+    if original:
+        return original
     link = entry.get("link")
     if not isinstance(link, str):
         return None

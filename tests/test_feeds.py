@@ -117,6 +117,13 @@ def _one_item(item_xml: str, url: str = "https://news.example/feeds/rss.xml"):
         ("<link>a/3</link>", "https://news.example/feeds/a/3"),
         ("<link>https://other.example/4</link>", "https://other.example/4"),
         ("<link>javascript:alert(1)</link>", None),
+        # FeedBurner's redirect, and the article it leads to
+        (
+            "<link>http://feedproxy.google.com/~r/X/~3/AbC/</link>"
+            '<origLink xmlns="http://rssnamespace.org/feedburner/ext/1.0">'
+            "https://news.example/a/6</origLink>",
+            "https://news.example/a/6",
+        ),
         # a CMS's file name with spaces: the title was shown without its link
         (
             "<link>https://news.example/a/new report 5.html</link>",
