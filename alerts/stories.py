@@ -818,14 +818,14 @@ def _weigh(
                 lambda: f"different figures in the {where} ({_join(na)} vs {_join(nb)})",
             )
 
-    place_evidence = _places(sa, sb, gap)
+    place_evidence = _places(sa, sb, gap, updates)
     if place_evidence:
         evidence(*place_evidence)
 
     wa, wb = sa.title & vocab.weapons, sb.title & vocab.weapons
     if wa and wb and wa.isdisjoint(wb) and not (wa & sb.keys or wb & sa.keys):
         # First reports may mistake a missile for a drone; hours later, they would not.
-        cost = STRONG if gap >= _hours(CLOSE) / 2 else MODERATE
+        cost = STRONG if gap >= _hours(CLOSE) / 2 and not updates else MODERATE
         evidence(-cost, lambda: f"other weapons ({_readable(wa)} vs {_readable(wb)})")
 
     conflict = _mod_conflict(sa.mods, sb.mods)
@@ -969,9 +969,11 @@ _MAX_GAIN = 1.0 + _NUMBER_BONUS + _PLACE_BONUS + _NAME
 
 
 def _places(
-    sa: Signature, sb: Signature, gap: float = 0.0
+    sa: Signature, sb: Signature, gap: float = 0.0, updates: bool = False
 ) -> tuple[float, Callable[[], str]] | None:
-    """What the places of two reports say: the same town is evidence for, two towns against.
+    """What the places of two reports say: the same town is evidence for, two towns against
+    (other towns of one region ``gap`` hours apart are other events, unless one report
+    ``updates`` the other, which may name the village where the first named its town).
 
     A region (Sumy Oblast, Сумщина) says less than a town or city (Sumy, Bilopillia): "Sumy
     region" and "Bilopillia" do not contradict each other. The titles say where the event was;
@@ -1003,7 +1005,7 @@ def _places(
         return None  # places of the leads only: where officials spoke, where a drone came from
     if ra & rb and sa_towns and sb_towns:
         what = f"other towns ({_readable(sa_towns)} vs {_readable(sb_towns)})"
-        if gap >= _hours(CLOSE) / 2:
+        if gap >= _hours(CLOSE) / 2 and not updates:
             return -STRONG, lambda: what + f", {gap:.0f}h apart"
         return -MODERATE, lambda: what
     if ra & rb:
