@@ -19,6 +19,11 @@ import yaml
 
 DATA = Path(__file__).with_name("teasers.yaml")
 _SENTENCE_END = re.compile(r"[.!?…]['\"»”’)]*$")
+# A full stop that ends no sentence: initials ("U.S.", "U.K."), titles and months ("Gen.", "Dec.")
+_ABBREVIATION = re.compile(
+    r"^(?:[A-Z]\.){1,3}$|^(?:Mr|Mrs|Ms|Dr|St|Gen|Lt|Col|Sgt|Gov|Sen|Rep|Jan|Feb|Aug|Sept|Oct|"
+    r"Nov|Dec|No)\.$"
+)
 _TOKEN = re.compile(r"\S+")
 
 
@@ -36,6 +41,8 @@ class Teasers:
     credit_words: int = 24
     bylines: tuple[str, ...] = ()
     byline_words: int = 12
+    recaps: tuple[str, ...] = ()
+    recap_words: int = 80
 
     @functools.cached_property
     def _byline(self) -> re.Pattern[str] | None:
@@ -79,15 +86,20 @@ class Teasers:
 
         parts = []
         if self.teasers:
-            parts.append(rf"(?P<teaser>{alternation(self.teasers)})\s*[:\u2013\u2014-]")
+            teasers = alternation(self.teasers)
+            parts.append(rf"(?P<teaser>{teasers})\s*[:\u2013\u2014-]")
+            # a paragraph of its own, over the linked headline: "Read also\nDrones hit Kharkiv"
+            parts.append(rf"(?<![^\n])(?P<heading>{teasers})[ \t]*(?=\n)")
         if self.credits:
             parts.append(rf"(?P<credit>{alternation(self.credits)})\b")
+        if self.recaps:
+            parts.append(rf"(?P<recap>{alternation(self.recaps)})\s*[,:]")
         return re.compile(r"(?<!\w)(?:" + "|".join(parts) + ")", re.IGNORECASE)
 
     @property
     def phrases(self) -> tuple[str, ...]:
         """Every opening phrase, for the matcher to look for among its terms."""
-        return self.teasers + self.credits
+        return self.teasers + self.credits + self.recaps
 
     def cut(self, text: str) -> str:
         """``text`` without its teasers, credits and bylines; its first line (the title) is
@@ -101,14 +113,26 @@ class Teasers:
         for found in self._opening.finditer(body):
             if found.start() < pos:
                 continue  # inside what the previous one took
-            limit = self.teaser_words if found.group("teaser") else self.credit_words
+            recap = found.group("recap") is not None
+            if recap:
+                limit = self.recap_words
+            elif found.group("teaser") or found.group("heading"):
+                limit = self.teaser_words
+            else:
+                limit = self.credit_words
             stop = found.end()
             for count, token in enumerate(_TOKEN.finditer(body, found.end()), 1):
                 if count > 1 and "\n" in body[stop : token.start()]:
                     break  # a paragraph ends the teaser: its linked headline has no full stop
                 stop = token.end()
                 word = token.group()
-                if count >= limit or _SENTENCE_END.search(word) or word.endswith(";"):
+                if count >= limit:
+                    break
+                if recap:
+                    continue  # a recap of earlier events runs to the end of its paragraph
+                if (_SENTENCE_END.search(word) and not _ABBREVIATION.match(word)) or word.endswith(
+                    ";"
+                ):
                     break
             pieces.append(body[pos : found.start()])
             pos = stop
@@ -124,9 +148,17 @@ _QUOTES = "«»\"“”„'’"
 def _names(text: str) -> bool:
     """Whether ``text`` is names only: every word capitalised but the short ones that join
     names ("Marta Hnatiuk and Olena Petrenko, Capital Courier, Kyiv"), not a sentence ("dawn
-    drones had hit Kyiv")."""
-    words = [w.strip(_QUOTES + ",:;") for w in text.split()]
-    return bool(words) and all(w[:1].isupper() or len(w) <= 3 for w in words if w)
+    drones had hit Kyiv"); after the reporter's name, a job between commas may be in lower
+    case ("Olena Kovalenko, senior correspondent, Kyiv")."""
+
+    def capitalised(part: str) -> bool:
+        words = [w.strip(_QUOTES + ",:;") for w in part.split()]
+        return bool(words) and all(w[:1].isupper() or len(w) <= 3 for w in words if w)
+
+    parts = text.split(",")
+    if len(parts) >= 3:
+        return capitalised(parts[0]) and capitalised(parts[-1])
+    return capitalised(text)
 
 
 def _sign_off(paragraph: str) -> bool:
@@ -152,14 +184,16 @@ def load(path: Path) -> Teasers:
         "teasers",
         "credits",
         "bylines",
+        "recaps",
         "teaser_words",
         "credit_words",
         "byline_words",
+        "recap_words",
     }
     if unknown:
         raise TeaserError(f"{path.name}: unknown keys {sorted(unknown)}")
     lists = {}
-    for key in ("teasers", "credits", "bylines"):
+    for key in ("teasers", "credits", "bylines", "recaps"):
         by_lang = data.get(key) or {}
         if not isinstance(by_lang, dict) or not all(
             isinstance(v, list) and all(isinstance(p, str) and p.strip() for p in v)
@@ -168,9 +202,20 @@ def load(path: Path) -> Teasers:
             raise TeaserError(f"{path.name}: {key}: expected lists of phrases per language")
         lists[key] = tuple(p.strip() for v in by_lang.values() for p in v)
     counts = {}
-    for key, default in (("teaser_words", 16), ("credit_words", 24), ("byline_words", 12)):
+    for key, default in (
+        ("teaser_words", 16),
+        ("credit_words", 24),
+        ("byline_words", 12),
+        ("recap_words", 80),
+    ):
         value = data.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise TeaserError(f"{path.name}: {key}: expected a whole number, 1 or more")
         counts[key] = value
-    return Teasers(lists["teasers"], lists["credits"], bylines=lists["bylines"], **counts)
+    return Teasers(
+        lists["teasers"],
+        lists["credits"],
+        bylines=lists["bylines"],
+        recaps=lists["recaps"],
+        **counts,
+    )

@@ -203,6 +203,18 @@ _DATELINE = re.compile(
 )
 
 
+# The same in the agencies' other styles: the city capitalised, then the agency in brackets
+# ("Kyiv (AFP) - ", "Kharkiv, Ukraine (Reuters) — "), or Ukrainian agencies' «Київ. 6 грудня.
+# ІНТЕРФАКС-УКРАЇНА – »: without the agency, a capitalised first word is only a sentence.
+_LOWER = "a-zа-яіїєґё"
+_DATELINE_AGENCY = re.compile(
+    rf"(?P<city>[{_UPPER}][{_LOWER}'’-]+(?: [{_UPPER}][{_LOWER}'’-]+)?)"
+    r"(?:,[^,()\n—–-]{1,30})?"
+    rf"(?:\s*\([{_UPPER}][^()\n]{{1,39}}\)|\.\s[^.\n]{{1,20}}\.\s[{_UPPER}][{_UPPER}-]{{2,30}})"
+    r"\s*[—–-]{1,2}\s+"
+)
+
+
 def dateline(text: str) -> tuple[int, int] | None:
     """Where the summary's dateline is in ``title + "\\n" + summary``, if it opens with one.
 
@@ -211,9 +223,14 @@ def dateline(text: str) -> tuple[int, int] | None:
     hit a school" is about Kharkiv because its dateline is all it says of where.
     """
     start = text.find("\n") + 1
-    if not start or not text[start : start + 3].isupper():
-        return None  # most summaries: not three capitals first
-    found = _DATELINE.match(text, start)
+    if not start or not text[start : start + 1].isupper():
+        return None
+    if text[start : start + 3].isupper():
+        found = _DATELINE.match(text, start)
+    elif "(" in text[start : start + 50] or ". " in text[start : start + 30]:
+        found = _DATELINE_AGENCY.match(text, start)
+    else:
+        return None  # most summaries: a sentence
     if found is None or sum(c.isalpha() for c in found["city"]) < 3:
         return None
     return start, found.end()

@@ -149,3 +149,9 @@ def test_the_north_korea_rule_tells_a_deployment_from_a_football_match() -> None
         matcher = configmod.load(path).matcher
         got = {i: "nk-troops" in matcher.match(text_of(by_id[i])).rules for i in want}
         assert got == want, path.name
+        # troops training on a soccer pitch are troops (a bare `soccer` had blocked them)
+        pitch = (
+            "North Korean troops train near Kursk\nSatellite images show North Korean soldiers "
+            "drilling on a soccer pitch at a base in Russia's Kursk region."
+        )
+        assert "nk-troops" in matcher.match(pitch).rules, path.name

@@ -451,6 +451,22 @@ def friends_matcher():
         # The river: «Северском» is also a form of Северск (Siversk, Donetsk region).
         ("Уровень воды в Северском Донце под Белгородом упал", {"Belgorod"}),
         ("Окупанти обстрілюють села уздовж Дніпра", set()),
+        # Kyiv as the government, where diplomats sit and leaders speak (stop 22's QA)
+        (
+            "The U.S. ambassador in Kyiv condemned the missile strike on Kryvyi Rih",
+            {"Dnipropetrovsk"},
+        ),
+        ("At a news conference in Kyiv, Zelensky said missiles hit Sumy", {"Sumy"}),
+        ("Росіяни вдарили ракетами по Сумах, заявив він на пресконференції у Києві", {"Sumy"}),
+        ("Ракеты ударили по подконтрольной Киеву части Херсонской области", {"Kherson"}),
+        ("Киев нанес ракетный удар по Белгороду", {"Belgorod"}),
+        ("Переговоры между Москвой и Киевом о ракетных ударах по Одессе", {"Odesa"}),
+        ("Shelling in the Kyiv-controlled part of Zaporizhzhia region", {"Zaporizhzhia"}),
+        ("Missiles hit a church of the former Kyiv Patriarchate in Lviv", {"Lviv"}),
+        ("Після матчу з київським «Динамо» у Львові оголосили тривогу", {"Lviv"}),
+        ("Drones hit the plant on the scale of Chornobyl, feared in Enerhodar", {"Zaporizhzhia"}),
+        ("Shelling of Nikopol from across the Kakhovka reservoir", {"Dnipropetrovsk"}),
+        ("A drone hit Odesa; the atrocities in Bucha in 2022 are remembered", {"Odesa"}),
         # Towns abroad of the same name
         ("Tornado damages homes in Odessa, Missouri", set()),
         ("Беспилотники атаковали НПЗ в Славянске-на-Кубани", set()),
@@ -605,6 +621,41 @@ def test_embedded_posts_and_archive_captions_are_not_the_article() -> None:
     # Telegram channels' 𝗯𝗼𝗹𝗱 headlines are read as their letters
     bold = from_entry("Feed", {"title": "𝗗𝗿𝗼𝗻𝗲 𝗮𝘁𝘁𝗮𝗰𝗸 𝗼𝗻 𝗞𝗵𝗮𝗿𝗸𝗶𝘃", "summary": "Details soon."})
     assert m.match(bold.text).rules == ("kharkiv",)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A recap of earlier events, which Ukrainian and Russian outlets close articles with
+        "Удар по Одесі\nРосійський дрон влучив у порт Одеси.\nНагадаємо, минулого тижня росіяни "
+        "атакували Київ балістичними ракетами. Тоді загинули двоє людей.",
+        "Удар по Одессе\nДрон попал в порт Одессы.\nНапомним, ранее Россия атаковала Киев ракетами.",
+        "Odesa port hit\nA drone hit the port of Odesa.\nAs previously reported, missiles hit Kyiv "
+        "last week.",
+        # "U.S." ends no sentence inside a teaser
+        "Odesa port hit\nA drone hit the port of Odesa. Read also: U.S. to send Patriot missiles "
+        "to protect Kyiv\nThe port works.",
+        # a teaser heading in a paragraph of its own, the linked headline under it
+        "Odesa port hit\nA drone hit the port of Odesa.\nRead also\nMissiles hit Kyiv "
+        "overnight\nThe port works.",
+        # datelines in the agencies' other styles, where the rest names a place
+        "Odesa port hit\nKyiv (AFP) - A drone hit the port of Odesa overnight.",
+        "Удар по Одесі\nКиїв. 6 грудня. ІНТЕРФАКС-УКРАЇНА – Дрон влучив у порт Одеси.",
+        # a byline with the reporter's job in lower case
+        "Odesa port hit\nBy Olena Kovalenko, senior correspondent, Kyiv\nA drone hit the port "
+        "of Odesa.\nThe port works.",
+    ],
+)
+def test_background_and_credits_do_not_put_an_item_in_kyiv(text: str) -> None:
+    assert near_matcher().match(text).regions == ("Odesa",)
+
+
+def test_a_white_church_is_not_bila_tserkva() -> None:
+    m = near_matcher()
+    assert m.match("Дрони над Одесою\nЛюди сховалися в білу церкву на околиці.").regions == (
+        "Odesa",
+    )
+    assert "Kyiv" in m.match("Удар по Білій Церкві\nРакета влучила в підприємство.").regions
 
 
 def test_a_teaser_ends_with_its_paragraph() -> None:
