@@ -43,6 +43,7 @@ class Teasers:
     byline_words: int = 12
     recaps: tuple[str, ...] = ()
     recap_words: int = 80
+    recalls: tuple[str, ...] = ()
 
     @functools.cached_property
     def _byline(self) -> re.Pattern[str] | None:
@@ -94,12 +95,16 @@ class Teasers:
             parts.append(rf"(?P<credit>{alternation(self.credits)})\b")
         if self.recaps:
             parts.append(rf"(?P<recap>{alternation(self.recaps)})\s*[,:]")
+        if self.recalls:
+            # at a sentence's start only: "... hit Kyiv last week, officials said" is the news
+            start = r"(?:(?<![^\n])|(?<=[.!?…] ))"
+            parts.append(rf"{start}(?P<recall>{alternation(self.recalls)}),")
         return re.compile(r"(?<!\w)(?:" + "|".join(parts) + ")", re.IGNORECASE)
 
     @property
     def phrases(self) -> tuple[str, ...]:
         """Every opening phrase, for the matcher to look for among its terms."""
-        return self.teasers + self.credits + self.recaps
+        return self.teasers + self.credits + self.recaps + self.recalls
 
     def cut(self, text: str) -> str:
         """``text`` without its teasers, credits and bylines; its first line (the title) is
@@ -114,7 +119,7 @@ class Teasers:
             if found.start() < pos:
                 continue  # inside what the previous one took
             recap = found.group("recap") is not None
-            if recap:
+            if recap or found.group("recall"):
                 limit = self.recap_words
             elif found.group("teaser") or found.group("heading"):
                 limit = self.teaser_words
@@ -185,6 +190,7 @@ def load(path: Path) -> Teasers:
         "credits",
         "bylines",
         "recaps",
+        "recalls",
         "teaser_words",
         "credit_words",
         "byline_words",
@@ -193,7 +199,7 @@ def load(path: Path) -> Teasers:
     if unknown:
         raise TeaserError(f"{path.name}: unknown keys {sorted(unknown)}")
     lists = {}
-    for key in ("teasers", "credits", "bylines", "recaps"):
+    for key in ("teasers", "credits", "bylines", "recaps", "recalls"):
         by_lang = data.get(key) or {}
         if not isinstance(by_lang, dict) or not all(
             isinstance(v, list) and all(isinstance(p, str) and p.strip() for p in v)
@@ -217,5 +223,6 @@ def load(path: Path) -> Teasers:
         lists["credits"],
         bylines=lists["bylines"],
         recaps=lists["recaps"],
+        recalls=lists["recalls"],
         **counts,
     )

@@ -632,6 +632,9 @@ def test_embedded_posts_and_archive_captions_are_not_the_article() -> None:
         "Удар по Одессе\nДрон попал в порт Одессы.\nНапомним, ранее Россия атаковала Киев ракетами.",
         "Odesa port hit\nA drone hit the port of Odesa.\nAs previously reported, missiles hit Kyiv "
         "last week.",
+        # a sentence that says it tells of an earlier time
+        "Odesa port hit\nA drone hit the port of Odesa. Last month, Russia hit Kyiv with "
+        "ballistic missiles. The port works.",
         # "U.S." ends no sentence inside a teaser
         "Odesa port hit\nA drone hit the port of Odesa. Read also: U.S. to send Patriot missiles "
         "to protect Kyiv\nThe port works.",
@@ -648,6 +651,12 @@ def test_embedded_posts_and_archive_captions_are_not_the_article() -> None:
 )
 def test_background_and_credits_do_not_put_an_item_in_kyiv(text: str) -> None:
     assert near_matcher().match(text).regions == ("Odesa",)
+
+
+def test_a_time_named_inside_the_news_is_the_news() -> None:
+    m = near_matcher()
+    text = "Kyiv hit\nMissiles hit Kyiv last week, officials said. Rescuers still search."
+    assert m.match(text).regions == ("Kyiv",)
 
 
 def test_a_white_church_is_not_bila_tserkva() -> None:
