@@ -5,7 +5,8 @@ which feedparser's table lacks and so reads as UTC (an item two or three hours i
 sorted first as the newest), and dates in their site's locale ("Вт, 01 гру 2026 15:32:45
 +0200"), which it cannot read at all (the item counts as undated: `backfill` does not hold it
 back, and it is shown with the time it was fetched). Both readers (``fastfeed`` and feedparser)
-parse dates with feedparser's handlers, so one registered handler serves both.
+parse dates with feedparser's handlers, so one registered handler serves both. The zones and
+the months' names are data, in ``dates.yaml``.
 """
 
 from __future__ import annotations
@@ -13,29 +14,22 @@ from __future__ import annotations
 import calendar
 import re
 import time
+from pathlib import Path
 
 import feedparser
+import yaml
 
-# Zones of the outlets' region and of wire services abroad; offsets in hours east of UTC.
-_ZONES = {
-    "eet": 2, "eest": 3, "msk": 3, "msd": 4, "cet": 1, "cest": 2, "wet": 0, "west": 1, "bst": 1,
-}  # fmt: skip
-# Month names and their abbreviations, as Ukrainian and Russian locales write them (nominative
-# and genitive), with the English ones for the zones above.
-_MONTHS = {
-    **dict.fromkeys(("січ", "січень", "січня", "янв", "январь", "января", "jan"), 1),
-    **dict.fromkeys(("лют", "лютий", "лютого", "фев", "февраль", "февраля", "feb"), 2),
-    **dict.fromkeys(("бер", "березень", "березня", "мар", "март", "марта", "mar"), 3),
-    **dict.fromkeys(("кві", "квіт", "квітень", "квітня", "апр", "апрель", "апреля", "apr"), 4),
-    **dict.fromkeys(("тра", "трав", "травень", "травня", "май", "мая", "may"), 5),
-    **dict.fromkeys(("чер", "черв", "червень", "червня", "июн", "июнь", "июня", "jun"), 6),
-    **dict.fromkeys(("лип", "липень", "липня", "июл", "июль", "июля", "jul"), 7),
-    **dict.fromkeys(("сер", "серп", "серпень", "серпня", "авг", "август", "августа", "aug"), 8),
-    **dict.fromkeys(("вер", "вересень", "вересня", "сен", "сент", "сентябрь", "сентября", "sep"), 9),
-    **dict.fromkeys(("жов", "жовт", "жовтень", "жовтня", "окт", "октябрь", "октября", "oct"), 10),
-    **dict.fromkeys(("лис", "лист", "листопад", "листопада", "ноя", "нояб", "ноябрь", "ноября", "nov"), 11),
-    **dict.fromkeys(("гру", "груд", "грудень", "грудня", "дек", "декабрь", "декабря", "dec"), 12),
-}  # fmt: skip
+
+def _load() -> tuple[dict[str, int], dict[str, int]]:
+    data = yaml.safe_load(Path(__file__).with_name("dates.yaml").read_text(encoding="utf-8"))
+    zones = {name.casefold(): int(hours) for name, hours in data["zones"].items()}
+    months = {
+        name.casefold(): int(month) for month, names in data["months"].items() for name in names
+    }
+    return zones, months
+
+
+_ZONES, _MONTHS = _load()
 
 # [weekday,] day month year hh:mm[:ss] [zone]; the month a word of letters (any alphabet)
 _DATE = re.compile(
