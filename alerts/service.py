@@ -566,11 +566,14 @@ class Service:
             if in_quiet(parse_quiet(chat.quiet) if chat.quiet else None, now, tz):
                 continue  # the digest waits for the end of the quiet hours
             due.append(chat.id)
+        # Alerts held by a pause that has just ended go out now, and before any digest: urgent
+        # news first, as it would have come without the pause.
+        await self.send_alerts()
         for chat_id in due:
             await self._compose(chat_id, urgent=False)
             await self.db(self.store.update_chat, chat_id, last_digest_at=now)
-        # Alerts held by a pause that has just ended go out now.
-        await self.send_alerts()
+        if due:
+            await self.flush()
 
     async def flush(self) -> int:
         """Send what the outbox holds: chats in parallel, each chat's messages in order.

@@ -513,3 +513,20 @@ def test_once_under_cron_delivers_to_the_configured_chats(tmp_path, feed_server,
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode == 0, result.stderr
     assert any("Sumy border village" in t for t in texts(fake, channel)), fake.sent_to(channel)
+
+
+async def test_when_a_pause_ends_the_held_alert_comes_before_the_digest(
+    tmp_path, feed_server, fake
+) -> None:
+    async with Bot(tmp_path, feed_server, fake) as bot:
+        await bot.command(ALICE, "/start")
+        await bot.command(ALICE, "/pause 3s")
+        bot.publish(
+            story(1, "Shelling damages a school in a Sumy border village"),
+            story(2, "North Korea sends more troops"),
+        )
+        await fake.wait_for("North Korea sends more troops", timeout=15, chat_id=ALICE)
+        await fake.wait_for("Sumy border village", timeout=15, chat_id=ALICE)
+        stories = ("North Korea sends more troops", "Sumy border village")
+        delivered = [t for t in texts(fake, ALICE) if any(s in t for s in stories)]
+        assert delivered[0].startswith("🚨") and stories[0] in delivered[0], delivered
