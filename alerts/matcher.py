@@ -379,7 +379,12 @@ class Matcher:
         start, end = span
         if not self._match(text[start:end], False).regions:
             return self._match(text, forms)  # capitals that are not a place ("BREAKING -")
-        without = self._match(text[:start] + " " * (end - start) + text[end:], forms)
+        rest = text[:start] + " " * (end - start) + text[end:]
+        if _CAPITAL.search(rest) and _CAPITAL_REGION in self._match(text[start:end], False).regions:
+            # "Kyiv (AFP) - Missiles struck the capital ..., while drones hit Odesa": the
+            # dateline names the capital the text speaks of
+            return self._match(text, forms)
+        without = self._match(rest, forms)
         return without if without.regions else self._match(text, forms)
 
     def _match(self, text: str, forms: bool) -> Match:
@@ -572,6 +577,11 @@ class Matcher:
             else:
                 del occurrences[tid]
         return tuple(rejected)
+
+
+# A dateline of the capital counts when the text says "the capital" (and names it no other way).
+_CAPITAL_REGION = "Kyiv"
+_CAPITAL = re.compile(r"(?i)\bthe capital\b|\bстолиц|\bстолиці\b")
 
 
 def _hidden(first: int, last: int, hidden: dict[int, list[tuple[int, int]]]) -> bool:

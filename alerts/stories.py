@@ -356,7 +356,9 @@ def signature(title: str, summary: str, lexicon: Lexicon | None = None) -> Signa
     title_words: list[str] = []
     owner: str | None = None  # an actor adjective waiting for its noun
     last_key: str | None = None
-    said_at = -99  # where the last "said" was
+    said_at: list[int] = []  # where "said" and its kin are
+    parts: list[tuple[int, str]] = []  # where a part of the day is named, and which
+    since_until = -1  # "since last week": no "past" before this token
     i = 0
     n = len(tokens)
     while i < n:
@@ -365,9 +367,13 @@ def signature(title: str, summary: str, lexicon: Lexicon | None = None) -> Signa
         marker = _marker(lex, tokens, i)
         if marker:
             if marker == "said":
-                said_at = i
-            elif marker in _DAYPARTS and i - said_at <= 4:
-                pass  # "the governor said on Monday evening": when it was told, not happened
+                said_at.append(i)
+            elif marker in _DAYPARTS:
+                parts.append((i, marker))
+            elif marker == "since":
+                since_until = i + 4  # "since last month's strike": a comparison
+            elif marker == "past" and i < since_until:
+                pass
             elif marker != "roundup" or tok.in_title:
                 flags.add(marker)
         if tok.in_title and tok.folded not in lex.stopwords:
@@ -447,6 +453,11 @@ def signature(title: str, summary: str, lexicon: Lexicon | None = None) -> Signa
             lower.add(key)
         last_key = key
         i += 1
+    for at, part in parts:
+        # "the governor said on Monday evening", «про це ввечері повідомив»: when the news was
+        # told, not when it happened
+        if not any(-3 <= at - said <= 7 for said in said_at):
+            flags.add(part)
     if _UPDATE_TITLE.search(title):
         flags.add("update")
     if title.count(";") >= 2:  # "Drones hit Odesa; troops to Kursk; talks resume": a roundup
@@ -857,7 +868,16 @@ def _weigh(
     if sa.weekdays and sb.weekdays and sa.weekdays.isdisjoint(sb.weekdays):
         evidence(-STRONG, lambda: "different weekdays")
     parts_a, parts_b = sa.flags & _DAYPARTS, sb.flags & _DAYPARTS
-    if parts_a and parts_b and not updates and _apart_in_the_day(parts_a, parts_b):
+    if (
+        parts_a
+        and parts_b
+        and not updates
+        and _apart_in_the_day(parts_a, parts_b)
+        and _AFTERMATH.isdisjoint(sa.keys)
+        and _AFTERMATH.isdisjoint(sb.keys)
+    ):
+        # (A report of the search for survivors tells when rescuers worked, not when the
+        # strike was: "In the evening, rescuers were still searching the rubble".)
         evidence(
             -STRONG,
             lambda: f"different times of day ({_join(parts_a)} vs {_join(parts_b)})",
@@ -1041,6 +1061,7 @@ def _one_article(sa: Signature, sb: Signature) -> bool:
 _OVERNIGHT = f"{CONCEPT}overnight"
 
 _DAYPARTS = frozenset({"morning", "afternoon", "evening", "night"})
+_AFTERMATH = frozenset({f"{CONCEPT}rescue", f"{CONCEPT}rubble"})
 _DAYPART_ORDER = {"morning": 0, "afternoon": 1, "evening": 2, "night": 3}
 
 

@@ -93,11 +93,12 @@ class Teasers:
             parts.append(rf"(?<![^\n])(?P<heading>{teasers})[ \t]*(?=\n)")
         if self.credits:
             parts.append(rf"(?P<credit>{alternation(self.credits)})\b")
+        # at a sentence's start only: "... hit Kyiv last week, officials said" and "the missile,
+        # as previously reported, was shot down over Kyiv" are the news
+        start = r"(?:(?<![^\n])|(?<=[.!?…] ))"
         if self.recaps:
-            parts.append(rf"(?P<recap>{alternation(self.recaps)})\s*[,:]")
+            parts.append(rf"{start}(?P<recap>{alternation(self.recaps)})\s*[,:]")
         if self.recalls:
-            # at a sentence's start only: "... hit Kyiv last week, officials said" is the news
-            start = r"(?:(?<![^\n])|(?<=[.!?…] ))"
             parts.append(rf"{start}(?P<recall>{alternation(self.recalls)}),")
         return re.compile(r"(?<!\w)(?:" + "|".join(parts) + ")", re.IGNORECASE)
 
@@ -115,10 +116,13 @@ class Teasers:
             return text
         pieces = []
         pos = 0
+        lead_end = body.find("\n")
         for found in self._opening.finditer(body):
             if found.start() < pos:
                 continue  # inside what the previous one took
             recap = found.group("recap") is not None
+            if recap and (lead_end < 0 or found.start() < lead_end):
+                continue  # «Нагадаємо, ...» opening an update's lead is its news
             if recap or found.group("recall"):
                 limit = self.recap_words
             elif found.group("teaser") or found.group("heading"):

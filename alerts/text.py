@@ -77,10 +77,8 @@ def plain(markup: str | None, *, paragraphs: bool = False) -> str:
     if "<" in text:
         text = _COMMENT.sub(" ", text)
         text = _SCRIPT.sub(" ", text)
-        if "lockquote" in text:
-            text = _EMBED.sub(" ", text)
-        if "igcaption" in text:
-            text = _CAPTION.sub(" ", text)
+        if "lockquote" in text or "igcaption" in text:
+            text = _without_embeds(text)
         text = _INLINE_TAG.sub("", text)
         if paragraphs:
             text = text.replace("\r", " ").replace("\n", " ")
@@ -93,6 +91,20 @@ def plain(markup: str | None, *, paragraphs: bool = False) -> str:
         return _SPACE.sub(" ", text).strip()
     lines = (_SPACE.sub(" ", line).strip() for line in text.split("\n"))
     return "\n".join(line for line in lines if line)
+
+
+def _without_embeds(markup: str) -> str:
+    """``markup`` without embedded posts and captions, unless they are most of what it says
+    (a short item that is "The city administration posted:" and the post, a picture story):
+    then they are the news."""
+    rest = _CAPTION.sub(" ", _EMBED.sub(" ", markup))
+    if len(_TAG.sub(" ", rest).split()) < _EMBEDS_BESIDE:
+        return markup
+    return rest
+
+
+_EMBEDS_BESIDE = 50
+"""Words an item must say besides its embedded posts and captions for them to be left out."""
 
 
 def words(text: str) -> str:

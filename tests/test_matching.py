@@ -595,9 +595,15 @@ def test_embedded_posts_and_archive_captions_are_not_the_article() -> None:
     from alerts.items import from_entry
 
     m = near_matcher()
+    body = (
+        "<p>Delegations met in Istanbul to discuss a prisoner exchange. The talks, the third "
+        "round this year, focused on lists of civilians held since 2022 and on the return of "
+        "bodies. Both sides said the meeting was constructive, and mediators from Turkey and the "
+        "United Arab Emirates are expected to announce the details of the next exchange in the "
+        "coming days.</p>"
+    )
     summary = (
-        "<p>Delegations met in Istanbul to discuss a prisoner exchange.</p>"
-        '<blockquote class="twitter-tweet"><p lang="en">Drone attack on Kharkiv right now, '
+        body + '<blockquote class="twitter-tweet"><p lang="en">Drone attack on Kharkiv right now, '
         "explosions everywhere</p>&mdash; Local Watch (@watch) <a href='https://x.example'>"
         "Dec 1</a></blockquote>"
         '<figure><img src="a.jpg"><figcaption>Archive photo: a drone attack on Kharkiv, '
@@ -607,7 +613,7 @@ def test_embedded_posts_and_archive_captions_are_not_the_article() -> None:
     assert m.match(item.text).regions == () and "Local Watch" not in item.summary
     # a caption without a marker: the photo may be of another day or place
     caption = (
-        "<p>Delegations met in Istanbul.</p><figure><img src='a.jpg'><figcaption>Firefighters "
+        body + "<figure><img src='a.jpg'><figcaption>Firefighters "
         "at the site of a drone attack on Kharkiv, October 2026. Photo: Outlet</figcaption>"
         "</figure><p>Talks continue on Tuesday.</p>"
     )
@@ -619,6 +625,13 @@ def test_embedded_posts_and_archive_captions_are_not_the_article() -> None:
     ):
         text = f"Talks in Istanbul\nDelegations met.\n{caption}\nTalks continue."
         assert m.match(text).regions == (), caption
+    # ... but a short item that is the post, or the picture, is told by it
+    short = (
+        '<p>The city administration posted:</p><blockquote class="telegram-post"><p>Drone '
+        "attack on Kharkiv, a school is damaged.</p></blockquote>"
+    )
+    item = from_entry("Feed", {"title": "City administration", "summary": short})
+    assert m.match(item.text).rules == ("kharkiv",)
     # Telegram channels' 𝗯𝗼𝗹𝗱 headlines are read as their letters
     bold = from_entry("Feed", {"title": "𝗗𝗿𝗼𝗻𝗲 𝗮𝘁𝘁𝗮𝗰𝗸 𝗼𝗻 𝗞𝗵𝗮𝗿𝗸𝗶𝘃", "summary": "Details soon."})
     assert m.match(bold.text).rules == ("kharkiv",)
@@ -879,3 +892,32 @@ def test_a_wire_dateline_is_where_the_story_was_filed_not_where_it_happened() ->
     assert matcher.match("School hit\nKIEV (Wire) - A missile hit a school.").rules == ("kyiv",)
     # Capitals that are not a place are not a dateline.
     assert matcher.match("Alert\nBREAKING - missiles over Kiev").rules == ("kyiv",)
+
+
+@pytest.mark.parametrize(
+    ("text", "regions"),
+    [
+        # a recap that opens an update's lead is its news (stop 22's second QA)
+        (
+            "Update\nНагадаємо, вночі росіяни атакували Київ балістичними ракетами.\nРятувальники"
+            " працюють в Оболонському районі.",
+            {"Kyiv"},
+        ),
+        # a recap phrase inside a sentence is no recap
+        (
+            "Update\nThe missile, as previously reported, was shot down over Kyiv's centre.",
+            {"Kyiv"},
+        ),
+        # the city receiving the attack, and its authorities
+        ("Удар\nКиев получил самый мощный ракетный удар за месяц.", {"Kyiv"}),
+        ("Strike\nKyiv received the brunt of the attack overnight.", {"Kyiv"}),
+        # a dateline of the capital, which the text calls "the capital"
+        (
+            "Overnight attack\nKyiv (AFP) - Russian ballistic missiles struck the capital "
+            "overnight, while drones hit the Odesa region.",
+            {"Kyiv", "Odesa"},
+        ),
+    ],
+)
+def test_what_is_the_news_is_still_read(text: str, regions: set[str]) -> None:
+    assert set(near_matcher().match(text).regions) == regions

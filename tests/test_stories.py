@@ -659,3 +659,57 @@ def test_grouping_does_not_depend_on_the_order_feeds_answered_in(seed: int) -> N
     assert len(groupings) == 1
     (grouping,) = groupings
     assert 10 < len(grouping) < len(night)  # the test groups some reports, not all or none
+
+
+@pytest.mark.parametrize(
+    ("later_title", "later_summary", "hours"),
+    [
+        # when the news was told, not when it happened (stop 22's second QA)
+        (
+            "Two killed in missile strike on Kyiv",
+            "Two people were killed when a missile hit a residential building in Kyiv, the city "
+            "military administration said in a statement on Monday evening.",
+            10,
+        ),
+        (
+            "Ракетний удар по Києву: двоє загиблих",
+            "Про це ввечері повідомив начальник КМВА. Ракета влучила в житловий будинок у Києві.",
+            10,
+        ),
+        # the aftermath is told at another time of day than the strike
+        (
+            "Rescuers pull two bodies from rubble after Kyiv missile strike",
+            "By Monday evening, rescuers had pulled two bodies from the rubble of the building in "
+            "Kyiv hit by a missile.",
+            9,
+        ),
+        # a comparison with an earlier week is no earlier event
+        (
+            "Missile strike on Kyiv kills two",
+            "The heaviest attack on Kyiv since last month's strike killed two people in a "
+            "residential building, officials said.",
+            1.5,
+        ),
+    ],
+)
+def test_one_strike_told_later_is_still_one_story(later_title, later_summary, hours) -> None:
+    first = story_report(
+        1,
+        "Missile hits residential building in Kyiv, two killed",
+        T0,
+        "A Russian missile hit a residential building in Kyiv on Monday morning, killing two "
+        "people, officials said.",
+    )
+    later = story_report(2, later_title, T0 + timedelta(hours=hours), later_summary)
+    decision = same_story(
+        first,
+        signature(first.title, first.summary),
+        later,
+        signature(later.title, later.summary),
+    )
+    assert decision.same, decision.reason
+
+
+def test_an_explainer_of_one_event_is_no_roundup() -> None:
+    assert "roundup" not in signature("Missile attack on Kyiv: key events", "").flags
+    assert "roundup" in signature("Russia-Ukraine war: List of key events, day 1,018", "").flags
