@@ -94,17 +94,14 @@ def plain(markup: str | None, *, paragraphs: bool = False) -> str:
 
 
 def _without_embeds(markup: str) -> str:
-    """``markup`` without embedded posts and captions, unless they are most of what it says
-    (a short item that is "The city administration posted:" and the post, a picture story):
-    then they are the news."""
+    """``markup`` without embedded posts and captions, unless they say more than the rest
+    (an item that is "The city administration posted:" and the post, a picture story): then
+    they are the news."""
     rest = _CAPTION.sub(" ", _EMBED.sub(" ", markup))
-    if len(_TAG.sub(" ", rest).split()) < _EMBEDS_BESIDE:
+    said = len(_TAG.sub(" ", rest).split())
+    if len(_TAG.sub(" ", markup).split()) - said >= said:
         return markup
     return rest
-
-
-_EMBEDS_BESIDE = 50
-"""Words an item must say besides its embedded posts and captions for them to be left out."""
 
 
 def words(text: str) -> str:
