@@ -121,9 +121,10 @@ class Teasers:
             if found.start() < pos:
                 continue  # inside what the previous one took
             recap = found.group("recap") is not None
+            recall = found.group("recall") is not None
             if recap and (lead_end < 0 or found.start() < lead_end):
                 continue  # «Нагадаємо, ...» opening an update's lead is its news
-            if recap or found.group("recall"):
+            if recap or recall:
                 limit = self.recap_words
             elif found.group("teaser") or found.group("heading"):
                 limit = self.teaser_words
@@ -139,8 +140,9 @@ class Teasers:
                     break
                 if recap:
                     continue  # a recap of earlier events runs to the end of its paragraph
-                if (_SENTENCE_END.search(word) and not _ABBREVIATION.match(word)) or word.endswith(
-                    ";"
+                if word.endswith(";") or (
+                    # a recalled sentence ends at any full stop: one past "U.S." may be the news
+                    _SENTENCE_END.search(word) and (recall or not _ABBREVIATION.match(word))
                 ):
                     break
             pieces.append(body[pos : found.start()])

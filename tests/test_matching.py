@@ -911,6 +911,12 @@ def test_a_wire_dateline_is_where_the_story_was_filed_not_where_it_happened() ->
         # the city receiving the attack, and its authorities
         ("Удар\nКиев получил самый мощный ракетный удар за месяц.", {"Kyiv"}),
         ("Strike\nKyiv received the brunt of the attack overnight.", {"Kyiv"}),
+        # a recalled sentence ends at "U.S.": what follows may be the news
+        (
+            "Strike\nLast week, the city received air defence systems from the U.S. Russian "
+            "missiles hit Kyiv's Obolonskyi district overnight.",
+            {"Kyiv"},
+        ),
         # a dateline of the capital, which the text calls "the capital"
         (
             "Overnight attack\nKyiv (AFP) - Russian ballistic missiles struck the capital "
