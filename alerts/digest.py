@@ -274,10 +274,13 @@ def _title_html(entry: Entry, limit: int = 300) -> str:
 def _others_html(entry: Entry) -> str:
     """ "also: BBC, The Independent", each name linking to that outlet's report: every one,
     since a report a subscriber wanted must not be hidden behind a "+3 more"."""
-    others = _others(entry)
-    if not others:
-        return ""
-    return "also: " + ", ".join(_link_html(esc(o.feed), o.link) for o in others)
+    links = _other_links(entry)
+    return "also: " + ", ".join(links) if links else ""
+
+
+def _other_links(entry: Entry) -> list[str]:
+    """Each other outlet's name, linking to its report."""
+    return [_link_html(esc(o.feed), o.link) for o in _others(entry)]
 
 
 def digest_html(
@@ -335,7 +338,7 @@ def digest_html(
                 line.append(f"<i>{esc(entry.feed)}, {when}</i>")
             if others:
                 line.append(f"also matched: {esc(', '.join(others))}")
-            links = [_link_html(esc(o.feed), o.link) for o in _others(entry)]
+            links = _other_links(entry)
             # Every outlet's link, in as many lines (and messages) as they take: a story
             # carried by a hundred outlets is longer than one message.
             room = limit - _units(block) - _units(" · ".join(line)) - 400
@@ -427,8 +430,7 @@ def html_to_text(body: str) -> str:
 def visible_length(body: str) -> int:
     """The length Telegram counts for an HTML message: its text without tags, entities
     decoded, in UTF-16 code units."""
-    text = html.unescape(_ANY_TAG.sub("", body))
-    return len(text.encode("utf-16-le")) // 2
+    return _units(html.unescape(_ANY_TAG.sub("", body)))
 
 
 # --- JSON lines -----------------------------------------------------------------------------

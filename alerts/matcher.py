@@ -377,10 +377,11 @@ class Matcher:
         if span is None:
             return self._match(text, forms)
         start, end = span
-        if not self._match(text[start:end], False).regions:
+        filed_from = self._match(text[start:end], False).regions
+        if not filed_from:
             return self._match(text, forms)  # capitals that are not a place ("BREAKING -")
         rest = text[:start] + " " * (end - start) + text[end:]
-        if _CAPITAL.search(rest) and _CAPITAL_REGION in self._match(text[start:end], False).regions:
+        if _CAPITAL_REGION in filed_from and _CAPITAL.search(rest):
             # "Kyiv (AFP) - Missiles struck the capital ..., while drones hit Odesa": the
             # dateline names the capital the text speaks of
             return self._match(text, forms)
@@ -581,7 +582,7 @@ class Matcher:
 
 # A dateline of the capital counts when the text says "the capital" (and names it no other way).
 _CAPITAL_REGION = "Kyiv"
-_CAPITAL = re.compile(r"(?i)\bthe capital\b|\bстолиц|\bстолиці\b")
+_CAPITAL = re.compile(r"(?i)\bthe capital\b|\bстолиц")  # «столиця», «столиці», «столице»
 
 
 def _hidden(first: int, last: int, hidden: dict[int, list[tuple[int, int]]]) -> bool:

@@ -840,15 +840,16 @@ class Service:
         """Run a scheduled job so that shutdown can let it finish instead of cancelling it."""
         task = asyncio.current_task()
         self._inflight.add(task)
+        job = getattr(fn, "__name__", str(fn))
         try:
             await fn(*args)
         except asyncio.CancelledError:
             # Shutdown outlasted its grace (a long queue of paced sends): what was cut is in
             # the outbox or the feed state, and is done again at the next start. Said in one
             # line here, or the scheduler logs the cancellation as an error with a traceback.
-            log.warning(kv(event="job_cut_at_shutdown", job=getattr(fn, "__name__", str(fn))))
+            log.warning(kv(event="job_cut_at_shutdown", job=job))
         except Exception:
-            log.exception(kv(event="job_failed", job=getattr(fn, "__name__", str(fn))))
+            log.exception(kv(event="job_failed", job=job))
         finally:
             self._inflight.discard(task)
 

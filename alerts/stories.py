@@ -906,8 +906,7 @@ def _weigh(
             # detail: 19 hours apart is a night apart.
             evidence(-STRONG, lambda: "both overnight, a night apart")
         if "again" in sa.flags or "again" in sb.flags:
-            later, earlier = (sb, sa) if b.published >= a.published else (sa, sb)
-            if "again" in later.flags and "again" not in earlier.flags and not updates:
+            if not updates and _only_later("again", a, sa, b, sb):
                 # «Уранці росіяни знову атакували Київ», hours after the night's attack: the
                 # later report tells of a second attack, whatever words it shares with the first.
                 evidence(-STRONG, lambda: '"again" hours later, and the earlier report does not')
@@ -915,12 +914,10 @@ def _weigh(
                 evidence(-MODERATE, lambda: '"again", hours later')
     elif why is not None:
         why.append(f"published {gap:.1f}h apart")
-    if "past" in sa.flags or "past" in sb.flags:
-        later, earlier = (sb, sa) if b.published >= a.published else (sa, sb)
-        if "past" in later.flags and "past" not in earlier.flags and not updates:
-            # "Last week's strike on a Kharkiv power plant killed two": an analysis recalling
-            # an older event, however alike its place, figures and weapon.
-            evidence(-STRONG, lambda: "the later report tells of an earlier week or month")
+    if not updates and _only_later("past", a, sa, b, sb):
+        # "Last week's strike on a Kharkiv power plant killed two": an analysis recalling an
+        # older event, however alike its place, figures and weapon.
+        evidence(-STRONG, lambda: "the later report tells of an earlier week or month")
     if contrary_only:
         return score  # only the contradictions were asked for
     # Likeness last: the contradictions above are cheap, and decide most comparisons alone.
@@ -1024,10 +1021,14 @@ def _places(
             )
         return None  # places of the leads only: where officials spoke, where a drone came from
     if ra & rb and sa_towns and sb_towns:
-        what = f"other towns ({_readable(sa_towns)} vs {_readable(sb_towns)})"
         if gap >= _hours(CLOSE) / 2 and not updates:
-            return -STRONG, lambda: what + f", {gap:.0f}h apart"
-        return -MODERATE, lambda: what
+            return (
+                -STRONG,
+                lambda: (
+                    f"other towns ({_readable(sa_towns)} vs {_readable(sb_towns)}), {gap:.0f}h apart"
+                ),
+            )
+        return -MODERATE, lambda: f"other towns ({_readable(sa_towns)} vs {_readable(sb_towns)})"
     if ra & rb:
         return _PLACE_BONUS / 2, lambda: f"same region ({_readable(ra & rb)})"
     return None
@@ -1060,9 +1061,18 @@ def _one_article(sa: Signature, sb: Signature) -> bool:
 
 _OVERNIGHT = f"{CONCEPT}overnight"
 
-_DAYPARTS = frozenset({"morning", "afternoon", "evening", "night"})
-_AFTERMATH = frozenset({f"{CONCEPT}rescue", f"{CONCEPT}rubble"})
 _DAYPART_ORDER = {"morning": 0, "afternoon": 1, "evening": 2, "night": 3}
+_DAYPARTS = frozenset(_DAYPART_ORDER)
+_AFTERMATH = frozenset({f"{CONCEPT}rescue", f"{CONCEPT}rubble"})
+
+
+def _only_later(flag: str, a: Report, sa: Signature, b: Report, sb: Signature) -> bool:
+    """Whether the later of two reports carries ``flag`` ("again", "past") and the earlier
+    does not."""
+    if flag not in sa.flags and flag not in sb.flags:
+        return False
+    later, earlier = (sb, sa) if b.published >= a.published else (sa, sb)
+    return flag in later.flags and flag not in earlier.flags
 
 
 def _apart_in_the_day(a: frozenset[str], b: frozenset[str]) -> bool:

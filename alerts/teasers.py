@@ -49,9 +49,7 @@ class Teasers:
     def _byline(self) -> re.Pattern[str] | None:
         if not self.bylines:
             return None
-        ordered = sorted(self.bylines, key=len, reverse=True)
-        phrases = "|".join(r"\s+".join(map(re.escape, p.split())) for p in ordered)
-        return re.compile(rf"(?:{phrases})(?:\s*:\s*|\s+)\S", re.IGNORECASE)
+        return re.compile(rf"(?:{_alternation(self.bylines)})(?:\s*:\s*|\s+)\S", re.IGNORECASE)
 
     def without_bylines(self, text: str) -> str:
         """``text`` (a title, a line break, the item's text) without the paragraphs that only
@@ -81,25 +79,21 @@ class Teasers:
     @functools.cached_property
     def _opening(self) -> re.Pattern[str]:
         # A teaser's phrase must be followed by a colon or a dash; a credit's by anything.
-        def alternation(phrases: tuple[str, ...]) -> str:
-            ordered = sorted(phrases, key=len, reverse=True)  # "Related article" before "Related"
-            return "|".join(r"\s+".join(map(re.escape, p.split())) for p in ordered)
-
         parts = []
         if self.teasers:
-            teasers = alternation(self.teasers)
+            teasers = _alternation(self.teasers)
             parts.append(rf"(?P<teaser>{teasers})\s*[:\u2013\u2014-]")
             # a paragraph of its own, over the linked headline: "Read also\nDrones hit Kharkiv"
             parts.append(rf"(?<![^\n])(?P<heading>{teasers})[ \t]*(?=\n)")
         if self.credits:
-            parts.append(rf"(?P<credit>{alternation(self.credits)})\b")
+            parts.append(rf"(?P<credit>{_alternation(self.credits)})\b")
         # at a sentence's start only: "... hit Kyiv last week, officials said" and "the missile,
         # as previously reported, was shot down over Kyiv" are the news
         start = r"(?:(?<![^\n])|(?<=[.!?…] ))"
         if self.recaps:
-            parts.append(rf"{start}(?P<recap>{alternation(self.recaps)})\s*[,:]")
+            parts.append(rf"{start}(?P<recap>{_alternation(self.recaps)})\s*[,:]")
         if self.recalls:
-            parts.append(rf"{start}(?P<recall>{alternation(self.recalls)}),")
+            parts.append(rf"{start}(?P<recall>{_alternation(self.recalls)}),")
         return re.compile(r"(?<!\w)(?:" + "|".join(parts) + ")", re.IGNORECASE)
 
     @property
@@ -153,6 +147,13 @@ class Teasers:
         return head + newline + " ".join(p.strip() for p in pieces if p.strip())
 
 
+def _alternation(phrases: tuple[str, ...]) -> str:
+    """The phrases as one regex alternation, longest first ("Related article" before
+    "Related"), any run of spaces between their words."""
+    ordered = sorted(phrases, key=len, reverse=True)
+    return "|".join(r"\s+".join(map(re.escape, p.split())) for p in ordered)
+
+
 _QUOTES = "«»\"“”„'’"
 
 
@@ -187,25 +188,20 @@ def builtin_teasers() -> Teasers:
     return load(DATA)
 
 
+# teasers.yaml's keys: phrase lists per language, and word counts with their defaults
+_LISTS = ("teasers", "credits", "bylines", "recaps", "recalls")
+_COUNTS = (("teaser_words", 16), ("credit_words", 24), ("byline_words", 12), ("recap_words", 80))
+
+
 def load(path: Path) -> Teasers:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     if not isinstance(data, dict):
         raise TeaserError(f"{path.name}: expected a mapping")
-    unknown = set(data) - {
-        "teasers",
-        "credits",
-        "bylines",
-        "recaps",
-        "recalls",
-        "teaser_words",
-        "credit_words",
-        "byline_words",
-        "recap_words",
-    }
+    unknown = set(data) - set(_LISTS) - {key for key, _ in _COUNTS}
     if unknown:
         raise TeaserError(f"{path.name}: unknown keys {sorted(unknown)}")
     lists = {}
-    for key in ("teasers", "credits", "bylines", "recaps", "recalls"):
+    for key in _LISTS:
         by_lang = data.get(key) or {}
         if not isinstance(by_lang, dict) or not all(
             isinstance(v, list) and all(isinstance(p, str) and p.strip() for p in v)
@@ -214,12 +210,7 @@ def load(path: Path) -> Teasers:
             raise TeaserError(f"{path.name}: {key}: expected lists of phrases per language")
         lists[key] = tuple(p.strip() for v in by_lang.values() for p in v)
     counts = {}
-    for key, default in (
-        ("teaser_words", 16),
-        ("credit_words", 24),
-        ("byline_words", 12),
-        ("recap_words", 80),
-    ):
+    for key, default in _COUNTS:
         value = data.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise TeaserError(f"{path.name}: {key}: expected a whole number, 1 or more")
