@@ -23,7 +23,13 @@ import yaml
 from . import text as textmod
 from . import yamlcache
 from .durations import parse_duration
-from .gazetteer import Alias, FalseFriend, builtin_false_friends, builtin_regions
+from .gazetteer import (
+    Alias,
+    FalseFriend,
+    builtin_capital,
+    builtin_false_friends,
+    builtin_regions,
+)
 from .matcher import WHERE, Match, Matcher, RuleSpec, Term, TermError, parse_term
 from .schedule import DIGEST_EVERY, MIN_DIGEST_EVERY
 from .teasers import builtin_teasers
@@ -950,7 +956,7 @@ def build_matcher(
     false_friends: tuple[FalseFriend, ...] = (),
 ) -> Matcher:
     """The matcher for validated rules and every region's compiled aliases, with the built-in
-    false friends and teasers (and ``false_friends``: the feeds' names, see
+    false friends, teasers and capital (and ``false_friends``: the feeds' names, see
     :func:`feed_false_friends`)."""
     return Matcher(
         [
@@ -968,6 +974,7 @@ def build_matcher(
         {name: list(terms) for name, terms in region_terms.items()},
         builtin_false_friends() + false_friends,
         builtin_teasers(),
+        builtin_capital(),
     )
 
 

@@ -50,7 +50,7 @@ DATA = Path(__file__).with_name("gazetteer.yaml")
 LANGS = ("uk", "ru")
 _ENTRY_KEYS = frozenset({"en", "literal", "uk", "ru", "uk_adj", "ru_adj"})
 _REGION_KEYS = _ENTRY_KEYS | {"towns"}
-_TOP_KEYS = frozenset({"regions", "common_words", "not_common_words", "false_friends"})
+_TOP_KEYS = frozenset({"regions", "common_words", "not_common_words", "false_friends", "capital"})
 _FALSE_FRIEND_KEYS = frozenset({"reason", "hides", "counts_for", "en", "literal", "uk", "ru"})
 
 # Parses with these grammemes are names (places, people, organisations): capitalised anyway, so
@@ -122,12 +122,25 @@ class FalseFriend:
 
 
 @dataclass(frozen=True)
+class Capital:
+    """The region a text may speak of without naming it: "the capital", «столиця». A wire
+    dateline ("KYIV (AFP) -") says where a report was filed from, which is not where the news
+    happened, unless the text speaks of the capital."""
+
+    region: str
+    words: tuple[str, ...]
+    """Matched as whole words, case ignored; one ending in ``*`` is a stem, matched at a word's
+    start («столиц*»: «столиця», «столиці», «столице»)."""
+
+
+@dataclass(frozen=True)
 class Gazetteer:
     """Everything gazetteer.yaml expands to."""
 
     regions: dict[str, tuple[Alias, ...]]
     places: tuple[Place, ...]
     false_friends: tuple[FalseFriend, ...]
+    capital: Capital | None = None
 
 
 @functools.lru_cache(maxsize=1)
@@ -156,6 +169,11 @@ def builtin_places() -> tuple[Place, ...]:
 def builtin_false_friends() -> tuple[FalseFriend, ...]:
     """Every built-in false friend (see :class:`FalseFriend`), in file order."""
     return _builtin().false_friends
+
+
+def builtin_capital() -> Capital | None:
+    """The capital region and the words that name it (see :class:`Capital`)."""
+    return _builtin().capital
 
 
 def builtin_names() -> list[str]:
@@ -206,13 +224,28 @@ def load_gazetteer(path: Path) -> Gazetteer:
             places.append(Place(place_id, name, own))
     regions = regions_of(places)
     false_friends = _false_friends(data.get("false_friends"), regions, expander, path.name)
+    capital = _capital(data.get("capital"), regions, path.name)
     unused = (expander.common | expander.not_common) - expander.used
     if unused:
         raise GazetteerError(
             f"{path.name}: common_words/not_common_words name nothing in the file: "
             + ", ".join(sorted(unused))
         )
-    return Gazetteer(regions, tuple(places), false_friends)
+    return Gazetteer(regions, tuple(places), false_friends, capital)
+
+
+def _capital(value: Any, regions: dict[str, tuple[Alias, ...]], filename: str) -> Capital | None:
+    if value is None:
+        return None
+    where = f"{filename}: capital"
+    if not isinstance(value, dict) or set(value) != {"region", "words"}:
+        raise GazetteerError(f"{where}: expected a mapping of region: and words:")
+    if value["region"] not in regions:
+        raise GazetteerError(f"{where}: unknown region {value['region']!r}")
+    words = value["words"]
+    if not isinstance(words, list) or not words or not all(isinstance(w, str) for w in words):
+        raise GazetteerError(f"{where}: words: expected a list of words")
+    return Capital(value["region"], tuple(w.strip() for w in words))
 
 
 def _false_friends(

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from . import diskcache
-from .gazetteer import Alias, FalseFriend, Gazetteer, Place, regions_of
+from .gazetteer import Alias, Capital, FalseFriend, Gazetteer, Place, regions_of
 
-FORMAT = 1
+FORMAT = 2
 """Bumped when the JSON layout changes."""
 _PACKAGES = ("pymorphy3", "pymorphy3-dicts-uk", "pymorphy3-dicts-ru")
 _PREFIX = "gazetteer-"
@@ -52,6 +52,9 @@ def _dump(gazetteer: Gazetteer) -> dict[str, Any]:
         "false_friends": [
             [f.reason, f.hides, f.counts_for, list(f.terms)] for f in gazetteer.false_friends
         ],
+        "capital": None
+        if gazetteer.capital is None
+        else [gazetteer.capital.region, list(gazetteer.capital.words)],
     }
 
 
@@ -86,4 +89,8 @@ def _restore(data: dict[str, Any]) -> Gazetteer:
     )
     if not places:
         raise ValueError("no places")
-    return Gazetteer(regions_of(places), places, friends)
+    capital = None
+    if data["capital"] is not None:
+        region, words = data["capital"]
+        capital = Capital(text(region), tuple(text(w) for w in words))
+    return Gazetteer(regions_of(places), places, friends, capital)

@@ -103,6 +103,13 @@ class TeasersLike(Protocol):
     def without_bylines(self, text: str) -> str: ...
 
 
+class CapitalLike(Protocol):
+    """What the matcher needs of the capital (``gazetteer.Capital`` is one)."""
+
+    region: str
+    words: tuple[str, ...]
+
+
 class FalseFriendLike(Protocol):
     """What the matcher needs of a false friend (``gazetteer.FalseFriend`` is one)."""
 
@@ -161,12 +168,14 @@ class Matcher:
         regions: dict[str, list[Term]],
         false_friends: Sequence[FalseFriendLike] = (),
         teasers: TeasersLike | None = None,
+        capital: CapitalLike | None = None,
     ):
         """``regions`` maps each region name to its aliases (the name itself always counts).
 
         ``false_friends`` are names that contain a region's name but are not about the place
         (see ``gazetteer.FalseFriend``); one naming a region not in ``regions`` is left out.
         ``teasers`` finds what belongs to another article in a text (see ``teasers.py``).
+        ``capital``: the region a text may call "the capital" (see ``gazetteer.Capital``).
         """
         self._terms: dict[Term, int] = {}
         self._region_names = list(regions)
@@ -197,6 +206,8 @@ class Matcher:
                 if counts_for is not None:  # found, it names the region it is in
                     self._term_regions.setdefault(tid, set()).add(counts_for)
                     self._region_terms[counts_for].add(tid)
+        self._capital = _capital_pattern(capital) if capital else None
+        self._capital_region = capital.region if capital else None
         # the phrases that open a teaser: a hit on one sends the text to be cut
         self._teasers = teasers
         self._teaser_tids = frozenset(
@@ -381,7 +392,11 @@ class Matcher:
         if not filed_from:
             return self._match(text, forms)  # capitals that are not a place ("BREAKING -")
         rest = text[:start] + " " * (end - start) + text[end:]
-        if _CAPITAL_REGION in filed_from and _CAPITAL.search(rest):
+        if (
+            self._capital is not None
+            and self._capital_region in filed_from
+            and self._capital.search(rest)
+        ):
             # "Kyiv (AFP) - Missiles struck the capital ..., while drones hit Odesa": the
             # dateline names the capital the text speaks of
             return self._match(text, forms)
@@ -580,9 +595,14 @@ class Matcher:
         return tuple(rejected)
 
 
-# A dateline of the capital counts when the text says "the capital" (and names it no other way).
-_CAPITAL_REGION = "Kyiv"
-_CAPITAL = re.compile(r"(?i)\bthe capital\b|\bстолиц")  # «столиця», «столиці», «столице»
+def _capital_pattern(capital: CapitalLike) -> re.Pattern[str]:
+    """The capital's words as one pattern: whole words, or a stem where one ends in ``*``."""
+    parts = []
+    for word in capital.words:
+        stem = word.endswith("*")
+        body = r"\s+".join(map(re.escape, word.rstrip("*").split()))
+        parts.append(rf"\b{body}" if stem else rf"\b{body}\b")
+    return re.compile("|".join(parts), re.IGNORECASE)
 
 
 def _hidden(first: int, last: int, hidden: dict[int, list[tuple[int, int]]]) -> bool:

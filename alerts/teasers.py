@@ -19,11 +19,9 @@ import yaml
 
 DATA = Path(__file__).with_name("teasers.yaml")
 _SENTENCE_END = re.compile(r"[.!?…]['\"»”’)]*$")
-# A full stop that ends no sentence: initials ("U.S.", "U.K."), titles and months ("Gen.", "Dec.")
-_ABBREVIATION = re.compile(
-    r"^(?:[A-Z]\.){1,3}$|^(?:Mr|Mrs|Ms|Dr|St|Gen|Lt|Col|Sgt|Gov|Sen|Rep|Jan|Feb|Aug|Sept|Oct|"
-    r"Nov|Dec|No)\.$"
-)
+# A full stop that ends no sentence after initials ("U.S.", "U.K."); the words that are
+# abbreviated ("Gen.", "Dec.") are teasers.yaml's abbreviations.
+_INITIALS = r"(?:[A-Z]\.){1,3}"
 _TOKEN = re.compile(r"\S+")
 
 
@@ -44,6 +42,12 @@ class Teasers:
     recaps: tuple[str, ...] = ()
     recap_words: int = 80
     recalls: tuple[str, ...] = ()
+    abbreviations: tuple[str, ...] = ()
+
+    @functools.cached_property
+    def _abbreviation(self) -> re.Pattern[str]:
+        words = "|".join(map(re.escape, self.abbreviations))
+        return re.compile(rf"^(?:{_INITIALS}|(?:{words})\.)$" if words else rf"^{_INITIALS}$")
 
     @functools.cached_property
     def _byline(self) -> re.Pattern[str] | None:
@@ -136,7 +140,7 @@ class Teasers:
                     continue  # a recap of earlier events runs to the end of its paragraph
                 if word.endswith(";") or (
                     # a recalled sentence ends at any full stop: one past "U.S." may be the news
-                    _SENTENCE_END.search(word) and (recall or not _ABBREVIATION.match(word))
+                    _SENTENCE_END.search(word) and (recall or not self._abbreviation.match(word))
                 ):
                     break
             pieces.append(body[pos : found.start()])
@@ -189,7 +193,7 @@ def builtin_teasers() -> Teasers:
 
 
 # teasers.yaml's keys: phrase lists per language, and word counts with their defaults
-_LISTS = ("teasers", "credits", "bylines", "recaps", "recalls")
+_LISTS = ("teasers", "credits", "bylines", "recaps", "recalls", "abbreviations")
 _COUNTS = (("teaser_words", 16), ("credit_words", 24), ("byline_words", 12), ("recap_words", 80))
 
 
@@ -221,5 +225,6 @@ def load(path: Path) -> Teasers:
         bylines=lists["bylines"],
         recaps=lists["recaps"],
         recalls=lists["recalls"],
+        abbreviations=lists["abbreviations"],
         **counts,
     )

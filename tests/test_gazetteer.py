@@ -753,6 +753,23 @@ def test_malformed_files_are_rejected(tmp_path: Path):
         gazetteer.load(path)
 
 
+def test_the_capital_is_data(tmp_path: Path):
+    """The region a text may call "the capital" is the file's, checked like the rest."""
+    path = tmp_path / "g.yaml"
+    body = "regions:\n  X:\n    en: [X]\n"
+    path.write_text(body + "capital:\n  region: X\n  words: [the capital, stolic*]\n", "utf-8")
+    capital = gazetteer.load_gazetteer(path).capital
+    assert capital is not None and capital.region == "X"
+    assert set(capital.words) == {"the capital", "stolic*"}
+    path.write_text(body + "capital:\n  region: Y\n  words: [the capital]\n", "utf-8")
+    with pytest.raises(GazetteerError, match="unknown region 'Y'"):
+        gazetteer.load_gazetteer(path)
+    path.write_text(body + "capital: X\n", "utf-8")
+    with pytest.raises(GazetteerError, match="capital: expected a mapping"):
+        gazetteer.load_gazetteer(path)
+    assert gazetteer.builtin_capital().region == "Kyiv"
+
+
 def test_overrides_must_name_something(tmp_path: Path):
     path = tmp_path / "g.yaml"
     path.write_text("common_words: [Харкив]\nregions:\n  X:\n    uk: [Харків]\n", encoding="utf-8")

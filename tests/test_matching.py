@@ -652,6 +652,9 @@ def test_embedded_posts_and_archive_captions_are_not_the_article() -> None:
         # "U.S." ends no sentence inside a teaser
         "Odesa port hit\nA drone hit the port of Odesa. Read also: U.S. to send Patriot missiles "
         "to protect Kyiv\nThe port works.",
+        # nor does an abbreviated word of teasers.yaml's list
+        "Odesa port hit\nA drone hit the port of Odesa. Read also: Gen. Syrskyi visits troops "
+        "near Kyiv\nThe port works.",
         # a teaser heading in a paragraph of its own, the linked headline under it
         "Odesa port hit\nA drone hit the port of Odesa.\nRead also\nMissiles hit Kyiv "
         "overnight\nThe port works.",
@@ -923,7 +926,23 @@ def test_a_wire_dateline_is_where_the_story_was_filed_not_where_it_happened() ->
             "overnight, while drones hit the Odesa region.",
             {"Kyiv", "Odesa"},
         ),
+        # in Ukrainian, the capital in another case (gazetteer.yaml's stem «столиц*»)
+        (
+            "Нічна атака\nКиїв. 6 грудня. ІНТЕРФАКС-УКРАЇНА – Ракети влучили у столицю, дрони "
+            "атакували Одещину.",
+            {"Kyiv", "Odesa"},
+        ),
     ],
 )
 def test_what_is_the_news_is_still_read(text: str, regions: set[str]) -> None:
     assert set(near_matcher().match(text).regions) == regions
+
+
+def test_the_capitals_words_are_whole_words_or_stems() -> None:
+    from alerts.gazetteer import Capital
+    from alerts.matcher import _capital_pattern
+
+    pattern = _capital_pattern(Capital("Kyiv", ("the capital", "столиц*")))
+    assert pattern.search("missiles struck THE  capital overnight")
+    assert pattern.search("у столиці") and pattern.search("в столице")
+    assert not pattern.search("the capitalist press") and not pattern.search("околиці")
