@@ -167,6 +167,9 @@ async def fetch(
         async with asyncio.timeout(timeout):
             async with http.stream("GET", location, headers=headers) as response:
                 if response.status_code == 304:
+                    # Read to its end (a 304 has no body): a response closed unread closes its
+                    # connection, and the next feed of the host would pay for a new one.
+                    await response.aread()
                     return Fetched(None, etag, last_modified, url=str(response.url))
                 if response.status_code >= 400:
                     raise FetchError(

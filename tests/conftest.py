@@ -54,6 +54,7 @@ class FeedServer:
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}
         self.requests: list[tuple[str, dict[str, str]]] = []
+        self.connections: set[tuple[str, int]] = set()  # the clients' addresses: one a connection
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -61,6 +62,7 @@ class FeedServer:
 
             def do_GET(self) -> None:
                 server.requests.append((self.path, dict(self.headers)))
+                server.connections.add(self.client_address)
                 route = server.routes.get(self.path)
                 if route is None:
                     self.send_response(404)

@@ -75,6 +75,22 @@ async def test_redirect_is_followed(feed_server) -> None:
     assert feeds.parse("m", fetched).items[0].title == "Moved"
 
 
+async def test_unchanged_feeds_of_one_host_share_a_connection(feed_server) -> None:
+    """A 304 is read to its end, so its connection serves the host's next feed: a response
+    closed unread had closed it, and an unchanged poll of 200 feeds opened 200 connections
+    (with TLS, a handshake each)."""
+    urls = [
+        feed_server.serve(f"/{i}.xml", rss({"title": "t", "guid": "1"}), etag='"v1"')
+        for i in range(5)
+    ]
+    async with feeds.client() as http:
+        for url in urls:
+            fetched = await feeds.fetch(http, url, etag='"v1"')
+            assert fetched.body is None  # 304
+    assert len(feed_server.hits("/0.xml")) == 1
+    assert len(feed_server.connections) == 1
+
+
 def test_entity_tricks_are_defused() -> None:
     lol = (
         b'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY lol "lol">'
