@@ -655,6 +655,17 @@ def test_embedded_posts_and_archive_captions_are_not_the_article() -> None:
         # nor does an abbreviated word of teasers.yaml's list
         "Odesa port hit\nA drone hit the port of Odesa. Read also: Gen. Syrskyi visits troops "
         "near Kyiv\nThe port works.",
+        # teasers opened by other words, and a photo's caption in plain text (QA)
+        "Odesa port hit\nA drone hit the port of Odesa.\nMORE: Russian drone attack on Kyiv "
+        "injures 4\nThe port works.",
+        "Odesa port hit\nA drone hit the port of Odesa.\nEarlier: Russian missiles hit Kyiv "
+        "overnight, killing 2\nThe port works.",
+        "Odesa port hit\nPhoto: Rescuers at the site of a missile strike in Kyiv on Nov. 28.\n"
+        "A drone hit the port of Odesa.",
+        "Удар по Одесі\nДрон влучив у порт Одеси.\nДетальніше: Росіяни вдарили ракетами по "
+        "Києву, є поранені\nПорт працює.",
+        "Удар по Одессе\nДрон попал в порт Одессы.\nПодробнее: Россия атаковала Киев ракетами\n"
+        "Порт работает.",
         # a teaser heading in a paragraph of its own, the linked headline under it
         "Odesa port hit\nA drone hit the port of Odesa.\nRead also\nMissiles hit Kyiv "
         "overnight\nThe port works.",
