@@ -165,6 +165,18 @@ def _link_general(entry: dict, base: str | None) -> str | None:
     return safe_link(link)
 
 
+def _without_source(title: str, source: object) -> str:
+    """The title without " - Outlet" where the item names that outlet as its ``<source>``, as
+    Google News's feeds do ("Glide bombs strike Sumy - Northern Ledger"): the outlet is shown
+    apart, and its name may name a city ("- Kyiv Post")."""
+    name = source.get("title") if isinstance(source, dict) else None
+    if isinstance(name, str) and name.strip():
+        suffix = " - " + plain(name)
+        if title.endswith(suffix) and len(title) > len(suffix):
+            return title[: -len(suffix)].rstrip()
+    return title
+
+
 def from_entry(
     feed: str, entry: dict, now: datetime | None = None, *, base: str | None = None
 ) -> Item | None:
@@ -173,7 +185,7 @@ def from_entry(
     ``base`` is the URL the feed was fetched from, for relative links.
     """
     now = now or datetime.now(UTC)
-    title = plain(entry.get("title"))[:_TITLE_LIMIT]
+    title = _without_source(plain(entry.get("title")), entry.get("source"))[:_TITLE_LIMIT]
     summary = entry.get("summary")
     if not summary and entry.get("content"):
         summary = entry["content"][0].get("value")

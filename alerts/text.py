@@ -31,6 +31,21 @@ _EMBED = re.compile(
 # missile strike in Kyiv, October 2026" over a story about talks), and what it shows of this
 # story the text says.
 _CAPTION = re.compile(r"<figcaption\b[^>]*>.*?</figcaption\s*>", re.IGNORECASE | re.DOTALL)
+# A list of links: a site's "Related" posts or share buttons, or Google News's list of the
+# outlets that carry a story. Its headlines are other articles ("North Korean troops deployed to
+# Kursk region" under a concert review); an item of words, not links, is kept.
+_LIST_TAG = re.compile(r"<(/?)(?:ul|ol)\b[^>]*>", re.IGNORECASE)
+_LIST_ITEM = re.compile(r"<li\b", re.IGNORECASE)
+# (no link inside a link: a link left open ends at the next one, so the cost stays linear)
+_LINK = re.compile(r"<a\b[^>]*>(?:(?!<a\b).)*?</a\s*>", re.IGNORECASE | re.DOTALL)
+_LINK_LIST_WORDS = 4
+"""Words beside its link an item of such a list may have: the outlet, a category ("In "War"")."""
+# WordPress's feed footer: "The post <a>Title</a> appeared first on <a>Site</a>." (the site's
+# name may name a city: "Odesa Herald").
+_WORDPRESS_FOOTER = re.compile(
+    r"<p\b[^>]*>\s*The post\b(?:(?!</?p\b).){0,600}?\bappeared first on\b(?:(?!</?p\b).){0,300}?</p\s*>",
+    re.IGNORECASE | re.DOTALL,
+)
 # Mathematical bold, italic... letters (U+1D400-1D7FF), with which Telegram channels write
 # headlines ("𝗞𝗵𝗮𝗿𝗸𝗶𝘃"): read as the letters they are.
 _MATH_LETTERS = re.compile("[\U0001d400-\U0001d7ff]+")
@@ -79,6 +94,10 @@ def plain(markup: str | None, *, paragraphs: bool = False) -> str:
         text = _SCRIPT.sub(" ", text)
         if "lockquote" in text or "igcaption" in text:
             text = _without_embeds(text)
+        if "<li" in text or "<LI" in text:
+            text = _without_link_lists(text)
+        if "appeared first on" in text:
+            text = _WORDPRESS_FOOTER.sub(" ", text)
         text = _INLINE_TAG.sub("", text)
         if paragraphs:
             text = text.replace("\r", " ").replace("\n", " ")
@@ -91,6 +110,41 @@ def plain(markup: str | None, *, paragraphs: bool = False) -> str:
         return _SPACE.sub(" ", text).strip()
     lines = (_SPACE.sub(" ", line).strip() for line in text.split("\n"))
     return "\n".join(line for line in lines if line)
+
+
+def _without_link_lists(markup: str) -> str:
+    """``markup`` without its lists of links (innermost lists; one pass over the list tags,
+    so that hostile markup of thousands of unclosed lists costs no more than its length)."""
+    cuts: list[tuple[int, int]] = []
+    opened = -1  # where the innermost list still open starts its items
+    start = 0
+    for tag in _LIST_TAG.finditer(markup):
+        if not tag.group(1):
+            opened, start = tag.end(), tag.start()
+        elif opened >= 0:
+            if _links_only(markup[opened : tag.start()]):
+                cuts.append((start, tag.end()))
+            opened = -1
+    if not cuts:
+        return markup
+    pieces, pos = [], 0
+    for begin, end in cuts:
+        pieces.append(markup[pos:begin])
+        pos = end
+    pieces.append(markup[pos:])
+    return " ".join(pieces)
+
+
+def _links_only(items_markup: str) -> bool:
+    """Whether every item of a list is a link, with a few words beside it at most."""
+    items = _LIST_ITEM.split(items_markup)[1:]
+    for item in items:
+        if "<a" not in item and "<A" not in item:
+            return False
+        beside = _TAG.sub(" ", _LINK.sub(" ", item))
+        if len(html.unescape(beside).split()) > _LINK_LIST_WORDS:
+            return False
+    return bool(items)
 
 
 def _without_embeds(markup: str) -> str:

@@ -427,3 +427,50 @@ def test_a_date_hours_ahead_is_taken_as_the_fetch_time() -> None:
     fetched = feeds.Fetched(_dated_feed("Tue, 01 Dec 2026 15:32:45 +0000"))
     (item,) = feeds.parse("F", fetched, now).items
     assert item.published == now
+
+
+_GOOGLE_NEWS = (
+    "<title>Sumy State University opens new library wing - Campus Weekly</title>"
+    "<link>https://news.google.com/rss/articles/CBMiSkFV?oc=5</link>"
+    '<source url="https://campus-weekly.example">Campus Weekly</source>'
+    "<description>&lt;ol&gt;&lt;li&gt;&lt;a href=\"https://news.google.com/rss/articles/A\"&gt;"
+    "Sumy State University opens new library wing&lt;/a&gt;&amp;nbsp;&amp;nbsp;&lt;font "
+    'color="#6f6f6f"&gt;Campus Weekly&lt;/font&gt;&lt;/li&gt;&lt;li&gt;&lt;a href='
+    '"https://news.google.com/rss/articles/B"&gt;Russian drones hit power substation in Kharkiv'
+    " region&lt;/a&gt;&amp;nbsp;&amp;nbsp;&lt;font color=\"#6f6f6f\"&gt;Eastern Dispatch&lt;/font"
+    "&gt;&lt;/li&gt;&lt;li&gt;&lt;strong&gt;&lt;a href=\"https://news.google.com/stories/C\"&gt;"
+    "View Full Coverage on Google News&lt;/a&gt;&lt;/strong&gt;&lt;/li&gt;&lt;/ol&gt;</description>"
+)
+_WORDPRESS = (
+    "<title>Kyiv philharmonic opens winter season</title>"
+    "<description><![CDATA[<p>The philharmonic opened its season with a sold-out concert.</p>"
+    '<div class="sharedaddy"><h3>Share this:</h3><ul><li><a href="/?share=facebook">Facebook</a>'
+    '</li><li><a href="/?share=telegram">Telegram</a></li></ul></div>'
+    '<div id="jp-relatedposts"><h3><em>Related</em></h3><ul><li><a href="/a/1">Missile strike on '
+    'Kharkiv kills three</a> <span>In "War"</span></li><li><a href="/a/2">North Korean troops '
+    "deployed to Kursk region</a></li></ul></div>"
+    '<ul><li>Schools in Odesa closed</li><li><a href="/a/3">Power</a> is back in Mykolaiv after'
+    " the strike</li></ul>"
+    '<p>The post <a href="/a/0">Kyiv philharmonic opens winter season</a> appeared first on '
+    '<a href="https://odesa-herald.example">Odesa Herald</a>.</p>]]></description>'
+)
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_lists_of_other_articles_are_not_the_item(fast: bool) -> None:
+    """Google News's list of the outlets carrying a story, a WordPress site's "Related" posts
+    and share buttons, and its footer ("The post ... appeared first on Odesa Herald.") are not
+    the item's text: each had made a false urgent alert (QA). A list of words is kept."""
+
+    def item(xml: str):
+        body = f'<rss version="2.0"><channel><title>t</title><item>{xml}</item></channel></rss>'
+        return feeds.parse("f", feeds.Fetched(body.encode()), fast=fast).items[0]
+
+    news = item(_GOOGLE_NEWS)
+    assert news.title == "Sumy State University opens new library wing"  # without "- Outlet"
+    assert "Kharkiv" not in news.summary and "View Full Coverage" not in news.summary
+    post = item(_WORDPRESS)
+    for gone in ("Kharkiv", "Kursk", "Facebook", "appeared first", "Odesa Herald"):
+        assert gone not in post.summary
+    assert "Schools in Odesa closed" in post.summary
+    assert "back in Mykolaiv after the strike" in post.summary
