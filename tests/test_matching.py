@@ -666,6 +666,9 @@ def test_embedded_posts_and_archive_captions_are_not_the_article() -> None:
         "Києву, є поранені\nПорт працює.",
         "Удар по Одессе\nДрон попал в порт Одессы.\nПодробнее: Россия атаковала Киев ракетами\n"
         "Порт работает.",
+        # a Telegram channel's footer names the channel (QA)
+        "Удар по Одесі\nДрон влучив у порт Одеси.\n👉 Підписатися на Харків Оперативний",
+        "Odesa port hit\nA drone hit the port of Odesa.\nSubscribe to Kyiv Operative",
         # a teaser heading in a paragraph of its own, the linked headline under it
         "Odesa port hit\nA drone hit the port of Odesa.\nRead also\nMissiles hit Kyiv "
         "overnight\nThe port works.",
