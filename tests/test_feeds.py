@@ -433,12 +433,12 @@ _GOOGLE_NEWS = (
     "<title>Sumy State University opens new library wing - Campus Weekly</title>"
     "<link>https://news.google.com/rss/articles/CBMiSkFV?oc=5</link>"
     '<source url="https://campus-weekly.example">Campus Weekly</source>'
-    "<description>&lt;ol&gt;&lt;li&gt;&lt;a href=\"https://news.google.com/rss/articles/A\"&gt;"
+    '<description>&lt;ol&gt;&lt;li&gt;&lt;a href="https://news.google.com/rss/articles/A"&gt;'
     "Sumy State University opens new library wing&lt;/a&gt;&amp;nbsp;&amp;nbsp;&lt;font "
     'color="#6f6f6f"&gt;Campus Weekly&lt;/font&gt;&lt;/li&gt;&lt;li&gt;&lt;a href='
     '"https://news.google.com/rss/articles/B"&gt;Russian drones hit power substation in Kharkiv'
-    " region&lt;/a&gt;&amp;nbsp;&amp;nbsp;&lt;font color=\"#6f6f6f\"&gt;Eastern Dispatch&lt;/font"
-    "&gt;&lt;/li&gt;&lt;li&gt;&lt;strong&gt;&lt;a href=\"https://news.google.com/stories/C\"&gt;"
+    ' region&lt;/a&gt;&amp;nbsp;&amp;nbsp;&lt;font color="#6f6f6f"&gt;Eastern Dispatch&lt;/font'
+    '&gt;&lt;/li&gt;&lt;li&gt;&lt;strong&gt;&lt;a href="https://news.google.com/stories/C"&gt;'
     "View Full Coverage on Google News&lt;/a&gt;&lt;/strong&gt;&lt;/li&gt;&lt;/ol&gt;</description>"
 )
 _WORDPRESS = (

@@ -468,6 +468,20 @@ def friends_matcher():
         ("Drones hit the plant on the scale of Chornobyl, feared in Enerhodar", {"Zaporizhzhia"}),
         ("Shelling of Nikopol from across the Kakhovka reservoir", {"Dnipropetrovsk"}),
         ("A drone hit Odesa; the atrocities in Bucha in 2022 are remembered", {"Odesa"}),
+        # Where a reporter files from and where people come from (QA)
+        ("Olha Marchuk, reporting from Odesa, says missiles hit Mykolaiv", {"Mykolaiv"}),
+        (
+            "Missiles hit Dnipro, 4 injured. Reporting from Kyiv, Olena Marchenko.",
+            {"Dnipropetrovsk"},
+        ),
+        ("Shelling of Nikopol; a Kherson-born photographer saw it", {"Dnipropetrovsk"}),
+        ("The Kharkiv-raised Khartiia brigade repelled an assault near Pokrovsk", {"Donetsk"}),
+        ("Zelensky, speaking to reporters in Kyiv, said a missile hit Odesa", {"Odesa"}),
+        ("The Kharkiv Human Rights Group documented attacks on schools in Sumy", {"Sumy"}),
+        ("Ракета влучила в будинок на Одеській у Харкові", {"Kharkiv"}),
+        ("The Donetsk club's counterattack won the match in Lviv", {"Lviv"}),
+        ("Russian positions on the far side of the Dnipro near Kherson", {"Kherson"}),
+        ("Shelling of Svitlovodsk across the Kremenchuk reservoir", {"Kirovohrad"}),
         # Towns abroad of the same name
         ("Tornado damages homes in Odessa, Missouri", set()),
         ("Беспилотники атаковали НПЗ в Славянске-на-Кубани", set()),
