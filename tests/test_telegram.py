@@ -530,3 +530,28 @@ async def test_when_a_pause_ends_the_held_alert_comes_before_the_digest(
         stories = ("North Korea sends more troops", "Sumy border village")
         delivered = [t for t in texts(fake, ALICE) if any(s in t for s in stories)]
         assert delivered[0].startswith("🚨") and stories[0] in delivered[0], delivered
+
+
+async def test_unsubscribing_drops_what_waits_for_the_digest(tmp_path, feed_server, fake) -> None:
+    """What waits for the next digest under a rule the chat just left is no longer owed: it
+    had come in that digest all the same (QA). A report matched by a rule the chat still
+    follows still comes, filed under that rule only."""
+    settings = SETTINGS.replace("digest_every: 2s", "digest_every: 1h")
+    async with Bot(tmp_path, feed_server, fake, settings) as bot:
+        await bot.command(ALICE, "/start")
+        bot.publish(
+            story(1, "Shelling damages a school in a Sumy border village"),
+            story(2, "Substation fire causes blackouts across Sumy Oblast after drone strike"),
+        )
+        deadline = time.monotonic() + 10
+        while "Waiting for the next digest: 2" not in (await bot.command(ALICE, "/list"))["text"]:
+            assert time.monotonic() < deadline, "the poll never queued the two reports"
+            await asyncio.sleep(0.3)
+        await bot.command(ALICE, "/unsubscribe sumy")
+        assert "Waiting for the next digest: 1" in (await bot.command(ALICE, "/list"))["text"]
+        since = len(fake.sent)
+        fake.inject_message(ALICE, "/now", user_id=ALICE)
+        digest = await fake.wait_for("Digest", timeout=10, chat_id=ALICE, since=since)
+        assert "Substation fire" in digest["text"] and "<b>Energy</b>" in digest["text"]
+        assert "school in a Sumy border village" not in digest["text"]
+        assert "Sumy front" not in digest["text"]

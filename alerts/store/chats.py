@@ -137,6 +137,8 @@ class ChatStorage:
                 f"UPDATE chats SET {', '.join(f'{k} = ?' for k in fields)} WHERE id = ?",
                 [*values, chat_id],
             )
+            if "rules" in fields and fields["rules"] is not None:
+                self._drop_unwanted(conn, chat_id, frozenset(fields["rules"]))
             if fields.get("digest_off"):
                 # Urgent only from now on: what waited for a digest would wait forever. More
                 # coverage of a story the chat was alerted to still comes, as an edit.
@@ -147,6 +149,21 @@ class ChatStorage:
                     [chat_id, chat_id],
                 )
         return self.chat(chat_id)
+
+    @staticmethod
+    def _drop_unwanted(conn: sqlite3.Connection, chat_id: int, rules: frozenset[str]) -> None:
+        """After ``/unsubscribe``: what waits for the chat is owed for the rules it still
+        follows only; a report owed for none of them is no longer owed (it had come in the
+        next digest, under a rule the chat had just left)."""
+        for rowid, owed in conn.execute(
+            "SELECT rowid, rules FROM queue WHERE chat_id = ? AND outbox_id IS NULL", [chat_id]
+        ).fetchall():
+            before = json.loads(owed)
+            kept = [r for r in before if r in rules]
+            if not kept:
+                conn.execute("DELETE FROM queue WHERE rowid = ?", [rowid])
+            elif len(kept) < len(before):
+                conn.execute("UPDATE queue SET rules = ? WHERE rowid = ?", [json.dumps(kept), rowid])
 
     def forget_chat(self, chat_id: int) -> None:
         """``/stop``: delete the chat and everything kept for it."""
