@@ -230,13 +230,17 @@ class Commands:
             "stop": self.stop,
         }
         reads = {"help": self.help, "rules": self.rules, "list": self.list}
+        # New messages only: an old message edited into a command ("/stop", ten minutes
+        # later) is no new command, and channel posts are not commands (channels are
+        # configured in rules.yaml).
+        new = tg_filters.UpdateType.MESSAGE
         for name, fn in changes.items():
-            app.add_handler(CommandHandler(name, self._guard(fn, change=True)))
+            app.add_handler(CommandHandler(name, self._guard(fn, change=True), filters=new))
         for name, fn in reads.items():
-            app.add_handler(CommandHandler(name, self._guard(fn)))
-        app.add_handler(CommandHandler("status", self._guard(self.status, operator=True)))
-        app.add_handler(CommandHandler("reload", self._guard(self.reload, operator=True)))
-        app.add_handler(MessageHandler(tg_filters.COMMAND, self._guard(self.unknown)))
+            app.add_handler(CommandHandler(name, self._guard(fn), filters=new))
+        for name, fn in (("status", self.status), ("reload", self.reload)):
+            app.add_handler(CommandHandler(name, self._guard(fn, operator=True), filters=new))
+        app.add_handler(MessageHandler(tg_filters.COMMAND & new, self._guard(self.unknown)))
 
     def _guard(self, fn: Handler, change: bool = False, operator: bool = False) -> Handler:
         """Permission checks and error containment around every handler."""
@@ -592,6 +596,12 @@ class Commands:
 
     async def unknown(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         word = (update.effective_message.text or "").split()[0]
+        _, at, name = word.partition("@")
+        ours = name.casefold() == (context.bot.username or "").casefold()
+        if at and not ours:
+            return  # another bot's command ("/help@otherbot")
+        if update.effective_chat.type != "private" and not ours:
+            return  # a group's members talk to other bots too ("/weather")
         await self.reply(
             update, f"Unknown command {html.escape(word)}. /help lists the commands that work."
         )

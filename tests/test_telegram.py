@@ -555,3 +555,26 @@ async def test_unsubscribing_drops_what_waits_for_the_digest(tmp_path, feed_serv
         assert "Substation fire" in digest["text"] and "<b>Energy</b>" in digest["text"]
         assert "school in a Sumy border village" not in digest["text"]
         assert "Sumy front" not in digest["text"]
+
+
+async def test_only_commands_meant_for_the_bot_are_answered(tmp_path, feed_server, fake) -> None:
+    """Other bots' commands, a group's chatter, channel posts and old messages edited into
+    commands get no answer: "Unknown command /start" had been posted in a channel for every
+    reader to see, and an edit to an old message ran "/stop" (QA). Updates are handled in
+    order, so the first answer after them is the answer to the command sent last."""
+    group, channel = -5001, -1009001
+    async with Bot(tmp_path, feed_server, fake) as bot:
+        await bot.command(ALICE, "/start")
+        fake.inject_message(ALICE, "/help@otherbot", user_id=ALICE)
+        assert "This chat follows" in (await bot.command(ALICE, "/list"))["text"]
+        fake.inject_message(group, "/weather", user_id=BOB, chat_type="group")
+        reply = await bot.command(group, "/frobnicate@fake_alert_bot", user_id=BOB)
+        assert "Unknown command /frobnicate@fake_alert_bot" in reply["text"]
+        since = len(fake.sent)
+        fake.inject_message(channel, "/start", chat_type="channel")
+        old = fake.inject_message(ALICE, "/digest every 5h", user_id=ALICE)["message"]
+        await fake.wait_for("Digest: every 5h", timeout=10, chat_id=ALICE, since=since)
+        fake.inject_update({"edited_message": {**old, "text": "/stop", "edit_date": 1}})
+        listing = (await bot.command(ALICE, "/list"))["text"]
+        assert "This chat follows" in listing and bot.store.chat(ALICE) is not None
+        assert not fake.sent_to(channel)
