@@ -97,6 +97,7 @@ class Service:
         self._fetch_slots = asyncio.Semaphore(FETCH_CONCURRENCY)
         self._poll_slots = asyncio.Semaphore(POLL_CONCURRENCY)
         self._send_lock = asyncio.Lock()
+        self._sending: set[int] = set()  # chats a flush is sending to (see flush)
         self._http: httpx.AsyncClient | None = None
         # The unchanged polls of a poll_all, written in one transaction as it ends: written one
         # by one, the store thread and the event loop took turns 200 times, 0.15 s of a cycle
@@ -104,6 +105,7 @@ class Service:
         self._unchanged: list[tuple[str, str, datetime, str | None, str | None]] | None = None
         self._reader: reader.Reader | None = None  # a worker reading bodies in poll_all
         self._inflight: set[asyncio.Task] = set()
+        self._alerting: set[asyncio.Task] = set()  # referenced, so none is collected mid-send
         self.last_poll_at: datetime | None = None
         # Each feed's last successful poll, for the health verdict: kept here so that /healthz
         # answers from memory; seeded from the database at every heartbeat.
@@ -578,29 +580,38 @@ class Service:
     async def flush(self) -> int:
         """Send what the outbox holds: chats in parallel, each chat's messages in order.
 
-        One flush at a time: two concurrent flushes would both read the same unsent rows.
+        A chat is sent to by one flush at a time (two would both read its unsent rows and send
+        them twice); a flush leaves the chats another is sending to, which reads what is due
+        again when it is done. So a chat that Telegram told to wait (429, retry_after) holds
+        up its own messages only: a flush for a new urgent alert serves the other chats.
         """
         sent = 0
-        async with self._send_lock:
-            while True:
+        while True:
+            async with self._send_lock:
                 batch = await self.db(self.store.due, datetime.now(UTC), 1000)
-                if not batch:
-                    return sent
                 by_chat: dict[int, list[Outgoing]] = {}
                 for msg in batch:
-                    by_chat.setdefault(msg.chat_id, []).append(msg)
-                slots = asyncio.Semaphore(SEND_CONCURRENCY)
-                counts = await asyncio.gather(
-                    *(self._send_chat(msgs, slots) for msgs in by_chat.values())
-                )
-                sent += sum(counts)
-                if not sum(counts):
-                    return sent
+                    if msg.chat_id not in self._sending:
+                        by_chat.setdefault(msg.chat_id, []).append(msg)
+                self._sending.update(by_chat)
+            if not by_chat:
+                return sent
+            slots = asyncio.Semaphore(SEND_CONCURRENCY)
+            counts = await asyncio.gather(
+                *(self._send_chat(chat_id, msgs, slots) for chat_id, msgs in by_chat.items())
+            )
+            sent += sum(counts)
+            if not sum(counts):
+                return sent
 
-    async def _send_chat(self, msgs: list[Outgoing], slots: asyncio.Semaphore) -> int:
-        """Send one chat's messages in order; stop at the first that must wait."""
-        async with slots:
-            return await self._send_in_order(msgs)
+    async def _send_chat(self, chat_id: int, msgs: list[Outgoing], slots: asyncio.Semaphore) -> int:
+        """Send one chat's messages in order; stop at the first that must wait. The chat is
+        another flush's to send to again as soon as this is done."""
+        try:
+            async with slots:
+                return await self._send_in_order(msgs)
+        finally:
+            self._sending.discard(chat_id)
 
     async def _send_in_order(self, msgs: list[Outgoing]) -> int:
         sent = 0
@@ -862,7 +873,11 @@ class Service:
         if outcome.result.matched:
             settled = await self.settle()
             if settled.queued:
-                await self.send_alerts()
+                # Sent beside this job, not within it: a chat that Telegram told to wait (429)
+                # would hold the feed's next poll, and every other chat's next alert with it.
+                # Shutdown waits for it as for a job.
+                self._alerting.add(asyncio.create_task(self._tracked(self.send_alerts)))
+                self._alerting = {t for t in self._alerting if not t.done()}
 
     def _add_poll_job(self, scheduler: AsyncIOScheduler, feed: Feed, first: datetime) -> None:
         from apscheduler.triggers.interval import IntervalTrigger
@@ -972,6 +987,9 @@ class Service:
             if self._inflight:
                 grace = self.config.settings.fetch_timeout + 5
                 await asyncio.wait(set(self._inflight), timeout=grace)
+            for task in self._alerting:  # the scheduler cancels its own jobs; these are ours
+                task.cancel()
+            await asyncio.gather(*self._alerting, return_exceptions=True)
             scheduler.shutdown(wait=False)
             if self.frontend is not None:
                 await self.frontend.stop()

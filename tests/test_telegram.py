@@ -578,3 +578,27 @@ async def test_only_commands_meant_for_the_bot_are_answered(tmp_path, feed_serve
         listing = (await bot.command(ALICE, "/list"))["text"]
         assert "This chat follows" in listing and bot.store.chat(ALICE) is not None
         assert not fake.sent_to(channel)
+
+
+async def test_a_chat_told_to_wait_holds_up_no_other_chat(tmp_path, feed_server, fake) -> None:
+    """A 429 for one chat holds up that chat's messages only: the next urgent alert reaches
+    the other chats at once, not after the first chat's retry_after (QA: every chat waited
+    20 s for one chat's 429)."""
+    async with Bot(tmp_path, feed_server, fake) as bot:
+        await bot.command(ALICE, "/start")
+        await bot.command(BOB, "/start")
+        fake.fail_next("sendMessage", 429, retry_after=10, count=1, chat_id=ALICE)
+        since = len(fake.sent)
+        bot.publish(story(1, "North Korea sends more troops"))
+        await fake.wait_for("North Korea sends more troops", timeout=10, chat_id=BOB, since=since)
+        bot.publish(story(2, "DPRK soldiers deploy"))
+        second = await fake.wait_for("DPRK soldiers deploy", timeout=30, chat_id=BOB, since=since)
+        first = await fake.wait_for(
+            "North Korea sends more troops", timeout=30, chat_id=ALICE, since=since
+        )
+        assert fake.sent.index(second) < fake.sent.index(first)  # Bob did not wait for Alice
+        await fake.wait_for("DPRK soldiers deploy", timeout=30, chat_id=ALICE, since=since)
+    for chat in (ALICE, BOB):
+        joined = "\n".join(texts(fake, chat))
+        assert joined.count("North Korea sends more troops") == 1
+        assert joined.count("DPRK soldiers deploy") == 1
