@@ -106,6 +106,9 @@ def setup(default_level: str = "INFO", secrets: list[str] | None = None) -> None
     # Request lines from the HTTP stack are noise at INFO and carry the token in their URLs.
     for name in ("httpx", "httpcore", "apscheduler.executors", "apscheduler.scheduler"):
         logging.getLogger(name).setLevel(max(level, logging.WARNING))
+    # The rate limiter logs every 429 as an error with a traceback before it hands it on;
+    # the bot waits and resends, and says so in its own line (event=rate_limited).
+    logging.getLogger("telegram.ext.AIORateLimiter").setLevel(logging.CRITICAL)
 
 
 def kv(**fields: object) -> str:

@@ -470,6 +470,28 @@ def test_token_never_reaches_the_log(tmp_path, feed_server, fake) -> None:
     assert fake.token.split(":")[1] not in err
 
 
+def test_a_429_is_one_warning_in_the_log(tmp_path, feed_server, fake) -> None:
+    """The bot waits and resends on a 429 and says so in one line; the rate limiter's own
+    error with a traceback, logged before it handed the 429 on, was noise (QA)."""
+    url = feed_server.serve("/feed.xml", rss())
+    rules = write_rules(tmp_path / "rules.yaml", {"Wire": url}, RULES, REGIONS, SETTINGS)
+    proc = start_bot(rules, tmp_path / "state", fake)
+    try:
+        wait_polling(fake, proc, 0)
+        fake.inject_message(ALICE, "/start", user_id=ALICE)
+        fake.wait_for_sync("Subscribed", timeout=10, chat_id=ALICE)
+        fake.fail_next("sendMessage", 429, retry_after=1, count=1, chat_id=ALICE)
+        feed_server.serve("/feed.xml", rss(story(1, "North Korea sends more troops")))
+        fake.wait_for_sync("North Korea sends more troops", timeout=15, chat_id=ALICE)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    assert fake.too_many_count == 1
+    assert "event=rate_limited chat=1001" in err
+    assert "Rate limit hit" not in err and "traceback=" not in err, err
+
+
 def test_bad_token_is_a_clear_error(tmp_path, feed_server, fake) -> None:
     url = feed_server.serve("/feed.xml", rss())
     rules = write_rules(tmp_path / "rules.yaml", {"Wire": url}, RULES, REGIONS, SETTINGS)

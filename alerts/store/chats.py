@@ -163,7 +163,9 @@ class ChatStorage:
             if not kept:
                 conn.execute("DELETE FROM queue WHERE rowid = ?", [rowid])
             elif len(kept) < len(before):
-                conn.execute("UPDATE queue SET rules = ? WHERE rowid = ?", [json.dumps(kept), rowid])
+                conn.execute(
+                    "UPDATE queue SET rules = ? WHERE rowid = ?", [json.dumps(kept), rowid]
+                )
 
     def forget_chat(self, chat_id: int) -> None:
         """``/stop``: delete the chat and everything kept for it."""
