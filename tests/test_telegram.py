@@ -485,7 +485,7 @@ def test_a_429_is_one_warning_in_the_log(tmp_path, feed_server, fake) -> None:
         fake.wait_for_sync("North Korea sends more troops", timeout=15, chat_id=ALICE)
     finally:
         proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=20)
+        _out, err = proc.communicate(timeout=20)
     assert proc.returncode == 0, err
     assert fake.too_many_count == 1
     assert "event=rate_limited chat=1001" in err
