@@ -95,7 +95,7 @@ LATE = 0.3
 """Cost per ``CLOSE`` of time beyond ``CLOSE`` between the reports."""
 LEAD_WORDS = 60
 """Words of the summary that count: the lead, not the whole article body."""
-SIGNATURE_VERSION = 6
+SIGNATURE_VERSION = 7
 """Stored signatures of another version are computed again (the lexicon or reading changed)."""
 
 # Weights of the kinds of evidence in the likeness of two reports. A place or a count is rarer
@@ -357,6 +357,7 @@ def signature(title: str, summary: str, lexicon: Lexicon | None = None) -> Signa
     owner: str | None = None  # an actor adjective waiting for its noun
     last_key: str | None = None
     said_at: list[int] = []  # where "said" and its kin are
+    after_at: list[int] = []  # where "hours after" and its kin are
     parts: list[tuple[int, str]] = []  # where a part of the day is named, and which
     since_until = -1  # "since last week": no "past" before this token
     i = 0
@@ -368,6 +369,8 @@ def signature(title: str, summary: str, lexicon: Lexicon | None = None) -> Signa
         if marker:
             if marker == "said":
                 said_at.append(i)
+            elif marker == "after":
+                after_at.append(i)
             elif marker in _DAYPARTS:
                 parts.append((i, marker))
             elif marker == "since":
@@ -456,7 +459,10 @@ def signature(title: str, summary: str, lexicon: Lexicon | None = None) -> Signa
     for at, part in parts:
         # "the governor said on Monday evening", «про це ввечері повідомив»: when the news was
         # told, not when it happened
-        if not any(-3 <= at - said <= 7 for said in said_at):
+        if any(-3 <= at - said <= 7 for said in said_at):
+            continue
+        # "hours after a pre-dawn attack": when an earlier event was
+        if not any(1 <= at - after <= 6 for after in after_at):
             flags.add(part)
     if _UPDATE_TITLE.search(title):
         flags.add("update")

@@ -234,10 +234,24 @@ def test_weekdays_and_flags() -> None:
         # when the news was told, not when it happened
         ("A drone hit a bus stop, the governor said on Monday evening.", set()),
         ("Дрон влучив у зупинку, повідомили ввечері в ОВА.", set()),
+        # midday in other words, and an earlier event's time (QA: two attacks on Kyiv in one)
+        ("Близько полудня ракети влучили в Київ.", {"afternoon"}),
+        ("Missiles hit Kyiv around noon, hours after a pre-dawn attack.", {"afternoon"}),
+        ("Дрон атакував Суми через кілька годин після нічної атаки.", set()),
     ],
 )
 def test_parts_of_the_day(lead: str, parts: set[str]) -> None:
     assert signature("Drone attack", lead).flags & stories._DAYPARTS == parts
+
+
+def test_a_midday_attack_is_not_the_nights() -> None:
+    """The story set hn-kyiv-two-ballistic-attacks-one-day, report by report: the two midday
+    reports joined the night's story (QA)."""
+    from .story_eval import set_outcomes, sets
+
+    one = next(s for s in sets() if s["id"] == "hn-kyiv-two-ballistic-attacks-one-day")
+    wrong = [(o.what, o.reason) for o in set_outcomes(one) if (o.label == "same") != o.joined]
+    assert not wrong
 
 
 def test_parts_of_the_day_contradict_only_when_not_neighbours() -> None:
