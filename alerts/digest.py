@@ -131,10 +131,15 @@ def _rule_order(rules: Sequence[Rule]) -> tuple[dict[str, int], dict[str, str]]:
 
 
 def local_time(when: datetime, tz: tzinfo, now: datetime) -> str:
-    """``09:42`` for today, ``24 Nov 09:42`` otherwise, in the reader's time zone."""
+    """``09:42`` for today, ``24 Nov 09:42`` otherwise, in the reader's time zone, and
+    ``13 Mar 2019 12:00`` for a report of another year (an archive item a feed brings up late
+    would read as this year's news)."""
     local = when.astimezone(tz)
-    if local.date() == now.astimezone(tz).date():
+    today = now.astimezone(tz).date()
+    if local.date() == today:
         return local.strftime("%H:%M")
+    if local.year != today.year and abs((local.date() - today).days) > 31:
+        return f"{local.day} {local.strftime('%b %Y %H:%M')}"
     return f"{local.day} {local.strftime('%b %H:%M')}"
 
 

@@ -317,6 +317,11 @@ def test_local_time_shows_the_date_when_not_today() -> None:
     tz = ZoneInfo("Europe/Kyiv")
     assert digest.local_time(NOW, tz, NOW) == "12:00"
     assert digest.local_time(NOW - timedelta(days=1), tz, NOW) == "24 Nov 12:00"
+    # another year's report, which a feed brought up late, says its year (QA); the last days
+    # of December, read on New Year's Day, need none
+    assert digest.local_time(NOW.replace(year=2019), tz, NOW) == "25 Nov 2019 12:00"
+    new_year = NOW.replace(year=NOW.year + 1, month=1, day=1)
+    assert digest.local_time(NOW.replace(month=12, day=31), tz, new_year).count(" ") == 2
 
 
 def test_settle_writes_every_story_span_and_report_story(tmp_path) -> None:
