@@ -14,6 +14,7 @@ import functools
 from collections.abc import Iterable
 from pathlib import Path
 
+import pytest
 import yaml
 
 from alerts import config as configmod
@@ -155,3 +156,13 @@ def test_the_north_korea_rule_tells_a_deployment_from_a_football_match() -> None
             "drilling on a soccer pitch at a base in Russia's Kursk region."
         )
         assert "nk-troops" in matcher.match(pitch).rules, path.name
+
+
+@pytest.mark.parametrize("item_id", ["en-120", "en-121", "en-122"])
+def test_north_korea_troops_and_russia_must_be_one_development(item_id: str) -> None:
+    """The shipped nk-troops rule, on its three terms in one text but in unrelated sentences
+    (American troops in South Korea beside sanctions on Russian oil; a missile test with a
+    line about Russia), and on a deployment housed at a football club's stadium (QA)."""
+    item = next(i for i in items() if i["id"] == item_id)
+    got = "nk-troops" in shipped().matcher.match(text_of(item)).rules
+    assert got == ("nk-troops" in item["rules"])
