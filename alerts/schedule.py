@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta, tzinfo
+from datetime import UTC, datetime, time, timedelta, tzinfo
 
 from .durations import format_duration
 
@@ -56,7 +56,10 @@ def next_digest(schedule: DigestSchedule, last: datetime, tz: tzinfo) -> datetim
             # Build the wall-clock time in the zone; normalising through UTC handles DST gaps.
             candidate = datetime.combine(date, at, tzinfo=tz)
             candidate = candidate.astimezone(last.tzinfo).astimezone(tz)
-            if candidate > local:
+            # Compared as instants: two times of one zone compare as wall-clock times, which
+            # ignores which pass of the hour that repeats in autumn each is in (a 03:30 digest
+            # after a 03:05 in the second pass was due at once, on every check for an hour).
+            if candidate.astimezone(UTC) > last.astimezone(UTC):
                 return candidate
     return None  # unreachable with at least one time
 

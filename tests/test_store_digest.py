@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -431,3 +431,21 @@ def test_an_alert_does_not_repeat_its_title_as_its_excerpt(title, summary, excer
     assert digest.esc(excerpt) in html
     text = digest.alerts_text([alert], RULES, UTC, NOW)[0][0]
     assert text.count(title.rstrip("…")) == 1, text
+
+
+def test_a_digest_time_in_the_hour_that_repeats_comes_once() -> None:
+    """On the night clocks go back (Kyiv, 25 Oct 2026: 03:00-04:00 twice), a 03:30 digest
+    after a digest at 03:05 of the second pass was due at once, and on every check until
+    03:30 (QA: seven digests in a minute and a half). Times are compared as instants."""
+    from alerts.schedule import DigestSchedule, digest_due, next_digest
+
+    tz = ZoneInfo("Europe/Kyiv")
+    schedule = DigestSchedule(at=(time(3, 30),))
+    last = datetime(2026, 10, 25, 1, 5, tzinfo=UTC)  # 03:05 EET, the second pass
+    nxt = next_digest(schedule, last, tz)
+    assert nxt is not None and nxt.astimezone(UTC) > last
+    assert not digest_due(schedule, last, last + timedelta(minutes=1), tz)
+    # the ordinary case is unchanged: after a digest the day before, 03:30 of the first pass
+    day_before = datetime(2026, 10, 24, 0, 30, tzinfo=UTC)
+    first = next_digest(schedule, day_before, tz)
+    assert first is not None and first.astimezone(UTC) == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
