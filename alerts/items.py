@@ -37,6 +37,12 @@ _TRACKING = {
     "at_medium",
     "at_campaign",
     "ref_src",
+    "ref",  # "?ref=aggregator", "?ref=rss"
+    "_ga",
+    "_gl",
+    "smid",
+    "cmp",
+    "ito",
 }
 _TRACKING_PREFIXES = ("utm_",)
 # An absolute http(s) URL that urljoin() returns unchanged and safe_link() accepts: lower-case

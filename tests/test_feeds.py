@@ -163,6 +163,9 @@ def test_same_guid_on_two_feeds_of_one_host_is_not_one_article() -> None:
         ("HTTPS://Example.ORG/a?b=1&utm_source=x#frag", "https://example.org/a?b=1"),
         ("https://example.org:443/a?gclid=1&fbclid=2&z=1&a=2", "https://example.org/a?a=2&z=1"),
         ("http://example.org", "http://example.org/"),
+        # referral tags an aggregator adds (QA: one article delivered as two outlets' reports)
+        ("https://example.org/a?at_medium=RSS&ref=aggr", "https://example.org/a"),
+        ("https://example.org/a?_ga=2.1&_gl=1*x&smid=tw&CMP=rss", "https://example.org/a"),
     ],
 )
 def test_canonical_links(a: str, b: str) -> None:
