@@ -548,8 +548,10 @@ class Service:
         return await self.flush()
 
     async def digest_now(self, chat_id: int) -> int:
-        """``/now``: the chat's digest at once; returns how many messages it made."""
-        made = await self._compose(chat_id, urgent=False)
+        """``/now``: the chat's digest at once; returns how many messages it made. Urgent
+        alerts a pause held come first, as they would have come without it."""
+        made = await self._compose(chat_id, urgent=True)
+        made += await self._compose(chat_id, urgent=False)
         await self.db(self.store.update_chat, chat_id, last_digest_at=datetime.now(UTC))
         await self.flush()
         return made

@@ -624,3 +624,27 @@ async def test_a_chat_told_to_wait_holds_up_no_other_chat(tmp_path, feed_server,
         joined = "\n".join(texts(fake, chat))
         assert joined.count("North Korea sends more troops") == 1
         assert joined.count("DPRK soldiers deploy") == 1
+
+
+async def test_now_while_paused_sends_the_held_alert_first(tmp_path, feed_server, fake) -> None:
+    """/now during a pause sent the digest and kept the urgent alert held until /resume,
+    after the digest (QA): urgent news comes first."""
+    settings = SETTINGS.replace("digest_every: 2s", "digest_every: 1h")
+    async with Bot(tmp_path, feed_server, fake, settings) as bot:
+        await bot.command(ALICE, "/start")
+        await bot.command(ALICE, "/pause 2h")
+        bot.publish(
+            story(1, "North Korea sends more troops"),
+            story(2, "Shelling damages a school in a Sumy border village"),
+        )
+        deadline = time.monotonic() + 10
+        while len(bot.store.pending(ALICE, False)) + len(bot.store.pending(ALICE, True)) < 2:
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.1)
+        since = len(fake.sent)
+        fake.inject_message(ALICE, "/now", user_id=ALICE)
+        alert = await fake.wait_for(
+            "North Korea sends more troops", timeout=10, chat_id=ALICE, since=since
+        )
+        digest = await fake.wait_for("Sumy border village", timeout=10, chat_id=ALICE, since=since)
+        assert alert["message_id"] < digest["message_id"]
