@@ -45,6 +45,10 @@ _TRACKING = {
     "ito",
 }
 _TRACKING_PREFIXES = ("utm_",)
+# Hosts whose article links are whole without their query: Google News names an article in its
+# path and its edition in the query (hl, gl, ceid, oc), so two editions' feeds carry one
+# article under two links.
+_QUERY_FREE_HOSTS = frozenset({"news.google.com"})
 # An absolute http(s) URL that urljoin() returns unchanged and safe_link() accepts: lower-case
 # scheme, a plain host, a path from "/" and a non-empty query, no ";" (urljoin would split
 # parameters off), no "#", no space or control character. A base URL urlparse() cannot reject.
@@ -114,6 +118,8 @@ def canonical_link(url: str) -> str:
         for k, v in parse_qsl(parts.query, keep_blank_values=True)
         if k.lower() not in _TRACKING and not k.lower().startswith(_TRACKING_PREFIXES)
     ]
+    if host in _QUERY_FREE_HOSTS:
+        query = []
     query.sort()
     path = parts.path or "/"
     fragment = parts.fragment if any(c.isdigit() for c in parts.fragment) else ""

@@ -166,6 +166,11 @@ def test_same_guid_on_two_feeds_of_one_host_is_not_one_article() -> None:
         # referral tags an aggregator adds (QA: one article delivered as two outlets' reports)
         ("https://example.org/a?at_medium=RSS&ref=aggr", "https://example.org/a"),
         ("https://example.org/a?_ga=2.1&_gl=1*x&smid=tw&CMP=rss", "https://example.org/a"),
+        # one Google News article in two editions' feeds
+        (
+            "https://news.google.com/rss/articles/CBMiXX?oc=5&hl=uk&gl=UA&ceid=UA:uk",
+            "https://news.google.com/rss/articles/CBMiXX?oc=5",
+        ),
     ],
 )
 def test_canonical_links(a: str, b: str) -> None:
