@@ -15,7 +15,8 @@ from datetime import date, datetime, timedelta, tzinfo
 from .store import parse_iso
 from .wording import plural
 
-KINDS = ("alert", "digest", "notice")
+KINDS = ("alert", "edit", "digest", "notice")
+"""The outbox's kinds of message: an edit adds an outlet's link to an alert already sent."""
 
 
 @dataclass(frozen=True)

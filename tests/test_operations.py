@@ -475,7 +475,11 @@ def test_stats_counts_per_local_day_and_names_removed_rules() -> None:
         ("2026-11-20T10:00:00+00:00", '["a"]'),  # before the window
         ("2026-12-01T09:00:00+00:00", '["old"]'),
     ]
-    sent = [("2026-12-01T08:00:00+00:00", "alert"), ("2026-11-30T08:00:00+00:00", "digest")]
+    sent = [
+        ("2026-12-01T08:00:00+00:00", "alert"),
+        ("2026-11-30T08:00:00+00:00", "digest"),
+        ("2026-12-01T08:05:00+00:00", "edit"),  # counted as a notice before (QA)
+    ]
     table = tabulate(matched, sent, ["a", "b", "c"], 2, now, kyiv)
     assert [d.isoformat() for d in table.days] == ["2026-11-30", "2026-12-01"]
     data = table.as_json()
@@ -483,6 +487,8 @@ def test_stats_counts_per_local_day_and_names_removed_rules() -> None:
     assert data["rules"]["b"] == {"2026-11-30": 0, "2026-12-01": 1}
     assert data["removed_rules"] == ["old"]
     assert data["messages_sent"]["alert"]["2026-12-01"] == 1
+    assert data["messages_sent"]["edit"]["2026-12-01"] == 1
+    assert data["messages_sent"]["notice"]["2026-12-01"] == 0
     text = table.render()
     assert "c " in text and "silent" in text and "not in rules.yaml any more" in text
 
