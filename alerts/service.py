@@ -14,6 +14,7 @@ import logging
 import os
 import random
 import signal
+import socket
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -372,6 +373,7 @@ class Service:
                 feed_limits=limits,
                 poll_limit=None,  # written by earlier versions; feed_limits replaced it
                 pid=str(os.getpid()),
+                host=socket.gethostname(),  # status tells a pid gone only on this host
                 stopped_at=None,
             )
             return (

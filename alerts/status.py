@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import html
 import json
+import os
+import socket
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
@@ -98,6 +100,9 @@ def recorded_health(meta: dict[str, str], states: Mapping[str, FeedState], now: 
         return Health(False, ("no heartbeat recorded: the service has not run here",))
     if stopped is not None and stopped >= beat:
         return Health(False, (f"the service stopped at {stopped:%Y-%m-%d %H:%M} UTC",))
+    gone = process_gone(meta)
+    if gone:
+        return Health(False, (gone,))
     try:
         limits = json.loads(meta.get("feed_limits") or "{}")
     except ValueError:
@@ -120,6 +125,22 @@ def recorded_health(meta: dict[str, str], states: Mapping[str, FeedState], now: 
     )
 
 
+def process_gone(meta: dict[str, str]) -> str:
+    """Why the bot that recorded the heartbeat is not running, when ``status`` runs on its
+    host and its process is gone (killed, crashed): said at once, not a minute later as a
+    stalled heartbeat. Empty when it runs, or when that cannot be told from here."""
+    pid, host = meta.get("pid"), meta.get("host")
+    if not pid or not pid.isdigit() or host != socket.gethostname():
+        return ""
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return f"the bot's process (pid {pid}) is gone: killed or crashed, without stopping"
+    except OSError:
+        return ""  # it exists, as another user's
+    return ""
+
+
 def describe_bot(meta: dict[str, str], verdict: Health, now: datetime) -> str:
     """One line on the bot process from what it recorded: running, stopped, or stalled."""
     stopped = parse_iso(meta.get("stopped_at"))
@@ -131,6 +152,9 @@ def describe_bot(meta: dict[str, str], verdict: Health, now: datetime) -> str:
         return "never ran as a service here (no heartbeat recorded)"
     if stopped is not None and stopped >= beat:
         return f"stopped {_ago(now, stopped)}"
+    gone = process_gone(meta)
+    if gone:
+        return f"NOT RUNNING: {gone}; last heartbeat {_ago(now, beat)}"
     if verdict.ok:
         started = parse_iso(meta.get("started_at"))
         up = f", up {format_duration((now - started).total_seconds())}" if started else ""

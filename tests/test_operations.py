@@ -608,3 +608,32 @@ async def test_a_job_cut_at_shutdown_is_one_warning_not_a_traceback(tmp_path, ca
     assert "event=job_cut_at_shutdown job=send_alerts" in caplog.text
     assert not service._inflight
     store.close()
+
+
+def test_status_says_at_once_when_the_bot_was_killed(tmp_path, feed_server) -> None:
+    """A bot killed with kill -9 was reported "healthy: running" for up to a minute after,
+    then as a stalled scheduler (QA). On its host, status sees that the process is gone."""
+    url = feed_server.serve("/feed.xml", rss(story(1, "Shelling of Sumy continues")))
+    settings = SETTINGS.replace(f"operators: [{OPERATOR}]", "operators: []")
+    rules = write_rules(tmp_path / "rules.yaml", {"Wire": url}, RULES, REGIONS, settings)
+    state = tmp_path / "state"
+    env = {k: v for k, v in os.environ.items() if k != "TELEGRAM_BOT_TOKEN"}
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "bot.py"), "run", "--rules", str(rules), "--state", str(state)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while bot("status", "--check", "--state", str(state)).returncode != 0:
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.3)
+    finally:
+        proc.kill()
+        proc.wait()
+    check = bot("status", "--check", "--state", str(state))
+    assert check.returncode == 1
+    assert f"the bot's process (pid {proc.pid}) is gone" in check.stdout
+    shown = bot("status", "--state", str(state)).stdout
+    assert "NOT RUNNING" in shown and "killed or crashed" in shown
