@@ -90,3 +90,12 @@ def test_every_word_form_and_language_finds_its_concept(built) -> None:
     assert "pl:Kharkiv" in keys("Харкові") and "rg:Kharkiv" in keys("Харківщини")
     assert "pl:Kursk" in keys("Курске") and "rg:Kursk" in keys("Курской")
     assert built.numbers[lexicon.fold("п'ятеро")] == "5"
+
+
+def test_markers_stay_few() -> None:
+    """Every form of a marker phrase is a marker, so a phrase of three inflected words made
+    11,000 of them (8 MB in every process that reads signatures, the signature worker's peak
+    26 -> 34 MB). The data's markers are single words and short phrases: a few thousand."""
+    from alerts.lexicon import builtin_lexicon
+
+    assert len(builtin_lexicon().markers) < 10_000
