@@ -426,7 +426,8 @@ def test_status_and_stats_read_the_rules_the_bot_ran_with(tmp_path, feed_server)
     assert "• Production A: not polled yet" in gone.stdout
 
 
-def test_status_check_follows_the_running_service(tmp_path, feed_server) -> None:
+def _service(tmp_path: Path, feed_server) -> tuple[subprocess.Popen, Path]:
+    """``bot.py run`` on the console over one feed, as a process; its stderr piped."""
     url = feed_server.serve("/feed.xml", rss(story(1, "Shelling of Sumy continues")))
     settings = SETTINGS.replace(f"operators: [{OPERATOR}]", "operators: []")
     rules = write_rules(tmp_path / "rules.yaml", {"Wire": url}, RULES, REGIONS, settings)
@@ -439,6 +440,11 @@ def test_status_check_follows_the_running_service(tmp_path, feed_server) -> None
         text=True,
         env=env,
     )
+    return proc, state
+
+
+def test_status_check_follows_the_running_service(tmp_path, feed_server) -> None:
+    proc, state = _service(tmp_path, feed_server)
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -613,17 +619,7 @@ async def test_a_job_cut_at_shutdown_is_one_warning_not_a_traceback(tmp_path, ca
 def test_status_says_at_once_when_the_bot_was_killed(tmp_path, feed_server) -> None:
     """A bot killed with kill -9 was reported "healthy: running" for up to a minute after,
     then as a stalled scheduler (QA). On its host, status sees that the process is gone."""
-    url = feed_server.serve("/feed.xml", rss(story(1, "Shelling of Sumy continues")))
-    settings = SETTINGS.replace(f"operators: [{OPERATOR}]", "operators: []")
-    rules = write_rules(tmp_path / "rules.yaml", {"Wire": url}, RULES, REGIONS, settings)
-    state = tmp_path / "state"
-    env = {k: v for k, v in os.environ.items() if k != "TELEGRAM_BOT_TOKEN"}
-    proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "bot.py"), "run", "--rules", str(rules), "--state", str(state)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=env,
-    )
+    proc, state = _service(tmp_path, feed_server)
     try:
         deadline = time.monotonic() + 30
         while bot("status", "--check", "--state", str(state)).returncode != 0:
@@ -631,7 +627,7 @@ def test_status_says_at_once_when_the_bot_was_killed(tmp_path, feed_server) -> N
             time.sleep(0.3)
     finally:
         proc.kill()
-        proc.wait()
+        proc.communicate()
     check = bot("status", "--check", "--state", str(state))
     assert check.returncode == 1
     assert f"the bot's process (pid {proc.pid}) is gone" in check.stdout
