@@ -235,8 +235,9 @@ def _snippet(summary: str, title: str = "") -> str:
     full-article feed embeds ("Read also: ...", "Related: ..."): they are not this news; and
     without the title where the text opens with it (a Telegram channel's post, whose title is
     its first line; an untitled item, titled by its first words), which the alert shows above."""
-    text = _without_title(summary, title)
-    return _shorten(builtin_teasers().cut("\n" + text)[1:], _ALERT_SUMMARY)
+    # Cut first: an untitled post's title is its first paragraph after a "Forwarded from" line.
+    text = builtin_teasers().cut("\n" + summary)[1:]
+    return _shorten(_without_title(text, title), _ALERT_SUMMARY)
 
 
 def _without_title(summary: str, title: str) -> str:

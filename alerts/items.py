@@ -189,6 +189,17 @@ def _without_source(title: str, source: object) -> str:
     return title
 
 
+def _title_from(summary: str) -> str:
+    """A title for an untitled item (a Telegram channel's post): its text's first paragraph
+    without what belongs to no one post ("Forwarded from ...", a channel's footer), cut to
+    120 characters; a title is one line."""
+    from .teasers import builtin_teasers  # here: most items have a title
+
+    text = builtin_teasers().cut("\n" + summary)[1:] or summary
+    line = text.split("\n", 1)[0]
+    return line[:120].rsplit(" ", 1)[0] + " …" if len(line) > 120 else line
+
+
 def from_entry(
     feed: str, entry: dict, now: datetime | None = None, *, base: str | None = None
 ) -> Item | None:
@@ -208,7 +219,7 @@ def from_entry(
     if not title and not summary:
         return None
     if not title:
-        title = summary[:120].rsplit(" ", 1)[0] + " …" if len(summary) > 120 else summary
+        title = _title_from(summary)
     guid = entry.get("id") or entry.get("guid")
     if not isinstance(guid, str) or not guid.strip():
         # Of the summary as one line, as it was read before paragraphs were kept: an item

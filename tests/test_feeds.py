@@ -482,3 +482,17 @@ def test_lists_of_other_articles_are_not_the_item(fast: bool) -> None:
         assert gone not in post.summary
     assert "Schools in Odesa closed" in post.summary
     assert "back in Mykolaiv after the strike" in post.summary
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_an_untitled_post_is_titled_by_its_first_paragraph(fast: bool) -> None:
+    """A Telegram channel's post (RSSHub) has no title: it is its text's first paragraph, one
+    line, without "Forwarded From ..." (QA: the title was that line, a line break and more)."""
+    body = (
+        '<rss version="2.0"><channel><title>t</title><item><description><![CDATA[<b>Forwarded '
+        'From <a href="https://t.me/x">Regional Administration</a></b><br>Shelling hit border '
+        "villages of Sumy region overnight.<br>Bilopillia was hit too.]]></description>"
+        "<link>https://t.me/x/1</link></item></channel></rss>"
+    )
+    item = feeds.parse("f", feeds.Fetched(body.encode()), fast=fast).items[0]
+    assert item.title == "Shelling hit border villages of Sumy region overnight."

@@ -449,3 +449,14 @@ def test_a_digest_time_in_the_hour_that_repeats_comes_once() -> None:
     day_before = datetime(2026, 10, 24, 0, 30, tzinfo=UTC)
     first = next_digest(schedule, day_before, tz)
     assert first is not None and first.astimezone(UTC) == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
+
+
+def test_an_untitled_posts_excerpt_does_not_repeat_its_title() -> None:
+    """A forwarded post's title is its first paragraph after "Forwarded from ...": the
+    excerpt, which leaves out the title, had repeated it whole (QA)."""
+    summary = (
+        "Forwarded From Regional Administration\nShelling hit border villages of Sumy region "
+        "overnight.\nBilopillia was hit too."
+    )
+    snippet = digest._snippet(summary, "Shelling hit border villages of Sumy region overnight.")
+    assert snippet == "Bilopillia was hit too."
