@@ -218,12 +218,15 @@ def from_entry(
     link = _link(entry, base)
     if not title and not summary:
         return None
+    # The title an untitled item had before it was titled by its first paragraph: its id
+    # (below) is made of it, so that an item without guid or link keeps the id it was stored
+    # under, and is not delivered again.
+    id_title = title or (summary[:120].rsplit(" ", 1)[0] + " …" if len(summary) > 120 else summary)
     if not title:
         title = _title_from(summary)
     guid = entry.get("id") or entry.get("guid")
     if not isinstance(guid, str) or not guid.strip():
-        # Of the summary as one line, as it was read before paragraphs were kept: an item
-        # without guid or link keeps the id it was stored under.
+        # Of the summary as one line, as it was read before paragraphs were kept.
         one_line = summary.replace("\n", " ")
-        guid = link or "sha1:" + hashlib.sha1(f"{title}\n{one_line}".encode()).hexdigest()
+        guid = link or "sha1:" + hashlib.sha1(f"{id_title}\n{one_line}".encode()).hexdigest()
     return Item(feed, guid.strip()[:1000], title, link, summary, _when(entry, now))

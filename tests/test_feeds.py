@@ -496,3 +496,20 @@ def test_an_untitled_post_is_titled_by_its_first_paragraph(fast: bool) -> None:
     )
     item = feeds.parse("f", feeds.Fetched(body.encode()), fast=fast).items[0]
     assert item.title == "Shelling hit border villages of Sumy region overnight."
+
+
+def test_an_untitled_item_without_guid_or_link_keeps_its_id() -> None:
+    """Its id is made of its title and text: titled now by its first paragraph, it keeps the
+    id made of the title it had before (its first 120 characters), or a bot upgraded over a
+    state that holds it would deliver it again."""
+    import hashlib
+
+    from alerts.items import from_entry
+
+    summary = "<b>Forwarded From Regional Administration</b><br>Shelling hit Sumy region."
+    item = from_entry("f", {"summary": summary})
+    assert item.title == "Shelling hit Sumy region."
+    text = "Forwarded From Regional Administration\nShelling hit Sumy region."
+    assert item.summary == text
+    one_line = text.replace("\n", " ")
+    assert item.guid == "sha1:" + hashlib.sha1(f"{text}\n{one_line}".encode()).hexdigest()
