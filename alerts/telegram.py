@@ -16,7 +16,7 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 # Opt in to PTB's coming behaviour (durations as timedelta) instead of a warning per 429.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
@@ -79,6 +79,18 @@ def _seconds(exc: TgRetryAfter) -> float:
         if not isinstance(exc.retry_after, timedelta)
         else exc.retry_after.total_seconds()
     )
+
+
+def _zone_name(name: str) -> str | None:
+    """The IANA zone ``name`` names, its case aside ("europe/kyiv" is Europe/Kyiv); None
+    when there is none."""
+    try:
+        ZoneInfo(name)
+        return name
+    except (ZoneInfoNotFoundError, ValueError):
+        pass
+    folded = name.casefold()
+    return next((z for z in sorted(available_timezones()) if z.casefold() == folded), None)
 
 
 class TelegramSink:
@@ -516,10 +528,9 @@ class Commands:
                 "Change it with an IANA name, as in /timezone Europe/Kyiv.",
             )
             return
-        name = context.args[0]
-        try:
-            ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
+        name = _zone_name(context.args[0])
+        if name is None:
+            name = context.args[0]
             await self.reply(
                 update,
                 f"Unknown time zone “{html.escape(name)}”. Use an IANA name such as Europe/Kyiv, "
@@ -581,6 +592,9 @@ class Commands:
     async def resume(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat = await self._chat(update)
         if chat is None:
+            return
+        if not chat.paused(datetime.now(UTC)):
+            await self.reply(update, "Not paused: messages come as they arrive.")
             return
         await self.service.db(self.store.update_chat, chat.id, paused_until=None)
         await self.reply(update, "Resumed.")

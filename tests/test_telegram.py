@@ -296,12 +296,14 @@ async def test_subscriber_commands_and_their_mistakes(tmp_path, feed_server, fak
             ("/digest at 08:00 20:00", "at 08:00, 20:00"),
             ("/digest every 2h", "every 2h"),
             ("/timezone Mars/Base", "Unknown time zone"),
+            ("/timezone europe/kyiv", "Time zone set to Europe/Kyiv."),  # its case aside
             ("/timezone America/New_York", "America/New_York"),
             ("/quiet 23:00", "Usage: /quiet"),
             ("/quiet 23:00-07:00", "Quiet hours 23:00-07:00"),
             ("/pause forever", "Usage: /pause"),
             ("/pause 2h", "Paused for 2h"),
             ("/resume", "Resumed"),
+            ("/resume", "Not paused"),
             ("/frobnicate", "Unknown command /frobnicate"),
             ("/help", "/subscribe"),
         ]
