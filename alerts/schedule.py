@@ -89,3 +89,12 @@ def in_quiet(quiet: tuple[time, time] | None, now: datetime, tz: tzinfo) -> bool
     if start < end:
         return start <= clock < end
     return clock >= start or clock < end
+
+
+def quiet_end(quiet: tuple[time, time], now: datetime, tz: tzinfo) -> datetime:
+    """When the quiet window that ``now`` falls in ends."""
+    local = now.astimezone(tz)
+    end = datetime.combine(local.date(), quiet[1], tzinfo=tz)
+    if end.astimezone(UTC) <= now.astimezone(UTC):
+        end = datetime.combine(local.date() + timedelta(days=1), quiet[1], tzinfo=tz)
+    return end.astimezone(UTC).astimezone(tz)  # through UTC: a time in a DST gap exists after

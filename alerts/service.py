@@ -31,7 +31,15 @@ from .config import Config, ConfigError, Feed, load
 from .durations import format_duration
 from .logs import kv
 from .metrics import Metrics
-from .schedule import DigestSchedule, digest_due, in_quiet, next_digest, parse_clock, parse_quiet
+from .schedule import (
+    DigestSchedule,
+    digest_due,
+    in_quiet,
+    next_digest,
+    parse_clock,
+    parse_quiet,
+    quiet_end,
+)
 from .signer import Signer
 from .sinks import ConsoleSink, Sink
 from .store import Chat, FeedState, IngestResult, Matched, Outgoing, Store, parse_iso
@@ -496,8 +504,18 @@ class Service:
         return DigestSchedule(every=settings.digest_every or 3600.0)
 
     def next_digest_at(self, chat: Chat) -> datetime | None:
+        """When the chat's next digest comes: its schedule's next time, or, when a pause or the
+        quiet hours hold it then, when they end (what ``/list`` shows)."""
         last = chat.last_digest_at or chat.created_at or datetime.now(UTC)
-        return next_digest(self.schedule_for(chat), last, self.tz_for(chat))
+        tz = self.tz_for(chat)
+        when = next_digest(self.schedule_for(chat), last, tz)
+        quiet = parse_quiet(chat.quiet) if chat.quiet else None
+        for _ in range(2):  # a pause may end in the quiet hours, and they at a pause's end
+            if when is not None and chat.paused(when):
+                when = chat.paused_until
+            if when is not None and quiet and in_quiet(quiet, when, tz):
+                when = quiet_end(quiet, when, tz)
+        return when
 
     # -- delivery --
 

@@ -460,3 +460,14 @@ def test_an_untitled_posts_excerpt_does_not_repeat_its_title() -> None:
     )
     snippet = digest._snippet(summary, "Shelling hit border villages of Sumy region overnight.")
     assert snippet == "Bilopillia was hit too."
+
+
+def test_the_next_digest_waits_for_the_quiet_hours_to_end() -> None:
+    from alerts.schedule import parse_quiet, quiet_end
+
+    tz = ZoneInfo("Europe/Kyiv")
+    quiet = parse_quiet("23:00-07:00")
+    late = datetime(2026, 12, 1, 22, 30, tzinfo=UTC)  # 00:30 in Kyiv
+    assert quiet_end(quiet, late, tz).astimezone(UTC) == datetime(2026, 12, 2, 5, 0, tzinfo=UTC)
+    evening = datetime(2026, 12, 1, 21, 30, tzinfo=UTC)  # 23:30 in Kyiv, before midnight
+    assert quiet_end(quiet, evening, tz).astimezone(UTC) == datetime(2026, 12, 2, 5, 0, tzinfo=UTC)

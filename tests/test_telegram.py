@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from alerts import config as configmod
 from alerts.service import Service
@@ -312,6 +313,15 @@ async def test_subscriber_commands_and_their_mistakes(tmp_path, feed_server, fak
             assert expected in reply["text"], (command, reply["text"])
         listing = (await bot.command(ALICE, "/list"))["text"]
         assert "every 2h" in listing and "America/New_York" in listing and "23:00-07:00" in listing
+        # the next digest as it will come: when a pause ends, not at a time it holds (QA; the
+        # digest is due every 2h, the pause lasts 5h)
+        await bot.command(ALICE, "/quiet off")
+        await bot.command(ALICE, "/pause 5h")
+        until = bot.store.chat(ALICE).paused_until.astimezone(ZoneInfo("America/New_York"))
+        listing = (await bot.command(ALICE, "/list"))["text"]
+        assert f"Next digest: {until:%d %b %H:%M}" in listing, listing
+        await bot.command(ALICE, "/resume")
+        await bot.command(ALICE, "/quiet 23:00-07:00")
         reply = await bot.command(ALICE, "/digest off")
         assert "urgent alerts only" in reply["text"]
         reply = await bot.command(ALICE, "/stop")
