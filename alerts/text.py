@@ -63,6 +63,11 @@ _INVISIBLE = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff]")
 # Ukrainian text ("Су́ми"), which readers ignore and so must matching.
 _MARKS = re.compile("[\u0300-\u036f]")
 _SPACE = re.compile(r"\s+")
+# An entity left after decoding: text a CMS escaped twice ("&amp;nbsp;" in a CDATA section),
+# which no reader means to see as "&nbsp;".
+_ESCAPED_TWICE = re.compile(
+    r"&(?:nbsp|amp|quot|apos|lt|gt|mdash|ndash|laquo|raquo|#\d{2,5}|#x[0-9a-fA-F]{2,4});"
+)
 # A word is a run of letters and digits; apostrophes, hyphens and underscores separate words,
 # so "Kyiv's" and "Sumy-based" contain the words "kyiv" and "sumy".
 _NON_WORD = re.compile(r"[\W_]+")
@@ -105,6 +110,8 @@ def plain(markup: str | None, *, paragraphs: bool = False) -> str:
         text = _TAG.sub(" ", text)
     if "&" in text:
         text = html.unescape(text)
+        if "&" in text and _ESCAPED_TWICE.search(text):
+            text = html.unescape(text)  # a CMS that escaped its HTML twice: "&amp;nbsp;"
     text = clean(text)
     if not blocks:
         return _SPACE.sub(" ", text).strip()

@@ -513,3 +513,16 @@ def test_an_untitled_item_without_guid_or_link_keeps_its_id() -> None:
     assert item.summary == text
     one_line = text.replace("\n", " ")
     assert item.guid == "sha1:" + hashlib.sha1(f"{text}\n{one_line}".encode()).hexdigest()
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_text_escaped_twice_reads_as_text(fast: bool) -> None:
+    """A CMS that escapes its HTML twice puts "&amp;nbsp;" in a CDATA section: it was shown
+    as "&nbsp;" in the excerpt (QA); titles were decoded already."""
+    body = (
+        '<rss version="2.0"><channel><title>t</title><item><title>Strike</title>'
+        "<description><![CDATA[<p>Three people were injured.&amp;nbsp;Rescuers work "
+        "&amp;laquo;around the clock&amp;raquo;.</p>]]></description></item></channel></rss>"
+    )
+    item = feeds.parse("f", feeds.Fetched(body.encode()), fast=fast).items[0]
+    assert item.summary == "Three people were injured. Rescuers work «around the clock»."
