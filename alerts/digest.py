@@ -20,7 +20,8 @@ from datetime import UTC, datetime, tzinfo
 from .config import Rule
 from .items import safe_link
 from .store import Entry, Piece
-from .teasers import builtin_teasers
+from .teasers import cut_text
+from .text import shorten
 from .wording import plural
 
 TELEGRAM_LIMIT = 4096
@@ -236,8 +237,7 @@ def _snippet(summary: str, title: str = "") -> str:
     without the title where the text opens with it (a Telegram channel's post, whose title is
     its first line; an untitled item, titled by its first words), which the alert shows above."""
     # Cut first: an untitled post's title is its first paragraph after a "Forwarded from" line.
-    text = builtin_teasers().cut("\n" + summary)[1:]
-    return _shorten(_without_title(text, title), _ALERT_SUMMARY)
+    return shorten(_without_title(cut_text(summary), title), _ALERT_SUMMARY)
 
 
 def _without_title(summary: str, title: str) -> str:
@@ -250,12 +250,6 @@ def _without_title(summary: str, title: str) -> str:
     if opening is None:
         return summary
     return summary[opening.end() :].lstrip(" .,:;!?…—–-\n\t")
-
-
-def _shorten(text: str, limit: int) -> str:
-    if len(text) <= limit:
-        return text
-    return text[:limit].rsplit(" ", 1)[0] + " …"
 
 
 # --- Telegram HTML --------------------------------------------------------------------------
@@ -273,7 +267,7 @@ def _link_html(text: str, url: str | None) -> str:
 
 
 def _title_html(entry: Entry, limit: int = 300) -> str:
-    text = esc(_shorten(entry.title, limit))
+    text = esc(shorten(entry.title, limit))
     return text if entry.coverage else _link_html(text, entry.link)
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
-from .text import plain
+from .text import plain, shorten
 
 # Query parameters that only say where a click came from. Two links that differ only in these
 # are the same article, so they are dropped before links are compared.
@@ -193,11 +193,9 @@ def _title_from(summary: str) -> str:
     """A title for an untitled item (a Telegram channel's post): its text's first paragraph
     without what belongs to no one post ("Forwarded from ...", a channel's footer), cut to
     120 characters; a title is one line."""
-    from .teasers import builtin_teasers  # here: most items have a title
+    from .teasers import cut_text  # here: most items have a title
 
-    text = builtin_teasers().cut("\n" + summary)[1:] or summary
-    line = text.split("\n", 1)[0]
-    return line[:120].rsplit(" ", 1)[0] + " …" if len(line) > 120 else line
+    return shorten((cut_text(summary) or summary).split("\n", 1)[0], 120)
 
 
 def from_entry(
@@ -213,15 +211,14 @@ def from_entry(
     if not summary and entry.get("content"):
         summary = entry["content"][0].get("value")
     summary = plain(summary, paragraphs=True)
-    if len(summary) > _SUMMARY_LIMIT:
-        summary = summary[:_SUMMARY_LIMIT].rsplit(" ", 1)[0] + " …"
+    summary = shorten(summary, _SUMMARY_LIMIT)
     link = _link(entry, base)
     if not title and not summary:
         return None
     # The title an untitled item had before it was titled by its first paragraph: its id
     # (below) is made of it, so that an item without guid or link keeps the id it was stored
     # under, and is not delivered again.
-    id_title = title or (summary[:120].rsplit(" ", 1)[0] + " …" if len(summary) > 120 else summary)
+    id_title = title or shorten(summary, 120)
     if not title:
         title = _title_from(summary)
     guid = entry.get("id") or entry.get("guid")

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from datetime import time as dt_time
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -81,6 +82,11 @@ def _outage(state: FeedState, now: datetime) -> str:
     """How long a feed has been failing, for operators' notices: ``2h15m``."""
     since = parse_iso(state.failing_since) or now
     return format_duration((now - since).total_seconds())
+
+
+def _quiet(chat: Chat) -> tuple[dt_time, dt_time] | None:
+    """The chat's quiet hours, if it has any."""
+    return parse_quiet(chat.quiet) if chat.quiet else None
 
 
 def backoff(interval: float, failures: int) -> float:
@@ -509,7 +515,7 @@ class Service:
         last = chat.last_digest_at or chat.created_at or datetime.now(UTC)
         tz = self.tz_for(chat)
         when = next_digest(self.schedule_for(chat), last, tz)
-        quiet = parse_quiet(chat.quiet) if chat.quiet else None
+        quiet = _quiet(chat)
         for _ in range(2):  # a pause may end in the quiet hours, and they at a pause's end
             if when is not None and chat.paused(when):
                 when = chat.paused_until
@@ -587,7 +593,7 @@ class Service:
             last = chat.last_digest_at or chat.created_at or now
             if not digest_due(self.schedule_for(chat), last, now, tz):
                 continue
-            if in_quiet(parse_quiet(chat.quiet) if chat.quiet else None, now, tz):
+            if in_quiet(_quiet(chat), now, tz):
                 continue  # the digest waits for the end of the quiet hours
             due.append(chat.id)
         # Alerts held by a pause that has just ended go out now, and before any digest: urgent
@@ -898,8 +904,9 @@ class Service:
                 # Sent beside this job, not within it: a chat that Telegram told to wait (429)
                 # would hold the feed's next poll, and every other chat's next alert with it.
                 # Shutdown waits for it as for a job.
-                self._alerting.add(asyncio.create_task(self._tracked(self.send_alerts)))
-                self._alerting = {t for t in self._alerting if not t.done()}
+                task = asyncio.create_task(self._tracked(self.send_alerts))
+                self._alerting.add(task)
+                task.add_done_callback(self._alerting.discard)
 
     def _add_poll_job(self, scheduler: AsyncIOScheduler, feed: Feed, first: datetime) -> None:
         from apscheduler.triggers.interval import IntervalTrigger
@@ -1009,9 +1016,10 @@ class Service:
             if self._inflight:
                 grace = self.config.settings.fetch_timeout + 5
                 await asyncio.wait(set(self._inflight), timeout=grace)
-            for task in self._alerting:  # the scheduler cancels its own jobs; these are ours
+            alerting = list(self._alerting)  # the scheduler cancels its own jobs; these are ours
+            for task in alerting:
                 task.cancel()
-            await asyncio.gather(*self._alerting, return_exceptions=True)
+            await asyncio.gather(*alerting, return_exceptions=True)
             scheduler.shutdown(wait=False)
             if self.frontend is not None:
                 await self.frontend.stop()

@@ -68,7 +68,7 @@ from .lexicon import (
     skeleton,
     stem,
 )
-from .teasers import builtin_teasers
+from .teasers import cut_text
 from .text import clean, dateline
 
 # --------------------------------------------------------------------------------------------
@@ -329,7 +329,7 @@ def _lead(summary: str) -> str:
     # the words the lead could take, which a teaser may run past.
     # The line breaks between paragraphs are kept for the cut: where a teaser ends.
     words = _FIRST_WORDS.match(summary)
-    lead = builtin_teasers().cut("\n" + (words.group() if words else ""))[1:]
+    lead = cut_text(words.group() if words else "")
     return " ".join(lead.split()[:LEAD_WORDS])
 
 

@@ -10,6 +10,7 @@ items never pay for it.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from dataclasses import dataclass
@@ -192,9 +193,18 @@ def builtin_teasers() -> Teasers:
     return load(DATA)
 
 
-# teasers.yaml's keys: phrase lists per language, and word counts with their defaults
+def cut_text(text: str) -> str:
+    """An item's text (without its title line) less its teasers, credits and bylines, as the
+    built-in teasers cut them."""
+    return builtin_teasers().cut("\n" + text)[1:]
+
+
+# teasers.yaml's keys, as Teasers names them: phrase lists per language, and word counts with
+# the defaults Teasers gives them
 _LISTS = ("teasers", "credits", "bylines", "recaps", "recalls", "abbreviations")
-_COUNTS = (("teaser_words", 16), ("credit_words", 24), ("byline_words", 12), ("recap_words", 80))
+_COUNTS = tuple(
+    (f.name, f.default) for f in dataclasses.fields(Teasers) if f.name.endswith("_words")
+)
 
 
 def load(path: Path) -> Teasers:
@@ -219,12 +229,4 @@ def load(path: Path) -> Teasers:
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise TeaserError(f"{path.name}: {key}: expected a whole number, 1 or more")
         counts[key] = value
-    return Teasers(
-        lists["teasers"],
-        lists["credits"],
-        bylines=lists["bylines"],
-        recaps=lists["recaps"],
-        recalls=lists["recalls"],
-        abbreviations=lists["abbreviations"],
-        **counts,
-    )
+    return Teasers(**lists, **counts)

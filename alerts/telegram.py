@@ -90,7 +90,7 @@ def _zone_name(name: str) -> str | None:
     except (ZoneInfoNotFoundError, ValueError):
         pass
     folded = name.casefold()
-    return next((z for z in sorted(available_timezones()) if z.casefold() == folded), None)
+    return next((z for z in available_timezones() if z.casefold() == folded), None)
 
 
 class TelegramSink:

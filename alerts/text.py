@@ -119,6 +119,13 @@ def plain(markup: str | None, *, paragraphs: bool = False) -> str:
     return "\n".join(line for line in lines if line)
 
 
+def shorten(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters at a word's end, marked with " …"."""
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0] + " …"
+
+
 def _without_link_lists(markup: str) -> str:
     """``markup`` without its lists of links (innermost lists; one pass over the list tags,
     so that hostile markup of thousands of unclosed lists costs no more than its length)."""
