@@ -588,6 +588,15 @@ class Decision:
     reason: str
 
 
+def _apart(gap: float, updates: bool) -> bool:
+    """Whether two reports ``gap`` hours apart are told far enough apart to be two events when
+    they differ (other towns of one region, other weapons): half of :data:`CLOSE` or more, and
+    neither says it updates the other. Minutes after an attack, outlets may mistake a missile
+    for a drone or name the region's capital for its village; hours later they would not,
+    unless one report corrects the other."""
+    return gap >= _hours(CLOSE) / 2 and not updates
+
+
 def _hours(delta: timedelta) -> float:
     return abs(delta.total_seconds()) / 3600
 
@@ -842,7 +851,7 @@ def _weigh(
     wa, wb = sa.title & vocab.weapons, sb.title & vocab.weapons
     if wa and wb and wa.isdisjoint(wb) and not (wa & sb.keys or wb & sa.keys):
         # First reports may mistake a missile for a drone; hours later, they would not.
-        cost = STRONG if gap >= _hours(CLOSE) / 2 and not updates else MODERATE
+        cost = STRONG if _apart(gap, updates) else MODERATE
         evidence(-cost, lambda: f"other weapons ({_readable(wa)} vs {_readable(wb)})")
 
     conflict = _mod_conflict(sa.mods, sb.mods)
@@ -1027,7 +1036,7 @@ def _places(
             )
         return None  # places of the leads only: where officials spoke, where a drone came from
     if ra & rb and sa_towns and sb_towns:
-        if gap >= _hours(CLOSE) / 2 and not updates:
+        if _apart(gap, updates):
             return (
                 -STRONG,
                 lambda: (
