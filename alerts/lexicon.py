@@ -38,6 +38,8 @@ from typing import Any
 import Stemmer
 import yaml
 
+from .memo import Memo
+
 log = logging.getLogger("alerts")
 
 DATA = Path(__file__).with_name("concepts.yaml")
@@ -55,14 +57,16 @@ HIDDEN = "-"
 """The key of a phrase that is evidence of nothing (a false friend: "Kyiv Independent")."""
 
 
+# The stemmers' own caches are off (0): the Memos in front of them remember stems, and a
+# second copy of 10,000 words a stemmer is memory for nothing.
 @functools.lru_cache(maxsize=1)
 def _english() -> Any:
-    return Stemmer.Stemmer("english")
+    return Stemmer.Stemmer("english", 0)
 
 
 @functools.lru_cache(maxsize=1)
 def _russian() -> Any:
-    return Stemmer.Stemmer("russian")
+    return Stemmer.Stemmer("russian", 0)
 
 
 _UK_ENDINGS = tuple(
@@ -92,9 +96,8 @@ def is_cyrillic(word: str) -> bool:
     return "\u0400" <= word[:1] <= "\u04ff"
 
 
-@functools.lru_cache(maxsize=200_000)
-def stem(word: str, lang: str) -> str:
-    """A word's stem within its language, for words the lexicon does not know."""
+def _stem(key: tuple[str, str]) -> str:
+    word, lang = key
     if not is_cyrillic(word):
         return _english().stemWord(word)
     if lang == "ru":
@@ -103,6 +106,14 @@ def stem(word: str, lang: str) -> str:
         if word.endswith(ending) and len(word) - len(ending) >= 3:
             return word[: -len(ending)][:6]
     return word[:6]
+
+
+_STEMS = Memo(_stem)
+
+
+def stem(word: str, lang: str) -> str:
+    """A word's stem within its language, for words the lexicon does not know."""
+    return _STEMS[word, lang]
 
 
 _CYRILLIC = re.compile("[\u0400-\u04ff]")
@@ -189,17 +200,16 @@ def _oblast_forms(expand: _Expander) -> set[str]:
     return forms
 
 
-_KEYS: dict[str, str] = {}
+def _key(word: str) -> str:
+    return word if is_cyrillic(word) else _english().stemWord(word)
+
+
+_KEYS = Memo(_key)
 
 
 def key_of(word: str) -> str:
     """How a folded word is looked up: its English stem, or a Cyrillic form as written."""
-    key = _KEYS.get(word)
-    if key is None:
-        key = word if is_cyrillic(word) else _english().stemWord(word)
-        if len(_KEYS) < 500_000:
-            _KEYS[word] = key
-    return key
+    return _KEYS[word]
 
 
 _BUILT: list[Lexicon] = []
@@ -223,8 +233,6 @@ FORMAT = 2
 _PACKAGES = ("pymorphy3", "pymorphy3-dicts-uk", "pymorphy3-dicts-ru", "PyStemmer")
 _SEP = "\x1f"
 """Between the words of a phrase key in the file (words are letters and digits only)."""
-_MEMO = 200_000
-"""Keys each table remembers, found or not: the words of news repeat, the memory stays bound."""
 
 
 def _cached(dirs: Any = None) -> Lexicon:
@@ -383,13 +391,10 @@ class _Table:
         self._conn, self._lock, self.name = conn, lock, name
         self._sql = f"SELECT v FROM {name} WHERE k = ?"
         self._flat, self._decode = flat, decode
-        self._memo: dict[Any, Any] = {}
+        self._memo = Memo(self._read)  # found or not: the words of news repeat
 
     def get(self, key: Any, default: Any = None) -> Any:
-        try:
-            found = self._memo[key]
-        except KeyError:
-            found = self._read(key)
+        found = self._memo[key]
         return default if found is None else found
 
     def __getitem__(self, key: Any) -> Any:
@@ -405,14 +410,11 @@ class _Table:
         try:
             with self._lock:
                 row = self._conn.execute(self._sql, [self._flat(key)]).fetchone()
-            found = None if row is None else self._decode(row[0])
+            return None if row is None else self._decode(row[0])
         except (sqlite3.Error, ValueError, TypeError) as exc:
             # The file was checked when opened; a page damaged since costs this one word.
             log.warning("lexicon cache unreadable at %s %r: %s", self.name, key, exc)
-            found = None
-        if len(self._memo) < _MEMO:
-            self._memo[key] = found
-        return found
+            return None
 
     def items(self) -> Iterator[tuple[Any, Any]]:
         """Every row, decoded (for comparing a cache with what was built; reading reports

@@ -68,6 +68,7 @@ from .lexicon import (
     skeleton,
     stem,
 )
+from .memo import Memo
 from .teasers import cut_text
 from .text import clean, dateline
 
@@ -296,7 +297,12 @@ class _Token:
     first: bool  # first word of a sentence or segment
 
 
-_FOLDED: dict[str, tuple[str, str]] = {}
+def _folded(raw: str) -> tuple[str, str]:
+    folded = fold(raw)
+    return folded, key_of(folded)
+
+
+_FOLDED = Memo(_folded)
 
 
 def _tokens(title: str, lead: str) -> list[_Token]:
@@ -306,12 +312,7 @@ def _tokens(title: str, lead: str) -> list[_Token]:
         for segment in _SEGMENT.split(text):
             first = True
             for raw in _WORD.findall(segment):
-                known = cache.get(raw)
-                if known is None:
-                    folded = fold(raw)
-                    known = (folded, key_of(folded))
-                    if len(cache) < 500_000:
-                        cache[raw] = known
+                known = cache[raw]
                 out.append(_Token(raw, known[0], known[1], in_title, first))
                 first = False
     return out
@@ -611,26 +612,9 @@ def _base_weight(key: str) -> float:
     return 1.0
 
 
-class _Table(dict):
-    """Weights by key, each computed on first use: looked up by ``map`` in C afterwards.
-
-    Emptied when it reaches ``limit`` keys: a bot that runs for months meets new words every
-    day, and a table that only grew would be a leak."""
-
-    def __init__(self, compute: Callable[[str], float], limit: int = 200_000) -> None:
-        super().__init__()
-        self.compute = compute
-        self.limit = limit
-
-    def __missing__(self, key: str) -> float:
-        if len(self) >= self.limit:
-            self.clear()
-        value = self[key] = self.compute(key)
-        return value
-
-
-_BASE = _Table(_base_weight)
-_EXCESS = _Table(lambda key: max(_BASE[key] - _LIGHT, 0.0))
+# Weights by key, each computed on first use: looked up by ``map`` in C afterwards.
+_BASE = Memo(_base_weight)
+_EXCESS = Memo(lambda key: max(_BASE[key] - _LIGHT, 0.0))
 _base = _BASE.__getitem__
 _excess = _EXCESS.__getitem__
 
