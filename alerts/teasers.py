@@ -74,27 +74,45 @@ class Teasers:
             and len(first.split()) <= self.byline_words
             and not _SENTENCE_END.search(first)
             and _names(first[opening.end() - 1 :])
-        ) or _sign_off(first):
+        ) or (_sign_off(first) and len(first.split(",")[0].split()) >= 2):
+            # A first line is a sign-off when it names a person: «Харків, Салтівка» opening a
+            # Telegram post says where the news is.
             body, cut = rest, True
-        rest, newline_, last = body.rpartition("\n")
-        if newline_ and _sign_off(last):
-            body, cut = rest, True
+        # The last paragraph of the article, above what closes every article of the site (a
+        # photo credit, "Subscribe to ...").
+        paragraphs = body.split("\n")
+        end = len(paragraphs)
+        while end > 1 and self._opening.match(paragraphs[end - 1].lstrip()):
+            end -= 1
+        if end > 1 and _sign_off(paragraphs[end - 1]):
+            del paragraphs[end - 1]
+            body, cut = "\n".join(paragraphs), True
         return head + newline + body if cut else text
 
     @functools.cached_property
     def _opening(self) -> re.Pattern[str]:
-        # A teaser's phrase must be followed by a colon or a dash; a credit's by anything.
+        # Every opening is at a sentence's start: a paragraph's, or after a sentence's end or a
+        # symbol ("👉 Subscribe to ..."). Within a sentence the words are the news: "20 more —
+        # including four children — were injured", "urged residents to subscribe to alerts".
+        start = r"(?:(?<![^\n])|(?<=[.!?…»”\")] )|(?<=[^\w\s,;:\-\u2013\u2014] ))"
         parts = []
         if self.teasers:
             teasers = _alternation(self.teasers)
-            parts.append(rf"(?P<teaser>{teasers})\s*[:\u2013\u2014-]")
+            # a colon, a dash or an arrow: "Read also:", "ЧИТАЙТЕ ТАКОЖ —", "Read also ➡️"
+            parts.append(rf"{start}(?P<teaser>{teasers})\s*(?:[:\u2013\u2014-]|{_ARROW})")
             # a paragraph of its own, over the linked headline: "Read also\nDrones hit Kharkiv"
             parts.append(rf"(?<![^\n])(?P<heading>{teasers})[ \t]*(?=\n)")
+            # a phrase of two words or more, before a headline's capital: «По теме Дроны
+            # атаковали Харьков» (one word would take prose: "More Ukrainian troops arrived")
+            several = tuple(t for t in self.teasers if len(t.split()) > 1)
+            if several:
+                parts.append(
+                    rf"(?<![^\n])(?P<bare>{_alternation(several)})[ \t]+(?=(?-i:[A-ZА-ЯІЇЄҐЁ]))"
+                )
         if self.credits:
-            parts.append(rf"(?P<credit>{_alternation(self.credits)})\b")
+            parts.append(rf"{start}(?P<credit>{_alternation(self.credits)})\b")
         # at a sentence's start only: "... hit Kyiv last week, officials said" and "the missile,
         # as previously reported, was shot down over Kyiv" are the news
-        start = r"(?:(?<![^\n])|(?<=[.!?…] ))"
         if self.recaps:
             parts.append(rf"{start}(?P<recap>{_alternation(self.recaps)})\s*[,:]")
         if self.recalls:
@@ -125,7 +143,7 @@ class Teasers:
                 continue  # «Нагадаємо, ...» opening an update's lead is its news
             if recap or recall:
                 limit = self.recap_words
-            elif found.group("teaser") or found.group("heading"):
+            elif found.group("teaser") or found.group("heading") or found.group("bare"):
                 limit = self.teaser_words
             else:
                 limit = self.credit_words
@@ -160,6 +178,8 @@ def _alternation(phrases: tuple[str, ...]) -> str:
 
 
 _QUOTES = "«»\"“”„'’"
+# What may stand for a teaser's colon: an arrow or a pointing hand, as an emoji or not.
+_ARROW = "[\u2190-\u21ff\u2794-\u27bf\u2b05-\u2b07\U0001f447-\U0001f449]\ufe0f?"
 
 
 def _names(text: str) -> bool:
@@ -180,11 +200,11 @@ def _names(text: str) -> bool:
 
 def _sign_off(paragraph: str) -> bool:
     """A closing paragraph of at most five capitalised words with a comma and no sentence:
-    «Олена Петренко, Київ», "Marta Hnatiuk, Kyiv"."""
-    words = paragraph.split()
+    «Олена Петренко, Київ», "— Marta Hnatiuk, Kyiv"."""
+    words = [w for w in (w.strip(_QUOTES + ",\u2013\u2014-") for w in paragraph.split()) if w]
     if not 2 <= len(words) <= 5 or "," not in paragraph or _SENTENCE_END.search(paragraph):
         return False
-    return all(w.strip(_QUOTES + ",")[:1].isupper() for w in words if w.strip(_QUOTES + ","))
+    return all(w[:1].isupper() for w in words)
 
 
 @functools.lru_cache(maxsize=1)

@@ -698,6 +698,61 @@ def test_background_and_credits_do_not_put_an_item_in_kyiv(text: str) -> None:
     assert near_matcher().match(text).regions == ("Odesa",)
 
 
+@pytest.mark.parametrize(
+    ("text", "region"),
+    [
+        # Words that open a teaser or a credit inside a sentence are the news (QA of stop 23):
+        # the cut had taken Kyiv and the missiles with it.
+        (
+            "Strike on the capital\nFive people were killed and 20 more — including four "
+            "children — were injured when Russian ballistic missiles struck a district of Kyiv.",
+            "Kyiv",
+        ),
+        (
+            "Night attack\nThe mayor urged residents to subscribe to official alert channels as "
+            "Russian glide bombs struck Kharkiv overnight, killing two.",
+            "Kharkiv",
+        ),
+        (
+            "Нічний удар\nНа фото — наслідки нічного удару по Харкову: дві керовані авіабомби "
+            "влучили у багатоповерхівку.",
+            "Kharkiv",
+        ),
+    ],
+)
+def test_an_opening_phrase_inside_a_sentence_is_the_news(text: str, region: str) -> None:
+    assert near_matcher().match(text).regions == (region,)
+
+
+@pytest.mark.parametrize(
+    "summary",
+    [
+        # teasers whose phrase an arrow follows, or a headline in bold without a colon
+        "<p>A drone hit the port of Odesa.</p><p>Read also ➡️ <a href='https://x.example/k'>"
+        "Drones attack Kyiv overnight</a></p><p>The port works.</p>",
+        "<p>Дрон попал в порт Одессы.</p><p><b>По теме</b> <a href='https://x.example/k'>Дроны "
+        "атаковали Киев</a></p><p>Порт работает.</p>",
+        # a sign-off above the site's footer, and one opened by a dash
+        "<p>Дрон влучив у порт Одеси.</p><p>Олена Петренко, Київ</p><p>Фото: ДСНС України</p>"
+        "<p>Підписуйтесь на Одеса Онлайн</p>",
+        "<p>A drone hit the port of Odesa.</p><p>— Olena Petrenko, Kyiv</p>",
+    ],
+)
+def test_teasers_and_sign_offs_of_other_shapes_name_no_place(summary: str) -> None:
+    from alerts.items import from_entry
+
+    item = from_entry("Feed", {"title": "Odesa port", "summary": summary})
+    assert near_matcher().match(item.text).regions == ("Odesa",), item.text
+
+
+def test_a_telegram_posts_place_line_is_where_the_news_is() -> None:
+    # «Харків, Салтівка» opening an untitled post was cut as a reporter's sign-off (QA).
+    from alerts.items import from_entry
+
+    post = {"summary": "Харків, Салтівка<br>Вибух, влучання авіабомби у багатоповерхівку."}
+    assert near_matcher().match(from_entry("Feed", post).text).regions == ("Kharkiv",)
+
+
 def test_a_time_named_inside_the_news_is_the_news() -> None:
     m = near_matcher()
     text = "Kyiv hit\nMissiles hit Kyiv last week, officials said. Rescuers still search."
