@@ -35,15 +35,19 @@ _CAPTION = re.compile(r"<figcaption\b[^>]*>.*?</figcaption\s*>", re.IGNORECASE |
 # outlets that carry a story. Its headlines are other articles ("North Korean troops deployed to
 # Kursk region" under a concert review); an item of words, not links, is kept.
 _LIST_TAG = re.compile(r"<(/?)(?:ul|ol)\b[^>]*>", re.IGNORECASE)
-_LIST_ITEM = re.compile(r"<li\b", re.IGNORECASE)
+_LIST_ITEM = re.compile(r"<li\b[^>]*>", re.IGNORECASE)
+# A link within the page: a live blog's "Key events" list, whose items are its own posts.
+_IN_PAGE = re.compile(r"""href\s*=\s*["']?#""", re.IGNORECASE)
 # (no link inside a link: a link left open ends at the next one, so the cost stays linear)
 _LINK = re.compile(r"<a\b[^>]*>(?:(?!<a\b).)*?</a\s*>", re.IGNORECASE | re.DOTALL)
 _LINK_LIST_WORDS = 4
-"""Words beside its link an item of such a list may have: the outlet, a category ("In "War"")."""
+"""Words beside its link an item of such a list may have: the outlet, a category ("In "War""),
+and fewer than its link has: "<a>Kherson</a>: shelled overnight" is a round-up's news."""
 # WordPress's feed footer: "The post <a>Title</a> appeared first on <a>Site</a>." (the site's
 # name may name a city: "Odesa Herald").
 _WORDPRESS_FOOTER = re.compile(
-    r"<p\b[^>]*>\s*The post\b(?:(?!</?p\b).){0,600}?\bappeared first on\b(?:(?!</?p\b).){0,300}?</p\s*>",
+    r"<p\b[^>]*>\s*The post\s*<a\b(?:(?!</?p\b).){0,600}?</a\s*>\s*appeared first on\b"
+    r"(?:(?!</?p\b).){0,300}?</p\s*>",
     re.IGNORECASE | re.DOTALL,
 )
 # Mathematical bold, italic... letters (U+1D400-1D7FF), with which Telegram channels write
@@ -63,11 +67,9 @@ _INVISIBLE = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff]")
 # Ukrainian text ("Су́ми"), which readers ignore and so must matching.
 _MARKS = re.compile("[\u0300-\u036f]")
 _SPACE = re.compile(r"\s+")
-# An entity left after decoding: text a CMS escaped twice ("&amp;nbsp;" in a CDATA section),
-# which no reader means to see as "&nbsp;".
-_ESCAPED_TWICE = re.compile(
-    r"&(?:nbsp|amp|quot|apos|lt|gt|mdash|ndash|laquo|raquo|#\d{2,5}|#x[0-9a-fA-F]{2,4});"
-)
+# An entity left after decoding: text a CMS escaped twice ("&amp;nbsp;", «Куп&amp;rsquo;янськ»
+# in a CDATA section), which no reader means to see as "&nbsp;".
+_ESCAPED_TWICE = re.compile(r"&(?:[A-Za-z][A-Za-z0-9]{1,7}|#\d{2,5}|#x[0-9a-fA-F]{2,4});")
 # A word is a run of letters and digits; apostrophes, hyphens and underscores separate words,
 # so "Kyiv's" and "Sumy-based" contain the words "kyiv" and "sumy".
 _NON_WORD = re.compile(r"[\W_]+")
@@ -150,15 +152,21 @@ def _without_link_lists(markup: str) -> str:
 
 
 def _links_only(items_markup: str) -> bool:
-    """Whether every item of a list is a link, with a few words beside it at most."""
+    """Whether every item of a list is a link to another page, with a few words beside it at
+    most."""
     items = _LIST_ITEM.split(items_markup)[1:]
     for item in items:
-        if "<a" not in item and "<A" not in item:
+        if ("<a" not in item and "<A" not in item) or _IN_PAGE.search(item):
             return False
-        beside = _TAG.sub(" ", _LINK.sub(" ", item))
-        if len(html.unescape(beside).split()) > _LINK_LIST_WORDS:
+        linked = _words(" ".join(found.group() for found in _LINK.finditer(item)))
+        beside = _words(_LINK.sub(" ", item))
+        if beside > _LINK_LIST_WORDS or beside >= linked:
             return False
     return bool(items)
+
+
+def _words(markup: str) -> int:
+    return len(html.unescape(_TAG.sub(" ", markup)).split())
 
 
 def _without_embeds(markup: str) -> str:

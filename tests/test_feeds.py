@@ -485,6 +485,34 @@ def test_lists_of_other_articles_are_not_the_item(fast: bool) -> None:
 
 
 @pytest.mark.parametrize("fast", [True, False])
+def test_lists_and_paragraphs_that_are_the_items_news_are_kept(fast: bool) -> None:
+    """What the list and footer removal took from real news (QA of stop 23): a live blog's
+    "Key events", linked to its own posts; a round-up of linked town names, each with its
+    news; a paragraph that opens "The post office" and says "appeared first on the scene"."""
+    description = (
+        "<![CDATA[<h3>Key events</h3><ul><li><strong>06:12</strong> <a href='#post-1'>Ballistic"
+        " missiles strike Kyiv before dawn, two killed</a></li><li><a href='#post-2'>Air defence"
+        " active over Odesa</a></li></ul><ul><li><a href='/tag/kherson'>Kherson</a>: shelled "
+        "overnight</li><li><a href='/tag/odesa'>Odesa</a>: drones downed</li></ul><p>The post "
+        "office in Kherson's Dniprovskyi district was hit by artillery. Police officers who "
+        "appeared first on the scene said two were hurt.</p>]]>"
+    )
+    body = (
+        '<rss version="2.0"><channel><title>t</title><item><title>Live</title><description>'
+        f"{description}</description></item></channel></rss>"
+    )
+    item = feeds.parse("f", feeds.Fetched(body.encode()), fast=fast).items[0]
+    for kept in (
+        "Ballistic missiles strike Kyiv before dawn",
+        "Kherson: shelled overnight",
+        "Odesa: drones downed",
+        "The post office in Kherson",
+        "appeared first on the scene",
+    ):
+        assert kept in item.summary, kept
+
+
+@pytest.mark.parametrize("fast", [True, False])
 def test_an_untitled_post_is_titled_by_its_first_paragraph(fast: bool) -> None:
     """A Telegram channel's post (RSSHub) has no title: it is its text's first paragraph, one
     line, without "Forwarded From ..." (QA: the title was that line, a line break and more)."""
@@ -522,7 +550,13 @@ def test_text_escaped_twice_reads_as_text(fast: bool) -> None:
     body = (
         '<rss version="2.0"><channel><title>t</title><item><title>Strike</title>'
         "<description><![CDATA[<p>Three people were injured.&amp;nbsp;Rescuers work "
-        "&amp;laquo;around the clock&amp;raquo;.</p>]]></description></item></channel></rss>"
+        "&amp;laquo;around the clock&amp;raquo;. Bombs hit Куп&amp;rsquo;янськ&amp;hellip;</p>"
+        "]]></description></item></channel></rss>"
     )
     item = feeds.parse("f", feeds.Fetched(body.encode()), fast=fast).items[0]
-    assert item.summary == "Three people were injured. Rescuers work «around the clock»."
+    assert item.summary == (
+        "Three people were injured. Rescuers work «around the clock». Bombs hit Куп’янськ…"
+    )
+    alone = body.replace("&amp;laquo;around the clock&amp;raquo;", "").replace("&amp;nbsp;", " ")
+    item = feeds.parse("f", feeds.Fetched(alone.encode()), fast=fast).items[0]
+    assert item.summary.endswith("Bombs hit Куп’янськ…")  # the place is read, not "rsquo"
