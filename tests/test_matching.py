@@ -570,6 +570,34 @@ def test_near_is_set_per_rule_and_can_be_off() -> None:
     assert near_matcher("    near: 5\n").match("Kharkiv: the mayor said a drone fell").rules != ()
 
 
+def test_a_headline_names_what_its_lead_details() -> None:
+    # The headline and the lead are how a report is told: the headline's things are near the
+    # lead's, however long its first sentence. nk-troops (near: 20) missed four reports of
+    # North Korean troops in Kursk told so (QA of stop 23).
+    rules = configmod.parse(
+        "feeds:\n  - name: F\n    url: http://127.0.0.1:9/f.xml\nrules:\n  - id: nk\n"
+        "    all: [[North Korean, КНДР], [soldiers, troops, військовослужбов*], [Kursk, Курськ*]]\n"
+        "    near: 20\n",
+        "rules.yaml",
+    ).matcher
+    lead = (
+        "Seoul's spy agency told lawmakers on Thursday that, after weeks of heavy losses in "
+        "the autumn fighting, about 3,000 more of them had arrived in the Kursk region."
+    )
+    assert rules.match(f"More North Korean soldiers arrive at the front\n{lead}").rules == ("nk",)
+    uk = (
+        "Розвідка: до Курської області прибули нові підрозділи з КНДР\nЗа даними розвідки, "
+        "після важких втрат у боях минулого місяця Пхеньян перекинув ще близько трьох тисяч "
+        "військовослужбовців."
+    )
+    assert rules.match(uk).rules == ("nk",)
+    # A title that names one thing of three is no headline of the others, and the lead is
+    # the title and the 60 words after it.
+    assert rules.match(f"Weather in Kursk\nNorth Korean {lead} soldiers").rules == ()
+    past = " ".join(["The talks went on."] * 16)
+    assert rules.match(f"More North Korean soldiers\n{past} {lead}").rules == ()
+
+
 def test_where_title_and_lead() -> None:
     title = near_matcher("    where: title\n")
     assert title.match("Drone attack on Kharkiv\nMore in the text.").rules == ("kharkiv",)
