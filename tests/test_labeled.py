@@ -166,3 +166,17 @@ def test_north_korea_troops_and_russia_must_be_one_development(item_id: str) -> 
     item = next(i for i in items() if i["id"] == item_id)
     got = "nk-troops" in shipped().matcher.match(text_of(item)).rules
     assert got == ("nk-troops" in item["rules"])
+
+
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        ("Влучання КАБу в багатоповерхівку в Харкові\nЄ поранені.", "kharkiv-front"),
+        ("Сумщина: ворог знову вдарив КАБом по прикордонню\nПострадалих немає.", "sumy-front"),
+        ("КАБами по Харькову\nЕсть пострадавшие.", "kharkiv-front"),
+    ],
+)
+def test_the_attack_words_are_read_in_their_forms(text: str, rule: str) -> None:
+    # «КАБу», «КАБом» and «вдарив» matched nothing: the rules listed «КАБ», «КАБи», «КАБів» and
+    # «удар*» (QA). «КАБ*» would take «кабінет» and «кабель».
+    assert rule in shipped().matcher.match(text).rules
