@@ -51,6 +51,7 @@ LANGS = ("uk", "ru")
 _ENTRY_KEYS = frozenset({"en", "literal", "uk", "ru", "uk_adj", "ru_adj"})
 _REGION_KEYS = _ENTRY_KEYS | {"towns"}
 _TOP_KEYS = frozenset({"regions", "common_words", "not_common_words", "false_friends", "capital"})
+_CAPITAL_KEYS = frozenset({"region", "words", "not_before", "others"})
 _FALSE_FRIEND_KEYS = frozenset({"reason", "hides", "counts_for", "en", "literal", "uk", "ru"})
 
 # Parses with these grammemes are names (places, people, organisations): capitalised anyway, so
@@ -131,6 +132,11 @@ class Capital:
     words: tuple[str, ...]
     """Matched as whole words, case ignored; one ending in ``*`` is a stem, matched at a word's
     start («столиц*»: «столиця», «столиці», «столице»)."""
+    not_before: tuple[str, ...] = ()
+    """Words after which ``words`` name another capital: "the capital of the region"."""
+    others: tuple[str, ...] = ()
+    """Other capitals a text may call "the capital" («дрони атакували Москву ... у столиці»):
+    a text that names one does not say which it speaks of. Written as ``words`` are."""
 
 
 @dataclass(frozen=True)
@@ -238,14 +244,22 @@ def _capital(value: Any, regions: dict[str, tuple[Alias, ...]], filename: str) -
     if value is None:
         return None
     where = f"{filename}: capital"
-    if not isinstance(value, dict) or set(value) != {"region", "words"}:
-        raise GazetteerError(f"{where}: expected a mapping of region: and words:")
+    if not isinstance(value, dict) or not {"region", "words"} <= set(value) <= _CAPITAL_KEYS:
+        raise GazetteerError(
+            f"{where}: expected a mapping of region:, words: and, if need be, not_before: and "
+            "others:"
+        )
     if value["region"] not in regions:
         raise GazetteerError(f"{where}: unknown region {value['region']!r}")
-    words = value["words"]
-    if not isinstance(words, list) or not words or not all(isinstance(w, str) for w in words):
+    lists = {}
+    for key in ("words", "not_before", "others"):
+        words = value.get(key, [] if key != "words" else None)
+        if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+            raise GazetteerError(f"{where}: {key}: expected a list of words")
+        lists[key] = tuple(w.strip() for w in words)
+    if not lists["words"]:
         raise GazetteerError(f"{where}: words: expected a list of words")
-    return Capital(value["region"], tuple(w.strip() for w in words))
+    return Capital(value["region"], **lists)
 
 
 def _false_friends(

@@ -18,7 +18,7 @@ from typing import Any
 from . import diskcache
 from .gazetteer import Alias, Capital, FalseFriend, Gazetteer, Place, regions_of
 
-FORMAT = 2
+FORMAT = 3
 """Bumped when the JSON layout changes."""
 _PACKAGES = ("pymorphy3", "pymorphy3-dicts-uk", "pymorphy3-dicts-ru")
 _PREFIX = "gazetteer-"
@@ -54,7 +54,12 @@ def _dump(gazetteer: Gazetteer) -> dict[str, Any]:
         ],
         "capital": None
         if gazetteer.capital is None
-        else [gazetteer.capital.region, list(gazetteer.capital.words)],
+        else [
+            gazetteer.capital.region,
+            list(gazetteer.capital.words),
+            list(gazetteer.capital.not_before),
+            list(gazetteer.capital.others),
+        ],
     }
 
 
@@ -91,6 +96,6 @@ def _restore(data: dict[str, Any]) -> Gazetteer:
         raise ValueError("no places")
     capital = None
     if data["capital"] is not None:
-        region, words = data["capital"]
-        capital = Capital(text(region), tuple(text(w) for w in words))
+        region, *lists = data["capital"]
+        capital = Capital(text(region), *(tuple(text(w) for w in words) for words in lists))
     return Gazetteer(regions_of(places), places, friends, capital)

@@ -108,6 +108,8 @@ class CapitalLike(Protocol):
 
     region: str
     words: tuple[str, ...]
+    not_before: tuple[str, ...]
+    others: tuple[str, ...]
 
 
 class FalseFriendLike(Protocol):
@@ -206,7 +208,10 @@ class Matcher:
                 if counts_for is not None:  # found, it names the region it is in
                     self._term_regions.setdefault(tid, set()).add(counts_for)
                     self._region_terms[counts_for].add(tid)
-        self._capital = _capital_pattern(capital) if capital else None
+        self._capital = _words_pattern(capital.words, capital.not_before) if capital else None
+        self._other_capitals = (
+            _words_pattern(capital.others) if capital and capital.others else None
+        )
         self._capital_region = capital.region if capital else None
         # the phrases that open a teaser: a hit on one sends the text to be cut
         self._teasers = teasers
@@ -396,9 +401,11 @@ class Matcher:
             self._capital is not None
             and self._capital_region in filed_from
             and self._capital.search(rest)
+            and not (self._other_capitals and self._other_capitals.search(rest))
         ):
             # "Kyiv (AFP) - Missiles struck the capital ..., while drones hit Odesa": the
-            # dateline names the capital the text speaks of
+            # dateline names the capital the text speaks of (unless the text names another
+            # it may speak of: "drones at Moscow ... airports serving the capital")
             return self._match(text, forms)
         without = self._match(rest, forms)
         return without if without.regions else self._match(text, forms)
@@ -595,14 +602,19 @@ class Matcher:
         return tuple(rejected)
 
 
-def _capital_pattern(capital: CapitalLike) -> re.Pattern[str]:
-    """The capital's words as one pattern: whole words, or a stem where one ends in ``*``."""
-    parts = []
-    for word in capital.words:
-        stem = word.endswith("*")
-        body = r"\s+".join(map(re.escape, word.rstrip("*").split()))
-        parts.append(rf"\b{body}" if stem else rf"\b{body}\b")
-    return re.compile("|".join(parts), re.IGNORECASE)
+def _words_pattern(words: tuple[str, ...], not_before: tuple[str, ...] = ()) -> re.Pattern[str]:
+    """Words as one pattern: whole words, or a stem where one ends in ``*``; none of them
+    followed by one of ``not_before`` ("the capital" but not "the capital of the region")."""
+
+    def alternation(words: tuple[str, ...]) -> str:
+        parts = []
+        for word in words:
+            body = r"\s+".join(map(re.escape, word.rstrip("*").split()))
+            parts.append(rf"\b{body}\w*+" if word.endswith("*") else rf"\b{body}\b")
+        return "|".join(parts)
+
+    after = rf"(?!\s+(?:{alternation(not_before)}))" if not_before else ""
+    return re.compile(rf"(?:{alternation(words)}){after}", re.IGNORECASE)
 
 
 def _hidden(first: int, last: int, hidden: dict[int, list[tuple[int, int]]]) -> bool:
