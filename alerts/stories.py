@@ -1125,17 +1125,17 @@ class _Story:
     """The latest reports besides the headline, which a newcomer may not contradict."""
     keys: set[str]
     filed: int = 0
+    told: frozenset[str] = frozenset()
+    """The figures its reports gave as updates, every report's, not only those kept."""
 
 
 def _told(story: _Story) -> frozenset[str]:
     """The figures the story's reports gave as updates ("the death toll rose to 3"): a report
-    that gives them tells the story as it now stands, not another event. Read from the reports
-    the index keeps, so an index built again from the database decides alike."""
-    told: frozenset[str] = frozenset()
-    for _, sig in (story.head, *story.members):
-        if "update" in sig.flags:
-            told |= sig.numbers
-    return told
+    that gives them tells the story as it now stands, not another event. Of every report filed,
+    not only the few the index keeps: the sixth outlet's "3 dead" was a new story once the
+    update that said so had left them. An index built again from the database reads its update
+    reports too."""
+    return story.told
 
 
 def _order(head: Report) -> int:
@@ -1232,6 +1232,8 @@ class StoryIndex:
             if len(story.members) > self.keep_reports - 1:
                 del story.members[0]
             self._last_ts[story_id] = max(self._last_ts[story_id], report.published.timestamp())
+        if "update" in sig.flags:
+            story.told |= sig.numbers
         if story.filed < self.keep_reports:
             story.filed += 1
             for key in index_keys(sig):

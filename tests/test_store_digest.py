@@ -374,6 +374,15 @@ def test_story_index_read_back_from_the_database_is_the_one_filing_built(tmp_pat
     for n in range(6, 12):
         put_told(f"outlet{n:02d}", n, 10 + n, f"{told}, {sources[n % 4]}")
     put_told("riga", 101, 25, "Parliament in Vilnius votes on the 2027 budget, at last")
+    # an update between the reports kept: its figures are the story's (read back too)
+    put(
+        store,
+        "outlet99",
+        99,
+        15,
+        "Sumy substation strike: outage rises to 4,500 homes",
+        summary="The outage rose to 4,500 homes as a second line failed, officials say.",
+    )
     store.settle(NOW + timedelta(hours=1), frozenset())
     built = store._stories
 
@@ -387,6 +396,7 @@ def test_story_index_read_back_from_the_database_is_the_one_filing_built(tmp_pat
                 index._first_ts[sid],
                 index._last_ts[sid],
                 index._order[sid],
+                sorted(story.told),
             )
             for sid, story in index._stories.items()
         }
@@ -399,6 +409,7 @@ def test_story_index_read_back_from_the_database_is_the_one_filing_built(tmp_pat
     keys = {key for story in read._stories.values() for key in story.keys}
     assert {"en:firm", "en:util", "en:crew"} <= keys, keys  # the 2nd-4th reports' words
     assert state(read) == state(built)
+    assert any(story.told for story in read._stories.values())
     assert {k: sorted(v) for k, v in read._postings.items()} == {
         k: sorted(v) for k, v in built._postings.items()
     }

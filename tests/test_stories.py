@@ -401,6 +401,23 @@ def test_a_report_of_the_risen_toll_joins_a_story_that_has_told_it_rose() -> Non
     assert decided("Five killed in overnight drone attack on Odesa port") == (None, "")
 
 
+def test_a_story_remembers_its_update_after_the_update_is_no_longer_kept() -> None:
+    """A story keeps a few reports to compare newcomers with; the figures its updates gave are
+    its own whatever it keeps: a sixth outlet's "three killed" was a new urgent alert once
+    three more reports had pushed the update out (QA of stop 23)."""
+    index = StoryIndex()
+    odesa = "Russian drones hit the port of Odesa overnight; a grain terminal caught fire."
+    add(index, 1, story_report(1, "Drone strike on Odesa port kills two, injures seven", T0, odesa))
+    rose = "One of the seven injured port workers died in hospital, the governor said."
+    add(index, 1, story_report(2, "Odesa port strike: toll rises to three", T0 + HOUR, rose))
+    for n in range(3, 7):
+        add(index, 1, story_report(n, "Drone strike on Odesa port", T0 + HOUR * 2, odesa))
+    assert all("update" not in sig.flags for _, sig in index._stories[1].members)
+    later = story_report(9, "Three killed in overnight drone attack on Odesa port", T0 + HOUR * 5)
+    later = replace(later, summary=odesa)
+    assert index.assign(later, signature(later.title, later.summary))[0] == 1
+
+
 HOUR = timedelta(hours=1)
 
 

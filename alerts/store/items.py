@@ -67,9 +67,11 @@ class ItemStorage:
 
         Of each story, only the reports the index keeps are read: added oldest first, its first
         ``keep_reports`` give its headline and its keys, its last ``keep_reports - 1`` are the
-        reports a newcomer may not contradict, and the last its latest time; those between
-        change nothing. (A story told 500 times, as a busy night's template is, would otherwise
-        have 500 signatures read back for each run of ``once``.)"""
+        reports a newcomer may not contradict, and the last its latest time; of those between,
+        only the updates, whose figures the story has told. (A story told 500 times, as a busy
+        night's template is, would otherwise have 500 signatures read back for each run of
+        ``once``.) An update is found by its flag's word in the stored signature: a title word
+        "update" reads one row more, which changes nothing."""
         keep = self._stories.keep_reports
         where = "s.first_at >= ?" + (" AND s.first_at < ?" if until is not None else "")
         params: list[object] = [iso(since)] + ([iso(until)] if until is not None else [])
@@ -81,7 +83,8 @@ class ItemStorage:
             "ORDER BY COALESCE(i.published, i.seen_at), i.feed, i.guid) AS nth, "
             "COUNT(*) OVER (PARTITION BY i.story_id) AS told "
             f"FROM items i JOIN stories s ON s.id = i.story_id WHERE {where}) "
-            "WHERE nth <= ? OR nth > told - ? ORDER BY happened, feed, guid"
+            "WHERE nth <= ? OR nth > told - ? OR instr(signature, '\"update\"') "
+            "ORDER BY happened, feed, guid"
         )
         for row in self.db.execute(query, [*params, keep, keep - 1]).fetchall():
             item_id, story_id = row[0], row[1]
