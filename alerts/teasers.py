@@ -40,6 +40,7 @@ class Teasers:
     credit_words: int = 24
     bylines: tuple[str, ...] = ()
     byline_words: int = 12
+    byline_roles: tuple[str, ...] = ()
     recaps: tuple[str, ...] = ()
     recap_words: int = 80
     recalls: tuple[str, ...] = ()
@@ -49,6 +50,10 @@ class Teasers:
     def _abbreviation(self) -> re.Pattern[str]:
         words = "|".join(map(re.escape, self.abbreviations))
         return re.compile(rf"^(?:{_INITIALS}|(?:{words})\.)$" if words else rf"^{_INITIALS}$")
+
+    @functools.cached_property
+    def _roles(self) -> frozenset[str]:
+        return frozenset(role.casefold() for role in self.byline_roles)
 
     @functools.cached_property
     def _byline(self) -> re.Pattern[str] | None:
@@ -73,7 +78,7 @@ class Teasers:
             opening is not None
             and len(first.split()) <= self.byline_words
             and not _SENTENCE_END.search(first)
-            and _names(first[opening.end() - 1 :])
+            and _names(first[opening.end() - 1 :], self._roles)
         ) or (_sign_off(first) and len(first.split(",")[0].split()) >= 2):
             # A first line is a sign-off when it names a person: «Харків, Салтівка» opening a
             # Telegram post says where the news is.
@@ -182,15 +187,18 @@ _QUOTES = "«»\"“”„'’"
 _ARROW = "[\u2190-\u21ff\u2794-\u27bf\u2b05-\u2b07\U0001f447-\U0001f449]\ufe0f?"
 
 
-def _names(text: str) -> bool:
+def _names(text: str, roles: frozenset[str] = frozenset()) -> bool:
     """Whether ``text`` is names only: every word capitalised but the short ones that join
-    names ("Marta Hnatiuk and Olena Petrenko, Capital Courier, Kyiv"), not a sentence ("dawn
-    drones had hit Kyiv"); after the reporter's name, a job between commas may be in lower
-    case ("Olena Kovalenko, senior correspondent, Kyiv")."""
+    names ("Marta Hnatiuk and Olena Petrenko, Capital Courier, Kyiv") and the ``roles`` of
+    those who write ("Kyiv Ledger staff"), not a sentence ("dawn drones had hit Kyiv"); after
+    the reporter's name, a job between commas may be in lower case ("Olena Kovalenko, senior
+    correspondent, Kyiv")."""
 
     def capitalised(part: str) -> bool:
         words = [w.strip(_QUOTES + ",:;") for w in part.split()]
-        return bool(words) and all(w[:1].isupper() or len(w) <= 3 for w in words if w)
+        return bool(words) and all(
+            w[:1].isupper() or len(w) <= 3 or w.casefold() in roles for w in words if w
+        )
 
     parts = text.split(",")
     if len(parts) >= 3:
@@ -221,7 +229,7 @@ def cut_text(text: str) -> str:
 
 # teasers.yaml's keys, as Teasers names them: phrase lists per language, and word counts with
 # the defaults Teasers gives them
-_LISTS = ("teasers", "credits", "bylines", "recaps", "recalls", "abbreviations")
+_LISTS = ("teasers", "credits", "bylines", "byline_roles", "recaps", "recalls", "abbreviations")
 _COUNTS = tuple(
     (f.name, f.default) for f in dataclasses.fields(Teasers) if f.name.endswith("_words")
 )

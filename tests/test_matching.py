@@ -877,6 +877,15 @@ def test_a_byline_or_a_sign_off_names_no_place() -> None:
         "summary": "<p>Олена Савчук, Київ</p><p>Ракета влучила в порт Одеси.</p>",
     }
     assert m.match(from_entry("Feed", above).text).regions == ("Odesa",)
+    # "staff", "correspondent": who writes, in a byline of names (QA: "By Kyiv Ledger staff"
+    # over a strike on Bila Tserkva joined it to a Kyiv strike's story)
+    staff = {
+        "title": "Missile strike on Bila Tserkva overnight injures three",
+        "summary": "<p>By Kyiv Ledger staff</p><p>A Russian missile hit an industrial site in "
+        "Bila Tserkva overnight, injuring three people.</p>",
+    }
+    item = from_entry("Feed", staff)
+    assert "pl:Kyiv" not in signature(item.title, item.summary).places
     # A lead that opens with "By" is the news, and so is a text of one paragraph.
     lead = {"title": "Night", "summary": "<p>By dawn drones had hit Kyiv</p><p>More later.</p>"}
     assert m.match(from_entry("Feed", lead).text).regions == ("Kyiv",)
