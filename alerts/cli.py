@@ -338,14 +338,16 @@ async def _explain(
             location = source
             if not source.startswith(("http://", "https://")):
                 location = str(Path(source.removeprefix("file://")).resolve())
+            # A feed of the rules is read under its name, as ``once`` reads it: grouping
+            # compares outlets by it (two articles of one outlet are two stories).
+            feed = next((f.name for f in config.feeds if f.location == location), None)
             try:
                 fetched = await feeds.fetch(http, location, timeout=timeout)
-                parsed = await asyncio.to_thread(feeds.parse, source, fetched)
+                parsed = await asyncio.to_thread(feeds.parse, feed or source, fetched)
             except feeds.FetchError as exc:
                 print(f"{source}: {exc}", file=sys.stderr)
                 status = 1
                 continue
-            feed = next((f.name for f in config.feeds if f.location == location), None)
             for item in parsed.items:
                 exp = explain(config, item)
                 if store is not None:

@@ -234,5 +234,24 @@ def test_explain_says_which_story_an_item_would_join(feed_server, tmp_path) -> N
     assert "story: joins #" in text and SUMY[0][1] in text
 
 
+def test_explain_reads_a_feed_of_the_rules_under_its_name_as_once_does(feed_server, tmp_path):
+    # Two articles of one outlet are two stories. explain read a feed of the rules under its
+    # URL, so it said "joins" where once sent a second alert (QA of stop 23).
+    first = report(0, *SUMY[0], 0)
+    url = feed_server.serve("/w.xml", rss(first))
+    rules = write_rules(tmp_path / "rules.yaml", {"Wire": url}, STORY_RULES, REGIONS)
+    state = tmp_path / "state"
+    assert bot("once", "--rules", str(rules), "--state", str(state)).returncode == 0
+    own = report(1, "Wire", *SUMY[1][1:], 10)  # the same news, the same outlet's other article
+    feed_server.serve("/w.xml", rss(first, own))
+    result = bot("explain", "--rules", str(rules), "--state", str(state), "--json", url)
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    story = lines[1]["story"]
+    assert story["joins"] is False and "two articles of one outlet (Wire)" in story["reason"]
+    once = bot("once", "--rules", str(rules), "--state", str(state), "--json")
+    delivered = [json.loads(line) for line in once.stdout.splitlines()]
+    assert [(d["kind"], d["title"]) for d in delivered] == [("digest", SUMY[1][1])]  # a story
+
+
 def test_root() -> None:
     assert (ROOT / "alerts" / "stories.py").exists()
