@@ -360,11 +360,14 @@ def signature(title: str, summary: str, lexicon: Lexicon | None = None) -> Signa
     said_at: list[int] = []  # where "said" and its kin are
     after_at: list[int] = []  # where "hours after" and its kin are
     parts: list[tuple[int, str]] = []  # where a part of the day is named, and which
+    sentences = 0  # of the lead, begun so far
     since_until = -1  # "since last week": no "past" before this token
     i = 0
     n = len(tokens)
     while i < n:
         tok = tokens[i]
+        if tok.first and not tok.in_title:
+            sentences += 1
         found, length = _lookup(lex, tokens, i, lang)
         marker = _marker(lex, tokens, i)
         if marker:
@@ -373,7 +376,10 @@ def signature(title: str, summary: str, lexicon: Lexicon | None = None) -> Signa
             elif marker == "after":
                 after_at.append(i)
             elif marker in _DAYPARTS:
-                parts.append((i, marker))
+                # When the event was, the title and the lead's first sentence say; a later one
+                # may tell of another time ("Schools will open at noon").
+                if sentences <= 1:
+                    parts.append((i, marker))
             elif marker == "since":
                 since_until = i + 4  # "since last month's strike": a comparison
             elif marker == "past" and i < since_until:

@@ -741,6 +741,31 @@ def test_one_strike_told_later_is_still_one_story(later_title, later_summary, ho
     assert decision.same, decision.reason
 
 
+@pytest.mark.parametrize(
+    "later",
+    [
+        "Two people were killed and 14 injured when ballistic missiles hit Kyiv overnight, the "
+        "city administration said. Schools in the affected districts will open at noon.",
+        "Двоє загиблих і 14 поранених у Києві після нічної балістичної атаки. Відключення "
+        "світла триватимуть у денний час.",
+    ],
+)
+def test_a_time_of_day_after_the_first_sentence_is_not_the_events(later: str) -> None:
+    # "Schools will open at noon" after a night's attack split it into two urgent alerts
+    # (QA of stop 23): when the event was, the title and the first sentence say.
+    night = story_report(
+        1,
+        "Ballistic missiles hit Kyiv overnight, two killed, 14 injured",
+        T0,
+        "Russian ballistic missiles struck Kyiv overnight, killing two and injuring 14.",
+    )
+    told = story_report(2, "Kyiv: two killed, 14 injured in missile attack", T0 + HOUR, later)
+    sig = signature(told.title, told.summary)
+    assert "afternoon" not in sig.flags
+    decision = same_story(night, signature(night.title, night.summary), told, sig)
+    assert decision.same, decision.reason
+
+
 def test_an_explainer_of_one_event_is_no_roundup() -> None:
     assert "roundup" not in signature("Missile attack on Kyiv: key events", "").flags
     assert "roundup" in signature("Russia-Ukraine war: List of key events, day 1,018", "").flags
