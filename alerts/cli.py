@@ -20,7 +20,7 @@ from . import __version__, feeds
 from . import config as configmod
 from .explain import StoredWhy, StoryWhy, explain, render_text
 from .health import ListenError
-from .logs import kv, setup
+from .logs import kv, redact, setup
 from .service import Service
 from .sinks import ConsoleSink
 from .store import Store
@@ -252,7 +252,9 @@ def _telegram_failed(exc: Exception) -> int:
             file=sys.stderr,
         )
     elif isinstance(exc, TelegramError):
-        print(f"Telegram is unreachable: {exc}", file=sys.stderr)
+        # The client's error may carry the URL it built, token and all ("Invalid port:
+        # '19350<token>'" from a TELEGRAM_API_URL without /bot).
+        print(f"Telegram is unreachable: {redact(str(exc), [_token() or ''])}", file=sys.stderr)
     else:
         raise exc
     return 1

@@ -20,6 +20,16 @@ _TOKEN_SHAPE = re.compile(r"\b\d{5,}:[A-Za-z0-9_-]{20,}\b")
 _TRACEBACK_FREE = ("telegram.request",)
 
 
+def redact(text: str, secrets: list[str] | tuple[str, ...] = ()) -> str:
+    """``text`` with the bot token, and anything shaped like one, replaced by ``<token>``: for
+    what the bot prints itself as well as what it logs."""
+    text = _TOKEN_SHAPE.sub("<token>", text)
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "<token>")
+    return text
+
+
 class Redact(logging.Filter):
     """Replaces the bot token (and anything shaped like a bot token) in every record."""
 
@@ -33,19 +43,14 @@ class Redact(logging.Filter):
             # parsing, then raises; the bot says what went wrong in its own line.
             record.exc_info = record.exc_text = None
         message = record.getMessage()
-        clean = _TOKEN_SHAPE.sub("<token>", message)
-        for secret in self.secrets:
-            clean = clean.replace(secret, "<token>")
+        clean = redact(message, self.secrets)
         if clean != message:
             record.msg, record.args = clean, None
         if record.exc_info and record.exc_text is None and record.exc_info[1] is not None:
             # Format now so the traceback text passes through the redaction too.
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
-            text = _TOKEN_SHAPE.sub("<token>", record.exc_text)
-            for secret in self.secrets:
-                text = text.replace(secret, "<token>")
-            record.exc_text = text
+            record.exc_text = redact(record.exc_text, self.secrets)
         return True
 
 

@@ -66,8 +66,17 @@ def build_application(token: str, base_url: str | None = None) -> Application:
         .job_queue(None)
     )
     if base_url:
-        builder = builder.base_url(base_url)
+        builder = builder.base_url(api_url(base_url))
     return builder.build()
+
+
+def api_url(base_url: str) -> str:
+    """A Bot API server's URL as the client takes it: the token is appended to it, so it
+    must end in ``/bot`` (``http://127.0.0.1:8081/bot``); given the server's root
+    (``http://127.0.0.1:8081``), ``/bot`` is added, or the token would be read as its port."""
+    if "{token}" in base_url or base_url.endswith("/bot"):
+        return base_url
+    return base_url.rstrip("/") + "/bot"
 
 
 def _seconds(exc: TgRetryAfter) -> float:

@@ -532,6 +532,31 @@ def test_bad_token_is_a_clear_error(tmp_path, feed_server, fake) -> None:
     assert "wrong-token" not in result.stderr
 
 
+def test_the_bot_api_url_may_be_the_servers_root_and_never_shows_the_token(
+    tmp_path, feed_server, fake
+) -> None:
+    """TELEGRAM_API_URL without its "/bot" made the client read the token as the server's
+    port, and the error printed it whole on stderr (QA)."""
+    channel = -1007772
+    url = feed_server.serve("/feed.xml", rss(story(1, "Shelling damages a school in Sumy")))
+    settings = SETTINGS + f"  chats:\n    - id: {channel}\n"
+    rules = write_rules(tmp_path / "rules.yaml", {"Wire": url}, RULES, REGIONS, settings)
+    command = [sys.executable, str(ROOT / "bot.py"), "once", "--rules", str(rules)]
+    command += ["--state", str(tmp_path / "state")]
+    root = fake.base_url.removesuffix("/bot")
+    assert root != fake.base_url
+    env = {**os.environ, "TELEGRAM_BOT_TOKEN": fake.token, "TELEGRAM_API_URL": root + "/"}
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert any("Sumy" in t for t in texts(fake, channel)), fake.sent_to(channel)
+    # a URL the client cannot read, with the token in it: the error says so without it
+    env["TELEGRAM_API_URL"] = "http://127.0.0.1:{token}/bot"
+    command[-1] = str(tmp_path / "other")
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 1 and "Telegram is unreachable" in result.stderr, result.stderr
+    assert fake.token.split(":")[1] not in result.stderr and "<token>" in result.stderr
+
+
 def test_once_under_cron_delivers_to_the_configured_chats(tmp_path, feed_server, fake) -> None:
     """`once` is how cron runs the bot, and a channel of settings.chats never says /start: it
     must get its digest from the first run (the items are seen, and would never come again)."""
