@@ -292,6 +292,52 @@ _DURATION_HINT = "write a number and a unit, as in 30s, 5m, 2h or 1d"
 _ZERO = re.compile(r"^\s*0+(?:\.0*)?\s*[smhd]?\s*$")
 
 
+MAX_ENTRIES = 500_000
+"""What a rules file may stand for, its aliases (``*name``) read out: ten times a 2 MB file of
+plain lists. Twenty aliases of a list of twenty aliases of a list... is a few lines that stand
+for millions, which reading would take gigabytes of memory and minutes for."""
+
+
+def _expansion_problem(root: yaml.Node) -> str | None:
+    """``LINE: what is wrong`` when the tree, its aliases read out, holds more than
+    :data:`MAX_ENTRIES` entries or an alias inside what it names; None when it is fine.
+    Counted once per node, so the count costs what the file's length does."""
+    size: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    open_: set[int] = set()
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if done:
+            open_.discard(key)
+            children = _children(node)
+            total = 1 + sum(size[id(child)] for child in children)
+            if total > MAX_ENTRIES:
+                return (
+                    f"{node.start_mark.line + 1}: this list, with the aliases (*name) in it, "
+                    f"stands for more than {MAX_ENTRIES:,} entries; write out what the rules "
+                    "need"
+                )
+            size[key] = total
+            continue
+        if key in size:
+            continue
+        if key in open_:
+            return f"{node.start_mark.line + 1}: an alias (*name) inside the list it names"
+        open_.add(key)
+        stack.append((node, True))
+        stack.extend((child, False) for child in _children(node))
+    return None
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
+
+
 class _Reader:
     def __init__(self, path: Path):
         self.path = path
@@ -317,6 +363,9 @@ class _Reader:
             raise ConfigError([f"{self.path}:1: YAML error: {exc}"]) from None
         if root is None:
             raise ConfigError([f"{self.path}:1: the file is empty; it needs feeds and rules"])
+        problem = _expansion_problem(root)
+        if problem:
+            raise ConfigError([f"{self.path}:{problem}"])
         if not isinstance(root, yaml.MappingNode):
             raise ConfigError(
                 [f"{self.path}:1: expected sections {', '.join(_SECTIONS)} at the top level"]

@@ -533,3 +533,26 @@ def test_an_alias_bomb_is_cached_at_the_size_of_its_text(tmp_path: Path) -> None
     assert cache.stat().st_size < 4000  # 9**9 leaves if each alias were written out
     with pytest.raises(configmod.ConfigError):
         configmod.parse(source, "bomb.yaml")
+
+
+def test_aliases_that_stand_for_millions_of_entries_are_refused_at_once(tmp_path) -> None:
+    """A few lines of aliases (*name) of lists of aliases stand for millions of terms: check
+    ran out of memory with a traceback after a minute, and a running bot loaded such a file
+    and stopped polling (QA). It is refused like any other error, its line named."""
+    lines = ["feeds:", "  - name: F", "    url: http://127.0.0.1:9/f.xml", "rules:"]
+    lines += ["  - id: r0", "    any: &l0 [" + ", ".join(["drone"] * 10) + "]"]
+    for level in range(1, 7):
+        lines += [
+            f"  - id: r{level}",
+            f"    any: &l{level} [" + ", ".join([f"*l{level - 1}"] * 10) + "]",
+        ]
+    path = tmp_path / "rules.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    result = bot("check", "--rules", str(path))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "rules.yaml:16: this list, with the aliases (*name) in it, stands for more than" in (
+        result.stderr + result.stdout
+    )
+    cycle = "feeds: &f\n  - name: F\n    url: http://127.0.0.1:9/f.xml\n  - *f\nrules: []\n"
+    with pytest.raises(configmod.ConfigError, match=r"rules.yaml:\d+: an alias \(\*name\) inside"):
+        configmod.parse(cycle)
