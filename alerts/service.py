@@ -71,10 +71,12 @@ class PollOutcome:
     result: IngestResult = field(default_factory=IngestResult)
 
 
-def _read_text(path) -> str | None:
+def _read_bytes(path) -> bytes | None:
+    """The rules file as it is on disk, to tell an edit: bytes, so that a file saved in
+    another encoding is an edit too (to be refused and told of), not "unreadable, unchanged"."""
     try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+        return path.read_bytes()
+    except OSError:
         return None
 
 
@@ -105,8 +107,8 @@ class Service:
         self.frontend: Any = None  # the Telegram front end (commands), when there is one
         self._scheduler: AsyncIOScheduler | None = None
         self._rules_seen: tuple[int, int] | None = None  # (mtime_ns, size) last looked at
-        self._rules_text = _read_text(config.path)
-        self._rules_failed: str | None = None  # text of the last file that failed to load
+        self._rules_text = _read_bytes(config.path)
+        self._rules_failed: bytes | None = None  # the last file that failed to load
         self._rules_changed_at: float | None = None  # when a change was seen, not yet loaded
         self._db_thread = ThreadPoolExecutor(1, thread_name_prefix="store")
         self._fetch_slots = asyncio.Semaphore(FETCH_CONCURRENCY)
@@ -745,7 +747,7 @@ class Service:
     async def reload(self, *, force: bool = False, notify: bool = True) -> tuple[bool, str]:
         """Re-read the rules file; on any problem keep running on the last good rules."""
         path = self.config.path
-        text = await asyncio.to_thread(_read_text, path)
+        text = await asyncio.to_thread(_read_bytes, path)
         if not force and (text == self._rules_text or text == self._rules_failed):
             return True, "unchanged"
         try:

@@ -385,6 +385,16 @@ async def test_hot_reload_and_a_broken_file(tmp_path, feed_server, fake) -> None
         assert "talks" in (await bot.command(ALICE, "/rules"))["text"]
         await asyncio.sleep(3)
         assert sum("was not loaded" in m["text"] for m in fake.sent_to(OPERATOR)) == 1
+        # a file saved in another encoding is an edit too: it was ignored without a word (QA)
+        since = len(fake.sent)
+        cyrillic = good + "  - id: rockets\n    any: [ракета]\n"
+        bot.rules_path.write_bytes(cyrillic.encode("cp1251"))
+        msg = await fake.wait_for("was not loaded", timeout=10, chat_id=OPERATOR, since=since)
+        data = cyrillic.encode("cp1251")
+        first = next(i for i, byte in enumerate(data) if byte > 127)
+        line = data.count(b"\n", 0, first) + 1
+        told = f"rules.yaml:{line}: not UTF-8 text (byte 0x{data[first]:02x}); save the file as"
+        assert told in msg["text"]
 
 
 # --- as a process -------------------------------------------------------------------------
