@@ -154,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    setup("WARNING")  # says so when LOG_LEVEL is not a level, as every command does
     config = _load(args)
     if config is None:
         return 1
@@ -179,7 +180,8 @@ def _regions_listing(config: configmod.Config) -> str:
         spec = config.regions.get(name)
         where = {
             None: "built-in",
-            "add": f"built-in, {len(spec.aliases) if spec else 0} names added by this file",
+            "add": f"built-in, {plural(len(spec.aliases) if spec else 0, 'name')} added by "
+            "this file",
             "replace": "replaced by this file",
             "new": "defined in this file",
         }[spec.mode if spec else None]
@@ -209,8 +211,11 @@ def _service(args: argparse.Namespace, polling: bool) -> Service | None:
     config = _load(args)
     if config is None:
         return None
+    # `once` prints nothing but what it delivers (cron mails whatever a job prints): the
+    # warnings that `check` prints, `run` logs at its start, it logs at INFO.
+    level = logging.WARNING if polling else logging.INFO
     for warning in config.warnings:
-        log.warning(kv(event="rules_warning", problem=warning))
+        log.log(level, kv(event="rules_warning", problem=warning))
     store = _open_store(args, config)
     if store is None:
         return None

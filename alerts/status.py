@@ -132,13 +132,21 @@ def process_gone(meta: dict[str, str]) -> str:
     pid, host = meta.get("pid"), meta.get("host")
     if not pid or not pid.isdigit() or host != socket.gethostname():
         return ""
+    gone = f"the bot's process (pid {pid}) is gone: killed or crashed, without stopping"
     try:
         os.kill(int(pid), 0)
     except ProcessLookupError:
-        return f"the bot's process (pid {pid}) is gone: killed or crashed, without stopping"
+        return gone
     except OSError:
         return ""  # it exists, as another user's
-    return ""
+    # Killed but not yet reaped by its parent (a supervisor that has not noticed): a zombie
+    # answers the signal test, yet runs nothing.
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            state = stat.read().rpartition(b")")[2].split()[:1]
+    except OSError:
+        return ""
+    return gone if state == [b"Z"] else ""
 
 
 def describe_bot(meta: dict[str, str], verdict: Health, now: datetime) -> str:

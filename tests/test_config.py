@@ -556,3 +556,29 @@ def test_aliases_that_stand_for_millions_of_entries_are_refused_at_once(tmp_path
     cycle = "feeds: &f\n  - name: F\n    url: http://127.0.0.1:9/f.xml\n  - *f\nrules: []\n"
     with pytest.raises(configmod.ConfigError, match=r"rules.yaml:\d+: an alias \(\*name\) inside"):
         configmod.parse(cycle)
+
+
+def test_check_counts_and_warns_as_the_other_commands_do(tmp_path: Path) -> None:
+    # "1 names added", and a mistyped LOG_LEVEL that every command but check named (QA)
+    path = tmp_path / "rules.yaml"
+    path.write_text(regions_file("  Kharkiv: {add: [Kharkiv city hall]}\n"))
+    result = bot("check", "--regions", "--rules", str(path), env={"LOG_LEVEL": "verbose"})
+    assert result.returncode == 0, result.stderr
+    assert "  Kharkiv (built-in, 1 name added by this file): " in result.stdout
+    assert "LOG_LEVEL='verbose' is not one of" in result.stderr
+
+
+def test_once_keeps_the_files_warnings_out_of_cron_mail(tmp_path: Path) -> None:
+    """`once` prints nothing when there is nothing new; a rules file with a warning (a plain
+    list under a built-in region's name) made it print the warning on every run (QA)."""
+    feed = tmp_path / "feed.xml"
+    feed.write_text('<rss version="2.0"><channel><title>t</title></channel></rss>')
+    path = tmp_path / "rules.yaml"
+    text = regions_file("  Kharkiv: [Kharkiv city hall]\n")
+    path.write_text(text.replace("https://example.org/rss", str(feed)))
+    assert configmod.load(path).warnings  # the file has its warning
+    state = str(tmp_path / "state")
+    result = bot("once", "--rules", str(path), "--state", state)
+    assert result.returncode == 0 and (result.stdout, result.stderr) == ("", ""), result.stderr
+    shown = bot("check", "--rules", str(path))
+    assert "warning:" in shown.stderr  # check still says it

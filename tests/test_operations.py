@@ -625,6 +625,16 @@ def test_status_says_at_once_when_the_bot_was_killed(tmp_path, feed_server) -> N
         while bot("status", "--check", "--state", str(state)).returncode != 0:
             assert proc.poll() is None and time.monotonic() < deadline
             time.sleep(0.3)
+        # killed, but not yet reaped by its parent (a supervisor that has not looked): a zombie
+        # answers kill(pid, 0), and was called healthy (QA)
+        proc.kill()
+        deadline = time.monotonic() + 10
+        while Path(f"/proc/{proc.pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        zombie = bot("status", "--check", "--state", str(state))
+        assert zombie.returncode == 1, zombie.stdout
+        assert f"the bot's process (pid {proc.pid}) is gone" in zombie.stdout
     finally:
         proc.kill()
         proc.communicate()
