@@ -36,8 +36,9 @@ _CAPTION = re.compile(r"<figcaption\b[^>]*>.*?</figcaption\s*>", re.IGNORECASE |
 # Kursk region" under a concert review); an item of words, not links, is kept.
 _LIST_TAG = re.compile(r"<(/?)(?:ul|ol)\b[^>]*>", re.IGNORECASE)
 _LIST_ITEM = re.compile(r"<li\b[^>]*>", re.IGNORECASE)
-# A link within the page: a live blog's "Key events" list, whose items are its own posts.
-_IN_PAGE = re.compile(r"""href\s*=\s*["']?#""", re.IGNORECASE)
+# A link to a part of a page ("#post-1", "/live/war-day-1018#block-7"): a live blog's "Key
+# events" list, whose items are its own posts. (Another article is linked as a whole.)
+_IN_PAGE = re.compile(r"""href\s*=\s*["']?[^"'\s>#]*#[\w-]""", re.IGNORECASE)
 # (no link inside a link: a link left open ends at the next one, so the cost stays linear)
 _LINK = re.compile(r"<a\b[^>]*>(?:(?!<a\b).)*?</a\s*>", re.IGNORECASE | re.DOTALL)
 _LINK_LIST_WORDS = 4

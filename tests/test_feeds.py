@@ -490,8 +490,8 @@ def test_lists_and_paragraphs_that_are_the_items_news_are_kept(fast: bool) -> No
     "Key events", linked to its own posts; a round-up of linked town names, each with its
     news; a paragraph that opens "The post office" and says "appeared first on the scene"."""
     description = (
-        "<![CDATA[<h3>Key events</h3><ul><li><strong>06:12</strong> <a href='#post-1'>Ballistic"
-        " missiles strike Kyiv before dawn, two killed</a></li><li><a href='#post-2'>Air defence"
+        "<![CDATA[<h3>Key events</h3><ul><li><strong>06:12</strong> <a href='https://x.example/live/1#post-1'>Ballistic"
+        " missiles strike Kyiv before dawn, two killed</a></li><li><a href='/live/1#post-2'>Air defence"
         " active over Odesa</a></li></ul><ul><li><a href='/tag/kherson'>Kherson</a>: shelled "
         "overnight</li><li><a href='/tag/odesa'>Odesa</a>: drones downed</li></ul><p>The post "
         "office in Kherson's Dniprovskyi district was hit by artillery. Police officers who "
