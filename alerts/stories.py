@@ -895,6 +895,10 @@ def _weigh(
             # one town's event is told as long as bodies are found, so lateness costs at most
             # what eight hours cost.
             late = LATE / 2 * min((gap - close) / close, 1.0)
+            if not sa.weekdays.isdisjoint(sb.weekdays):
+                # ... and one that names the day the story's event was ("Sunday's strike")
+                # points back to it: it costs nothing.
+                late = 0.0
         else:
             late = (LATE / 2 if updates else LATE) * (gap - close) / close
         evidence(-late, lambda: f"published {gap:.0f}h apart")

@@ -766,6 +766,41 @@ def test_a_time_of_day_after_the_first_sentence_is_not_the_events(later: str) ->
     assert decision.same, decision.reason
 
 
+@pytest.mark.parametrize(
+    ("title", "summary"),
+    [
+        (
+            "Death toll from Sunday's strike on Mykolaiv rises to 8",
+            "The death toll from Sunday's missile strike on Mykolaiv's Inhulskyi district has "
+            "risen to eight after two of the injured died in hospital, officials said.",
+        ),
+        (
+            "Кількість загиблих унаслідок недільного удару по Миколаєву зросла до 8",
+            "Кількість загиблих унаслідок недільного ракетного удару по Інгульському району "
+            "Миколаєва зросла до восьми: двоє поранених померли в лікарні.",
+        ),
+    ],
+)
+def test_a_toll_update_a_day_later_that_names_the_day_joins(title: str, summary: str) -> None:
+    # README's own example ("Death toll from Sunday's strike on Odesa rises to 9", 26 hours
+    # later) missed its story by the cost of lateness (QA of stop 23); «недільного» is Sunday.
+    sunday = T0.replace(hour=18)
+    while sunday.weekday() != 6:
+        sunday -= timedelta(days=1)
+    first = story_report(
+        1,
+        "Russian missile strike on Mykolaiv kills 6, damages apartment blocks",
+        sunday,
+        "A Russian missile struck a residential area of Mykolaiv's Inhulskyi district on Sunday "
+        "evening, killing six people and injuring 27, the regional governor said.",
+    )
+    later = story_report(2, title, sunday + timedelta(hours=26), summary)
+    sig = signature(later.title, later.summary)
+    assert 6 in sig.weekdays and "update" in sig.flags
+    decision = same_story(first, signature(first.title, first.summary), later, sig)
+    assert decision.same, decision.reason
+
+
 def test_an_explainer_of_one_event_is_no_roundup() -> None:
     assert "roundup" not in signature("Missile attack on Kyiv: key events", "").flags
     assert "roundup" in signature("Russia-Ukraine war: List of key events, day 1,018", "").flags
