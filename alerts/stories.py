@@ -828,6 +828,11 @@ def _weigh(
         elif told and not nb.isdisjoint(told):
             if why is not None:
                 why.append(f"figures differ, but the story's update gives {_join(nb & told)}")
+        elif where == "titles" and not (na.isdisjoint(sb.numbers) or nb.isdisjoint(sa.numbers)):
+            # Each title picked another figure of one report, which the other's text gives:
+            # "lost 1,165,230 troops since 2022" and «мінус 1 090 окупантів» of one day's post.
+            if why is not None:
+                why.append("figures differ in the titles, but each report gives the other's")
         else:
             evidence(
                 -STRONG * weight,

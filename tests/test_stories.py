@@ -801,6 +801,30 @@ def test_a_toll_update_a_day_later_that_names_the_day_joins(title: str, summary:
     assert decision.same, decision.reason
 
 
+def test_titles_that_pick_other_figures_of_one_report_are_one_story() -> None:
+    # One morning's summary of the Kherson governor: one outlet's title gave the villages
+    # shelled, the other's the casualties; each text gives both. Two alerts (QA of stop 23).
+    a = story_report(
+        1,
+        "Russian shelling hits 41 settlements in Kherson region over the past day",
+        T0,
+        "Over the past day Russian forces shelled 41 settlements of Kherson region, killing "
+        "one person and injuring six, governor Oleksandr Prokudin said.",
+    )
+    b = story_report(
+        2,
+        "Херсонщина: за добу одна людина загинула, шестеро поранені",
+        T0 + timedelta(minutes=40),
+        "За минулу добу російські війська обстріляли 41 населений пункт Херсонщини; одна людина "
+        "загинула, шестеро поранені, повідомив Олександр Прокудін.",
+    )
+    sa, sb = signature(a.title, a.summary), signature(b.title, b.summary)
+    assert sa.title_numbers.isdisjoint(sb.title_numbers)
+    decision = same_story(a, sa, b, sb)
+    assert decision.same, decision.reason
+    assert "each report gives the other's" in decision.reason
+
+
 def test_an_explainer_of_one_event_is_no_roundup() -> None:
     assert "roundup" not in signature("Missile attack on Kyiv: key events", "").flags
     assert "roundup" in signature("Russia-Ukraine war: List of key events, day 1,018", "").flags
