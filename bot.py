@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The bot's command line: ``python bot.py run|once|check|explain`` (see README.md)."""
+"""The bot's command line: ``python bot.py run|once|check|explain|status|stats`` (README.md)."""
 
 import sys
 

@@ -35,7 +35,9 @@ def _parser() -> argparse.ArgumentParser:
         description="Polls news feeds, matches items against rules.yaml and delivers alerts and "
         "digests to Telegram, or to the console when TELEGRAM_BOT_TOKEN is not set.",
         epilog="Environment: RULES_FILE and STATE_DIR override the defaults (rules.yaml, state/); "
-        "TELEGRAM_BOT_TOKEN turns on Telegram delivery; LOG_LEVEL sets the log level.",
+        "TELEGRAM_BOT_TOKEN turns on Telegram delivery, TELEGRAM_API_URL points it at a "
+        "self-hosted Bot API server; LOG_LEVEL sets the log level; ALERTS_READER_WORKER=0 and "
+        "ALERTS_SIGNER_WORKER=0 keep all work in one process (README.md).",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
