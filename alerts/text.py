@@ -36,9 +36,9 @@ _CAPTION = re.compile(r"<figcaption\b[^>]*>.*?</figcaption\s*>", re.IGNORECASE |
 # Kursk region" under a concert review); an item of words, not links, is kept.
 _LIST_TAG = re.compile(r"<(/?)(?:ul|ol)\b[^>]*>", re.IGNORECASE)
 _LIST_ITEM = re.compile(r"<li\b[^>]*>", re.IGNORECASE)
-# A link to a part of a page ("#post-1", "/live/war-day-1018#block-7"): a live blog's "Key
-# events" list, whose items are its own posts. (Another article is linked as a whole.)
-_IN_PAGE = re.compile(r"""href\s*=\s*["']?[^"'\s>#]*#[\w-]""", re.IGNORECASE)
+# A link's address (matches do not overlap: markup of "href=" repeated is read once)
+_HREF = re.compile(r"""href\s*=\s*["']?([^"'\s>]*)""", re.IGNORECASE)
+_FRAGMENT = re.compile(r"#[\w-]")
 # (no link inside a link: a link left open ends at the next one, so the cost stays linear)
 _LINK = re.compile(r"<a\b[^>]*>(?:(?!<a\b).)*?</a\s*>", re.IGNORECASE | re.DOTALL)
 _LINK_LIST_WORDS = 4
@@ -157,13 +157,20 @@ def _links_only(items_markup: str) -> bool:
     most."""
     items = _LIST_ITEM.split(items_markup)[1:]
     for item in items:
-        if ("<a" not in item and "<A" not in item) or _IN_PAGE.search(item):
+        if ("<a" not in item and "<A" not in item) or _in_page(item):
             return False
         linked = _words(" ".join(found.group() for found in _LINK.finditer(item)))
         beside = _words(_LINK.sub(" ", item))
         if beside > _LINK_LIST_WORDS or beside >= linked:
             return False
     return bool(items)
+
+
+def _in_page(item: str) -> bool:
+    """Whether an item links to a part of a page ("#post-1", "/live/war-day-1018#block-7"): a
+    live blog's "Key events" list, whose items are its own posts. (Another article is linked
+    as a whole.)"""
+    return any(_FRAGMENT.search(href.group(1)) for href in _HREF.finditer(item))
 
 
 def _words(markup: str) -> int:
