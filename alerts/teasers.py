@@ -96,10 +96,15 @@ class Teasers:
 
     @functools.cached_property
     def _opening(self) -> re.Pattern[str]:
-        # Every opening is at a sentence's start: a paragraph's, or after a sentence's end or a
-        # symbol ("👉 Subscribe to ..."). Within a sentence the words are the news: "20 more —
-        # including four children — were injured", "urged residents to subscribe to alerts".
-        start = r"(?:(?<![^\n])|(?<=[.!?…»”\")] )|(?<=[^\w\s,;:\-\u2013\u2014] ))"
+        # Every opening is at a sentence's start: a paragraph's, or after a sentence's end, a
+        # symbol ("👉 Subscribe to ..."), an opening bracket or quote ("(Reporting by ...",
+        # «Читайте також: ...»), or a dash that opens the paragraph ("— Read also: ...").
+        # Within a sentence the words are the news: "20 more — including four children — were
+        # injured", "urged residents to subscribe to alerts".
+        start = (
+            r"(?:(?<![^\n])|(?<=[.!?…»”\");] )|(?<=[^\w\s,;:\-\u2013\u2014] )|(?<=[(\[«“„\"'])"
+            r"|(?<=^[\-\u2013\u2014] )|(?<=\n[\-\u2013\u2014] ))"
+        )
         parts = []
         if self.teasers:
             teasers = _alternation(self.teasers)

@@ -720,6 +720,13 @@ def test_embedded_posts_and_archive_captions_are_not_the_article() -> None:
         # a byline with the reporter's job in lower case
         "Odesa port hit\nBy Olena Kovalenko, senior correspondent, Kyiv\nA drone hit the port "
         "of Odesa.\nThe port works.",
+        # openings after a bracket, a quote or a paragraph's dash (a wire's credits in
+        # parentheses; stop 24's first cut of openings inside sentences took these as news)
+        "Odesa port hit\nA drone hit the port of Odesa. (Reporting by Jane Roe in Kyiv; Editing "
+        "by John Doe)",
+        "Удар по Одесі\nДрон влучив у порт Одеси. «Читайте також: Дрони атакували Київ»",
+        "Odesa port hit\nA drone hit the port of Odesa. [Read also: Drones attack Kyiv]",
+        "Odesa port hit\nA drone hit the port of Odesa.\n— Read also: Drones attack Kyiv",
     ],
 )
 def test_background_and_credits_do_not_put_an_item_in_kyiv(text: str) -> None:
