@@ -51,7 +51,7 @@ LANGS = ("uk", "ru")
 _ENTRY_KEYS = frozenset({"en", "literal", "uk", "ru", "uk_adj", "ru_adj"})
 _REGION_KEYS = _ENTRY_KEYS | {"towns"}
 _TOP_KEYS = frozenset({"regions", "common_words", "not_common_words", "false_friends", "capital"})
-_CAPITAL_KEYS = frozenset({"region", "words", "not_before", "others"})
+_CAPITAL_KEYS = frozenset({"region", "words", "not_before", "others", "speaking", "country"})
 _FALSE_FRIEND_KEYS = frozenset({"reason", "hides", "counts_for", "en", "literal", "uk", "ru"})
 
 # Parses with these grammemes are names (places, people, organisations): capitalised anyway, so
@@ -137,6 +137,11 @@ class Capital:
     others: tuple[str, ...] = ()
     """Other capitals a text may call "the capital" («дрони атакували Москву ... у столиці»):
     a text that names one does not say which it speaks of. Written as ``words`` are."""
+    speaking: tuple[str, ...] = ()
+    """Words after which one of ``others`` is who spoke, not a place: "Moscow said"."""
+    country: tuple[str, ...] = ()
+    """The country ``words`` may be followed by («столиця України»); any other name after them
+    is another's capital («столиця Слобожанщини», Kharkiv's)."""
 
 
 @dataclass(frozen=True)
@@ -246,13 +251,13 @@ def _capital(value: Any, regions: dict[str, tuple[Alias, ...]], filename: str) -
     where = f"{filename}: capital"
     if not isinstance(value, dict) or not {"region", "words"} <= set(value) <= _CAPITAL_KEYS:
         raise GazetteerError(
-            f"{where}: expected a mapping of region:, words: and, if need be, not_before: and "
-            "others:"
+            f"{where}: expected a mapping of region:, words: and, if need be, not_before:, "
+            "others:, speaking: and country:"
         )
     if value["region"] not in regions:
         raise GazetteerError(f"{where}: unknown region {value['region']!r}")
     lists = {}
-    for key in ("words", "not_before", "others"):
+    for key in ("words", "not_before", "others", "speaking", "country"):
         words = value.get(key, [] if key != "words" else None)
         if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
             raise GazetteerError(f"{where}: {key}: expected a list of words")

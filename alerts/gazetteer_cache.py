@@ -18,7 +18,7 @@ from typing import Any
 from . import diskcache
 from .gazetteer import Alias, Capital, FalseFriend, Gazetteer, Place, regions_of
 
-FORMAT = 3
+FORMAT = 4
 """Bumped when the JSON layout changes."""
 _PACKAGES = ("pymorphy3", "pymorphy3-dicts-uk", "pymorphy3-dicts-ru")
 _PREFIX = "gazetteer-"
@@ -59,6 +59,8 @@ def _dump(gazetteer: Gazetteer) -> dict[str, Any]:
             list(gazetteer.capital.words),
             list(gazetteer.capital.not_before),
             list(gazetteer.capital.others),
+            list(gazetteer.capital.speaking),
+            list(gazetteer.capital.country),
         ],
     }
 

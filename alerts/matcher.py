@@ -110,6 +110,8 @@ class CapitalLike(Protocol):
     words: tuple[str, ...]
     not_before: tuple[str, ...]
     others: tuple[str, ...]
+    speaking: tuple[str, ...]
+    country: tuple[str, ...]
 
 
 class FalseFriendLike(Protocol):
@@ -208,9 +210,11 @@ class Matcher:
                 if counts_for is not None:  # found, it names the region it is in
                     self._term_regions.setdefault(tid, set()).add(counts_for)
                     self._region_terms[counts_for].add(tid)
-        self._capital = _words_pattern(capital.words, capital.not_before) if capital else None
+        self._capital = (
+            _words_pattern(capital.words, capital.not_before, capital.country) if capital else None
+        )
         self._other_capitals = (
-            _words_pattern(capital.others) if capital and capital.others else None
+            _words_pattern(capital.others, capital.speaking) if capital and capital.others else None
         )
         self._capital_region = capital.region if capital else None
         # the phrases that open a teaser: a hit on one sends the text to be cut
@@ -602,9 +606,13 @@ class Matcher:
         return tuple(rejected)
 
 
-def _words_pattern(words: tuple[str, ...], not_before: tuple[str, ...] = ()) -> re.Pattern[str]:
+def _words_pattern(
+    words: tuple[str, ...], not_before: tuple[str, ...] = (), country: tuple[str, ...] = ()
+) -> re.Pattern[str]:
     """Words as one pattern: whole words, or a stem where one ends in ``*``; none of them
-    followed by one of ``not_before`` ("the capital" but not "the capital of the region")."""
+    followed by one of ``not_before`` ("the capital" but not "the capital of the region"), nor,
+    when a ``country`` is given, by a capitalised name other than it («столиця Слобожанщини»
+    is Kharkiv, «столиця України» Kyiv)."""
 
     def alternation(words: tuple[str, ...]) -> str:
         parts = []
@@ -614,6 +622,8 @@ def _words_pattern(words: tuple[str, ...], not_before: tuple[str, ...] = ()) -> 
         return "|".join(parts)
 
     after = rf"(?!\s+(?:{alternation(not_before)}))" if not_before else ""
+    if country:
+        after += rf"(?!\s+(?!{alternation(country)})(?-i:[A-ZА-ЯІЇЄҐЁ]))"
     return re.compile(rf"(?:{alternation(words)}){after}", re.IGNORECASE)
 
 
@@ -696,28 +706,39 @@ class _Reading:
         return ""
 
     def _headline_and_lead(self, lists: list[list[int]], near: int) -> bool:
-        """Whether the title tells what the lead details: it names all of the rule's things
-        but one, which the lead names ("More North Korean soldiers arrive at the front" over
-        "...3,000 more troops had arrived in the Kursk region", 29 words apart). A title that
-        names one thing of three ("sanctions on tankers carrying Russian oil") is no headline
-        of North Korean troops two sentences later."""
-        title, lead = self.cutoff("title"), self.cutoff("lead")
-        if not title or lead is None:
+        """Whether the title tells what the first sentence details: the title names all of the
+        rule's things but one, which the first sentence names ("More North Korean soldiers
+        arrive at the front" over "...3,000 more troops had arrived in the Kursk region", 29
+        words apart). A title that names one thing of three ("sanctions on tankers carrying
+        Russian oil") is no headline of North Korean troops two sentences later, and a later
+        sentence is background ("North Korea test-fires a missile" over "The launch came days
+        after Kim hosted Russia's defence minister")."""
+        title, first = self.cutoff("title"), self.cutoff("sentence")
+        if not title or first is None:
             return False
         rest = [positions for positions in lists if positions[0] >= title]
-        return len(rest) == 1 and rest[0][0] < lead
+        return len(rest) == 1 and rest[0][0] < first
 
     def cutoff(self, where: str) -> int | None:
-        """The index of the first word past the title or the lead; None for the whole text."""
+        """The index of the first word past the title, the lead or the first sentence after
+        the title; None for the whole text."""
         if where == "text":
             return None
         if where not in self._cutoffs:
-            title, newline, _ = self.text.partition("\n")
+            title, newline, body = self.text.partition("\n")
             words = len(textmod.words(title).split()) if newline else None
             if words is not None and where == "lead":
                 words += LEAD_WORDS
+            elif words is not None and where == "sentence":
+                sentence = _FIRST_SENTENCE.match(body)
+                words += len(textmod.words(sentence.group() if sentence else "").split())
             self._cutoffs[where] = words
         return self._cutoffs[where]
+
+
+# The text's first sentence: to its first full stop (or "!", "?", "…") before a space, or to
+# the end of its first paragraph (a feed's text may be cut without one).
+_FIRST_SENTENCE = re.compile(r"[^\n]*?[.!?…](?=\s|$)|[^\n]*")
 
 
 def _word_starts(stream: str) -> list[int]:

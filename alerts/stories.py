@@ -96,7 +96,7 @@ LATE = 0.3
 """Cost per ``CLOSE`` of time beyond ``CLOSE`` between the reports."""
 LEAD_WORDS = 60
 """Words of the summary that count: the lead, not the whole article body."""
-SIGNATURE_VERSION = 8
+SIGNATURE_VERSION = 9
 """Stored signatures of another version are computed again (the lexicon or reading changed)."""
 
 # Weights of the kinds of evidence in the likeness of two reports. A place or a count is rarer
@@ -384,6 +384,8 @@ def signature(title: str, summary: str, lexicon: Lexicon | None = None) -> Signa
                 since_until = i + 4  # "since last month's strike": a comparison
             elif marker == "past" and i < since_until:
                 pass
+            elif marker == "again" and sentences > 1:
+                pass  # a second attack says so at once; later, "again" is of something else
             elif marker != "roundup" or tok.in_title:
                 flags.add(marker)
         if tok.in_title and tok.folded not in lex.stopwords:

@@ -79,9 +79,7 @@ class Teasers:
             and len(first.split()) <= self.byline_words
             and not _SENTENCE_END.search(first)
             and _names(first[opening.end() - 1 :], self._roles)
-        ) or (_sign_off(first) and len(first.split(",")[0].split()) >= 2):
-            # A first line is a sign-off when it names a person: «Харків, Салтівка» opening a
-            # Telegram post says where the news is.
+        ) or (_sign_off(first) and _named(first)):
             body, cut = rest, True
         # The last paragraph of the article, above what closes every article of the site (a
         # photo credit, "Subscribe to ...").
@@ -89,7 +87,7 @@ class Teasers:
         end = len(paragraphs)
         while end > 1 and self._opening.match(paragraphs[end - 1].lstrip()):
             end -= 1
-        if end > 1 and _sign_off(paragraphs[end - 1]):
+        if end > 1 and _sign_off(paragraphs[end - 1]) and _named(paragraphs[end - 1]):
             del paragraphs[end - 1]
             body, cut = "\n".join(paragraphs), True
         return head + newline + body if cut else text
@@ -108,13 +106,20 @@ class Teasers:
         parts = []
         if self.teasers:
             teasers = _alternation(self.teasers)
-            # a colon, a dash or an arrow: "Read also:", "ЧИТАЙТЕ ТАКОЖ —", "Read also ➡️"
-            parts.append(rf"{start}(?P<teaser>{teasers})\s*(?:[:\u2013\u2014-]|{_ARROW})")
+            several = tuple(t for t in self.teasers if len(t.split()) > 1)
+            single = tuple(t for t in self.teasers if len(t.split()) == 1)
+            # a colon, a dash or an arrow: "Read also:", "ЧИТАЙТЕ ТАКОЖ —", "Read also ➡️"; one
+            # word, a colon or an arrow ("MORE:"): «Раніше — близько 3:00 — дрони вдарили по
+            # Харкову» is the news
+            if several:
+                dash = rf"\s*(?:[:\u2013\u2014-]|{_ARROW})"
+                parts.append(rf"{start}(?P<teaser>{_alternation(several)}){dash}")
+            if single:
+                parts.append(rf"{start}(?P<word>{_alternation(single)})\s*(?::|{_ARROW})")
             # a paragraph of its own, over the linked headline: "Read also\nDrones hit Kharkiv"
             parts.append(rf"(?<![^\n])(?P<heading>{teasers})[ \t]*(?=\n)")
             # a phrase of two words or more, before a headline's capital: «По теме Дроны
             # атаковали Харьков» (one word would take prose: "More Ukrainian troops arrived")
-            several = tuple(t for t in self.teasers if len(t.split()) > 1)
             if several:
                 parts.append(
                     rf"(?<![^\n])(?P<bare>{_alternation(several)})[ \t]+(?=(?-i:[A-ZА-ЯІЇЄҐЁ]))"
@@ -153,7 +158,7 @@ class Teasers:
                 continue  # «Нагадаємо, ...» opening an update's lead is its news
             if recap or recall:
                 limit = self.recap_words
-            elif found.group("teaser") or found.group("heading") or found.group("bare"):
+            elif found.groupdict().get("credit") is None:  # a teaser, in one of its shapes
                 limit = self.teaser_words
             else:
                 limit = self.credit_words
@@ -209,6 +214,13 @@ def _names(text: str, roles: frozenset[str] = frozenset()) -> bool:
     if len(parts) >= 3:
         return capitalised(parts[0]) and capitalised(parts[-1])
     return capitalised(text)
+
+
+def _named(sign_off: str) -> bool:
+    """Whether a sign-off names a person before its comma (two words or more): «Харків,
+    Салтівка» opening a Telegram post, or «Шостка, Сумщина» closing it, says where the news
+    is."""
+    return len(sign_off.strip("\u2013\u2014- ").split(",")[0].split()) >= 2
 
 
 def _sign_off(paragraph: str) -> bool:

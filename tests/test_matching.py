@@ -596,6 +596,19 @@ def test_a_headline_names_what_its_lead_details() -> None:
     assert rules.match(f"Weather in Kursk\nNorth Korean {lead} soldiers").rules == ()
     past = " ".join(["The talks went on."] * 16)
     assert rules.match(f"More North Korean soldiers\n{past} {lead}").rules == ()
+    # the lead's first sentence details the title; a later one is background (QA: a missile
+    # test whose second sentence named Russia's minister made an urgent alert)
+    rules = configmod.parse(
+        "feeds:\n  - name: F\n    url: http://127.0.0.1:9/f.xml\nrules:\n  - id: nk\n"
+        "    all: [[North Korea], [missile*, soldiers], [Russia*]]\n    near: 20\n",
+        "rules.yaml",
+    ).matcher
+    test = (
+        "North Korea test-fires new ballistic missile, Seoul says\nNorth Korea launched a "
+        "ballistic missile on Sunday morning, South Korea's Joint Chiefs of Staff said. The "
+        "launch came days after Kim Jong Un hosted Russia's defence minister for talks."
+    )
+    assert rules.match(test).rules == ()
 
 
 def test_where_title_and_lead() -> None:
@@ -753,6 +766,12 @@ def test_background_and_credits_do_not_put_an_item_in_kyiv(text: str) -> None:
             "влучили у багатоповерхівку.",
             "Kharkiv",
         ),
+        # one word and a dash is no teaser ("MORE:" has its colon)
+        (
+            "Світло повернули\nЕнергетики відновили живлення.\nРаніше — близько 3:00 — російські "
+            "дрони вдарили по підстанції в Харкові.",
+            "Kharkiv",
+        ),
     ],
 )
 def test_an_opening_phrase_inside_a_sentence_is_the_news(text: str, region: str) -> None:
@@ -786,6 +805,13 @@ def test_a_telegram_posts_place_line_is_where_the_news_is() -> None:
 
     post = {"summary": "Харків, Салтівка<br>Вибух, влучання авіабомби у багатоповерхівку."}
     assert near_matcher().match(from_entry("Feed", post).text).regions == ("Kharkiv",)
+    # ... and so it is as the post's last line, above the channel's footer
+    tag = {
+        "title": "Вибух",
+        "summary": "<p>Вибух, влучання авіабомби у багатоповерхівку.</p><p>Шостка, Сумщина</p>"
+        "<p>Підписуйтесь на Сумщина Онлайн</p>",
+    }
+    assert near_matcher().match(from_entry("Feed", tag).text).regions == ("Sumy",)
 
 
 def test_a_time_named_inside_the_news_is_the_news() -> None:
@@ -1093,3 +1119,26 @@ def test_the_capitals_words_are_whole_words_or_stems() -> None:
 )
 def test_a_kyiv_dateline_over_another_capital_is_not_kyiv(text: str) -> None:
     assert "Kyiv" not in near_matcher().match(text).regions
+
+
+@pytest.mark.parametrize(
+    ("text", "kyiv"),
+    [
+        # Moscow as who spoke is no other capital the text speaks of (QA: a strike on Kyiv lost)
+        (
+            "Three killed in missile strike\nKYIV, Dec 7 (Wire) - Russia fired ballistic missiles at the "
+            "capital and drones at the Kharkiv region overnight, killing three people in the "
+            "capital. Moscow said it had struck military targets.",
+            True,
+        ),
+        # «столиця Слобожанщини» is Kharkiv; «столиця України» is Kyiv
+        (
+            "Удар по Харкову\nКИЇВ, 7 грудня — Уночі російські ракети вдарили по Харкову, столиці "
+            "Слобожанщини.",
+            False,
+        ),
+        ("Ракетний удар\nКИЇВ, 7 грудня — Уночі ракети вдарили по столиці України.", True),
+    ],
+)
+def test_whose_capital_a_kyiv_dateline_speaks_of(text: str, kyiv: bool) -> None:
+    assert ("Kyiv" in near_matcher().match(text).regions) is kyiv

@@ -801,6 +801,34 @@ def test_a_toll_update_a_day_later_that_names_the_day_joins(title: str, summary:
     assert decision.same, decision.reason
 
 
+def test_again_in_a_later_sentence_is_not_a_second_attack() -> None:
+    # «знову» in a background sentence of a toll update a day later made it a second alert
+    # (QA of stop 24): a second attack says "again" in its title or first sentence.
+    saturday = T0.replace(hour=17)
+    while saturday.weekday() != 5:
+        saturday -= timedelta(days=1)
+    first = story_report(
+        1,
+        "Ракетний удар по Сумах: п'ятеро загиблих",
+        saturday,
+        "У суботу ввечері російська ракета влучила в багатоповерхівку в Сумах, п'ятеро людей "
+        "загинули, 19 поранені.",
+    )
+    later = story_report(
+        2,
+        "Кількість загиблих унаслідок суботнього удару по Сумах зросла до 7",
+        saturday + timedelta(hours=26),
+        "Кількість загиблих унаслідок суботнього ракетного удару по Сумах зросла до семи. Двоє "
+        "поранених померли в лікарні. Багато переселенців, які повернулися влітку, знову "
+        "думають про виїзд.",
+    )
+    sig = signature(later.title, later.summary)
+    assert "again" not in sig.flags
+    decision = same_story(first, signature(first.title, first.summary), later, sig)
+    assert decision.same, decision.reason
+    assert "again" in signature("Росіяни знову атакували Суми", "").flags
+
+
 def test_titles_that_pick_other_figures_of_one_report_are_one_story() -> None:
     # One morning's summary of the Kherson governor: one outlet's title gave the villages
     # shelled, the other's the casualties; each text gives both. Two alerts (QA of stop 23).
