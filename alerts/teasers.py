@@ -101,7 +101,7 @@ class Teasers:
         # injured", "urged residents to subscribe to alerts".
         start = (
             r"(?:(?<![^\n])|(?<=[.!?…»”\");] )|(?<=[^\w\s,;:\-\u2013\u2014] )|(?<=[(\[«“„\"'])"
-            r"|(?<=^[\-\u2013\u2014] )|(?<=\n[\-\u2013\u2014] ))"
+            r"|(?<=^[\-\u2013\u2014] )|(?<=\n[\-\u2013\u2014] )|(?<=_ ))"
         )
         parts = []
         if self.teasers:

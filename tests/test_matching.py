@@ -740,6 +740,9 @@ def test_embedded_posts_and_archive_captions_are_not_the_article() -> None:
         "Удар по Одесі\nДрон влучив у порт Одеси. «Читайте також: Дрони атакували Київ»",
         "Odesa port hit\nA drone hit the port of Odesa. [Read also: Drones attack Kyiv]",
         "Odesa port hit\nA drone hit the port of Odesa.\n— Read also: Drones attack Kyiv",
+        # AP's rule of underscores before its credits, in a summary of one line
+        "Odesa port hit\nA drone hit the port of Odesa. ___ Associated Press writer Hanna "
+        "Arhirova in Kyiv contributed.",
     ],
 )
 def test_background_and_credits_do_not_put_an_item_in_kyiv(text: str) -> None:
