@@ -766,6 +766,12 @@ def test_a_time_of_day_after_the_first_sentence_is_not_the_events(later: str) ->
     assert decision.same, decision.reason
 
 
+def _last_weekday(weekday: int, hour: int) -> datetime:
+    """That weekday at that hour, on or before T0's day: where a later report names the day."""
+    when = T0.replace(hour=hour)
+    return when - timedelta(days=(when.weekday() - weekday) % 7)
+
+
 @pytest.mark.parametrize(
     ("title", "summary"),
     [
@@ -784,9 +790,7 @@ def test_a_time_of_day_after_the_first_sentence_is_not_the_events(later: str) ->
 def test_a_toll_update_a_day_later_that_names_the_day_joins(title: str, summary: str) -> None:
     # README's own example ("Death toll from Sunday's strike on Odesa rises to 9", 26 hours
     # later) missed its story by the cost of lateness (QA of stop 23); «недільного» is Sunday.
-    sunday = T0.replace(hour=18)
-    while sunday.weekday() != 6:
-        sunday -= timedelta(days=1)
+    sunday = _last_weekday(6, hour=18)
     first = story_report(
         1,
         "Russian missile strike on Mykolaiv kills 6, damages apartment blocks",
@@ -804,9 +808,7 @@ def test_a_toll_update_a_day_later_that_names_the_day_joins(title: str, summary:
 def test_again_in_a_later_sentence_is_not_a_second_attack() -> None:
     # «знову» in a background sentence of a toll update a day later made it a second alert
     # (QA of stop 24): a second attack says "again" in its title or first sentence.
-    saturday = T0.replace(hour=17)
-    while saturday.weekday() != 5:
-        saturday -= timedelta(days=1)
+    saturday = _last_weekday(5, hour=17)
     first = story_report(
         1,
         "Ракетний удар по Сумах: п'ятеро загиблих",
