@@ -273,6 +273,7 @@ def cmd_once(args: argparse.Namespace) -> int:
     service = _service(args, polling=False)
     if service is None:
         return 1
+    service.failure_level = logging.INFO  # named below, with the reason
 
     async def work(s: Service):
         if s.frontend is not None:

@@ -33,7 +33,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import pickle
 import struct
 import sys
@@ -42,7 +41,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from . import feeds
+from . import feeds, switched_off
 from .feeds import Fetched, Parsed
 
 log = logging.getLogger(__name__)
@@ -67,7 +66,7 @@ class Found:
 
 
 def enabled() -> bool:
-    return os.environ.get("ALERTS_READER_WORKER", "1") != "0"
+    return not switched_off("ALERTS_READER_WORKER")
 
 
 class Reader:

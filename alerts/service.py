@@ -105,6 +105,8 @@ class Service:
         self.store = store
         self.sink: Sink = sink or ConsoleSink()
         self.frontend: Any = None  # the Telegram front end (commands), when there is one
+        # `once` names each failed feed on stderr itself: its log line would name it twice
+        self.failure_level = logging.WARNING
         self._scheduler: AsyncIOScheduler | None = None
         self._rules_seen: tuple[int, int] | None = None  # (mtime_ns, size) last looked at
         self._rules_text = _read_bytes(config.path)
@@ -315,7 +317,10 @@ class Service:
             datetime.now(UTC),
             lambda n: backoff(interval, n),
         )
-        log.warning(kv(event="feed_failed", feed=feed.name, reason=reason, failures=failures))
+        log.log(
+            self.failure_level,
+            kv(event="feed_failed", feed=feed.name, reason=reason, failures=failures),
+        )
         await self._down(feed)
         return PollOutcome(feed.name, ok=False, reason=reason)
 

@@ -29,6 +29,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from . import switched_off
 from .stories import Signature, Vocabulary, learn, signature, term_keys
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ class Signer:
     """
 
     def __init__(self, *, workers: bool = True, min_batch: int = MIN_BATCH) -> None:
-        self.workers = workers and os.environ.get("ALERTS_SIGNER_WORKER", "1") != "0"
+        self.workers = workers and not switched_off("ALERTS_SIGNER_WORKER")
         self.min_batch = min_batch
         self._proc: subprocess.Popen | None = None
         self.used_worker = 0  # signatures the worker returned, over the signer's life

@@ -832,7 +832,7 @@ def test_bot_once_survives_every_hostile_feed_at_once(
         timeout=90,
         extra={
             "ALERTS_READER_WORKER": worker,
-            "LOG_LEVEL": "DEBUG" if worker == "1" else "WARNING",
+            "LOG_LEVEL": "DEBUG" if worker == "1" else "INFO",  # once logs failures at INFO
         },
     )
     report = (

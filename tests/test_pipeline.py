@@ -237,6 +237,8 @@ def test_broken_feeds_are_named_and_the_others_still_deliver(feed_server, tmp_pa
     )
     assert 'feed "good"' not in err
     assert "(5 failed)" in err
+    # each failed feed is named once: cron mails stderr (its log line named it again, QA)
+    assert "event=feed_failed" not in err and len(err.splitlines()) == 6, err
 
 
 def test_failed_feed_backs_off_in_the_database(feed_server, tmp_path) -> None:

@@ -11,6 +11,8 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from alerts import config as configmod
 from alerts import feeds, reader
 from alerts.feeds import Fetched
@@ -244,3 +246,16 @@ def test_once_over_many_feeds_stores_the_same_with_or_without_the_worker(
     )  # fmt: skip
     assert again.returncode == 0, again.stderr
     assert not any("event=reader_worker" in ln for ln in again.stderr.splitlines())
+
+
+@pytest.mark.parametrize(
+    ("value", "on"),
+    [("0", False), ("false", False), ("Off", False), ("no", False), ("1", True), ("", True)],
+)
+def test_the_worker_switch_reads_as_operators_write_it(monkeypatch, value: str, on: bool) -> None:
+    # ALERTS_READER_WORKER=false had started the worker: only "0" was off (QA)
+    monkeypatch.setenv("ALERTS_READER_WORKER", value)
+    monkeypatch.setenv("ALERTS_SIGNER_WORKER", value)
+    from alerts import signer
+
+    assert reader.enabled() is on and signer.Signer().workers is on
