@@ -701,11 +701,11 @@ class _Reading:
             lists.append(positions)
         if near is not None and len(lists) > 1:
             span = _min_span(lists)
-            if span > near and not self._headline_and_lead(lists, near):
+            if span > near and not self._headline_and_first_sentence(lists):
                 return f"its terms are {span} words apart at the closest (near: {near})"
         return ""
 
-    def _headline_and_lead(self, lists: list[list[int]], near: int) -> bool:
+    def _headline_and_first_sentence(self, lists: list[list[int]]) -> bool:
         """Whether the title tells what the first sentence details: the title names all of the
         rule's things but one, which the first sentence names ("More North Korean soldiers
         arrive at the front" over "...3,000 more troops had arrived in the Kursk region", 29

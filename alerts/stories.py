@@ -1143,16 +1143,11 @@ class _Story:
     keys: set[str]
     filed: int = 0
     told: frozenset[str] = frozenset()
-    """The figures its reports gave as updates, every report's, not only those kept."""
-
-
-def _told(story: _Story) -> frozenset[str]:
-    """The figures the story's reports gave as updates ("the death toll rose to 3"): a report
-    that gives them tells the story as it now stands, not another event. Of every report filed,
-    not only the few the index keeps: the sixth outlet's "3 dead" was a new story once the
-    update that said so had left them. An index built again from the database reads its update
+    """The figures its reports gave as updates ("the death toll rose to 3"): a report that
+    gives them tells the story as it now stands, not another event. Of every report filed, not
+    only the few the index keeps: the sixth outlet's "3 dead" was a new story once the update
+    that said so had left them. An index built again from the database reads its update
     reports too."""
-    return story.told
 
 
 def _order(head: Report) -> int:
@@ -1334,12 +1329,11 @@ class StoryIndex:
         it contradicts one of the story's other reports (then it is below the threshold)."""
         head, hsig = story.head
         why: list[str] = []
-        told = _told(story)
-        raw = _score(head, hsig, report, sig, self.max_gap, why, told=told)
+        raw = _score(head, hsig, report, sig, self.max_gap, why, told=story.told)
         score = -math.inf if raw is None else round(raw, 3)
         contra = ""
         if score >= THRESHOLD:
-            contra = self._contradicted(story, report, sig, told)
+            contra = self._contradicted(story, report, sig)
             if contra:
                 score = THRESHOLD - STRONG
         same = score >= THRESHOLD
@@ -1348,15 +1342,12 @@ class StoryIndex:
         reason = f"{verdict} (score {shown:.2f}): " + "; ".join(why) + contra
         return Decision(same, round(shown, 3), reason)
 
-    def _contradicted(
-        self, story: _Story, report: Report, sig: Signature, told: frozenset[str]
-    ) -> str:
+    def _contradicted(self, story: _Story, report: Report, sig: Signature) -> str:
         """What the report contradicts among the story's reports besides its headline, in
-        words; empty when nothing. ``told``: the story's :func:`_told`, which the caller read
-        for the comparison with the headline."""
+        words; empty when nothing."""
         for member, msig in story.members:
             against: list[str] = []
-            _score(member, msig, report, sig, self.max_gap, None, against, told)
+            _score(member, msig, report, sig, self.max_gap, None, against, story.told)
             if against:
                 return f"; but contradicts {member.feed}'s report of it: {against[0]}"
         return ""
@@ -1386,14 +1377,13 @@ class StoryIndex:
         for rank, sid in enumerate(self.candidates(report, sig)):
             story = self._stories[sid]
             head, hsig = story.head
-            told = _told(story)
-            raw = _score(head, hsig, report, sig, self.max_gap, told=told)
+            raw = _score(head, hsig, report, sig, self.max_gap, told=story.told)
             if raw is not None and round(raw, 3) >= THRESHOLD:
-                above.append((-round(raw, 3), rank, sid, told))  # ranks differ: told never compared
+                above.append((-round(raw, 3), rank, sid))
         above.sort()
         best_sid: int | None = None
-        for _, _, sid, told in above:
-            if not self._contradicted(self._stories[sid], report, sig, told):
+        for _, _, sid in above:
+            if not self._contradicted(self._stories[sid], report, sig):
                 best_sid = sid
                 break
         if best_sid is None or not explain:
