@@ -115,12 +115,20 @@ def test_links_are_only_http() -> None:
     assert safe_link("https://ok.example/a") == "https://ok.example/a"
 
 
-def _one_item(item_xml: str, url: str = "https://news.example/feeds/rss.xml"):
+def _one_item(
+    item_xml: str,
+    url: str = "https://news.example/feeds/rss.xml",
+    *,
+    title: str | None = "Report",
+    fast: bool = True,
+):
+    """The item an RSS body of one ``<item>`` is parsed to: its markup, after a ``<title>``
+    unless ``title`` is None, by either parser."""
+    head = f"<title>{title}</title>" if title is not None else ""
     body = (
-        '<rss version="2.0"><channel><title>t</title><item><title>Report</title>'
-        f"{item_xml}</item></channel></rss>"
+        f'<rss version="2.0"><channel><title>t</title><item>{head}{item_xml}</item></channel></rss>'
     ).encode()
-    return feeds.parse("f", feeds.Fetched(body, url=url)).items[0]
+    return feeds.parse("f", feeds.Fetched(body, url=url), fast=fast).items[0]
 
 
 @pytest.mark.parametrize(
@@ -469,15 +477,10 @@ def test_lists_of_other_articles_are_not_the_item(fast: bool) -> None:
     """Google News's list of the outlets carrying a story, a WordPress site's "Related" posts
     and share buttons, and its footer ("The post ... appeared first on Odesa Herald.") are not
     the item's text: each had made a false urgent alert (QA). A list of words is kept."""
-
-    def item(xml: str):
-        body = f'<rss version="2.0"><channel><title>t</title><item>{xml}</item></channel></rss>'
-        return feeds.parse("f", feeds.Fetched(body.encode()), fast=fast).items[0]
-
-    news = item(_GOOGLE_NEWS)
+    news = _one_item(_GOOGLE_NEWS, title=None, fast=fast)
     assert news.title == "Sumy State University opens new library wing"  # without "- Outlet"
     assert "Kharkiv" not in news.summary and "View Full Coverage" not in news.summary
-    post = item(_WORDPRESS)
+    post = _one_item(_WORDPRESS, title=None, fast=fast)
     for gone in ("Kharkiv", "Kursk", "Facebook", "appeared first", "Odesa Herald"):
         assert gone not in post.summary
     assert "Schools in Odesa closed" in post.summary
@@ -497,11 +500,7 @@ def test_lists_and_paragraphs_that_are_the_items_news_are_kept(fast: bool) -> No
         "office in Kherson's Dniprovskyi district was hit by artillery. Police officers who "
         "appeared first on the scene said two were hurt.</p>]]>"
     )
-    body = (
-        '<rss version="2.0"><channel><title>t</title><item><title>Live</title><description>'
-        f"{description}</description></item></channel></rss>"
-    )
-    item = feeds.parse("f", feeds.Fetched(body.encode()), fast=fast).items[0]
+    item = _one_item(f"<description>{description}</description>", title="Live", fast=fast)
     for kept in (
         "Ballistic missiles strike Kyiv before dawn",
         "Kherson: shelled overnight",
@@ -516,13 +515,12 @@ def test_lists_and_paragraphs_that_are_the_items_news_are_kept(fast: bool) -> No
 def test_an_untitled_post_is_titled_by_its_first_paragraph(fast: bool) -> None:
     """A Telegram channel's post (RSSHub) has no title: it is its text's first paragraph, one
     line, without "Forwarded From ..." (QA: the title was that line, a line break and more)."""
-    body = (
-        '<rss version="2.0"><channel><title>t</title><item><description><![CDATA[<b>Forwarded '
-        'From <a href="https://t.me/x">Regional Administration</a></b><br>Shelling hit border '
-        "villages of Sumy region overnight.<br>Bilopillia was hit too.]]></description>"
-        "<link>https://t.me/x/1</link></item></channel></rss>"
+    xml = (
+        '<description><![CDATA[<b>Forwarded From <a href="https://t.me/x">Regional '
+        "Administration</a></b><br>Shelling hit border villages of Sumy region overnight.<br>"
+        "Bilopillia was hit too.]]></description><link>https://t.me/x/1</link>"
     )
-    item = feeds.parse("f", feeds.Fetched(body.encode()), fast=fast).items[0]
+    item = _one_item(xml, title=None, fast=fast)
     assert item.title == "Shelling hit border villages of Sumy region overnight."
 
 
@@ -547,16 +545,15 @@ def test_an_untitled_item_without_guid_or_link_keeps_its_id() -> None:
 def test_text_escaped_twice_reads_as_text(fast: bool) -> None:
     """A CMS that escapes its HTML twice puts "&amp;nbsp;" in a CDATA section: it was shown
     as "&nbsp;" in the excerpt (QA); titles were decoded already."""
-    body = (
-        '<rss version="2.0"><channel><title>t</title><item><title>Strike</title>'
-        "<description><![CDATA[<p>Three people were injured.&amp;nbsp;Rescuers work "
-        "&amp;laquo;around the clock&amp;raquo;. Bombs hit Куп&amp;rsquo;янськ&amp;hellip;</p>"
-        "]]></description></item></channel></rss>"
+    xml = (
+        "<description><![CDATA[<p>Three people were injured.&amp;nbsp;"
+        "Rescuers work &amp;laquo;around the clock&amp;raquo;. Bombs hit "
+        "Куп&amp;rsquo;янськ&amp;hellip;</p>]]></description>"
     )
-    item = feeds.parse("f", feeds.Fetched(body.encode()), fast=fast).items[0]
+    item = _one_item(xml, title="Strike", fast=fast)
     assert item.summary == (
         "Three people were injured. Rescuers work «around the clock». Bombs hit Куп’янськ…"
     )
-    alone = body.replace("&amp;laquo;around the clock&amp;raquo;", "").replace("&amp;nbsp;", " ")
-    item = feeds.parse("f", feeds.Fetched(alone.encode()), fast=fast).items[0]
+    alone = xml.replace("&amp;laquo;around the clock&amp;raquo;", "").replace("&amp;nbsp;", " ")
+    item = _one_item(alone, title="Strike", fast=fast)
     assert item.summary.endswith("Bombs hit Куп’янськ…")  # the place is read, not "rsquo"
