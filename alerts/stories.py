@@ -96,7 +96,7 @@ LATE = 0.3
 """Cost per ``CLOSE`` of time beyond ``CLOSE`` between the reports."""
 LEAD_WORDS = 60
 """Words of the summary that count: the lead, not the whole article body."""
-SIGNATURE_VERSION = 9
+SIGNATURE_VERSION = 10
 """Stored signatures of another version are computed again (the lexicon or reading changed)."""
 
 # Weights of the kinds of evidence in the likeness of two reports. A place or a count is rarer
@@ -356,6 +356,8 @@ def signature(title: str, summary: str, lexicon: Lexicon | None = None) -> Signa
     flags: set[str] = set()
     title_words: list[str] = []
     owner: str | None = None  # an actor adjective waiting for its noun
+    actor_at = (-9, "")  # the last actor named, and where
+    launcher = (-1, "")  # who launched the weapons named until then: "Russia launched 80 drones"
     last_key: str | None = None
     said_at: list[int] = []  # where "said" and its kin are
     after_at: list[int] = []  # where "hours after" and its kin are
@@ -373,6 +375,9 @@ def signature(title: str, summary: str, lexicon: Lexicon | None = None) -> Signa
         if marker:
             if marker == "said":
                 said_at.append(i)
+            elif marker == "launch":
+                if i - actor_at[0] <= _SUBJECT:
+                    launcher = (i + _LAUNCHED, actor_at[1])
             elif marker == "after":
                 after_at.append(i)
             elif marker in _DAYPARTS:
@@ -408,8 +413,11 @@ def signature(title: str, summary: str, lexicon: Lexicon | None = None) -> Signa
                     if len(name) >= 3:
                         _add(f"{NAME}{name}", tok.in_title, keys, title_keys, lex)
             head = found[0]
+            if tok.first:
+                launcher = (-1, "")
             if head.startswith(ACTOR):
                 actor = head[len(ACTOR) :]
+                actor_at = (i + length - 1, actor)
                 if tok.folded in _POSTFIX_ACTORS and last_key and not last_key.startswith(ACTOR):
                     mods.add(f"{actor}:{last_key}")  # "беспилотники ВСУ"
                     owner = None
@@ -420,6 +428,8 @@ def signature(title: str, summary: str, lexicon: Lexicon | None = None) -> Signa
             else:
                 if owner and head in lex.owned:
                     mods.add(f"{owner}:{head}")
+                elif i <= launcher[0] and head in lex.weapons:
+                    mods.add(f"{launcher[1]}:{head}")
                 owner = None
             last_key = head
             i += length
@@ -1076,6 +1086,13 @@ def _one_article(sa: Signature, sb: Signature) -> bool:
 
 
 _OVERNIGHT = f"{CONCEPT}overnight"
+
+_SUBJECT = 2
+"""An actor this many tokens before "launched" or «атакувала» or nearer is who launched: "Russia
+launched", "Russian forces fired", not "Ukraine said drones struck"."""
+_LAUNCHED = 6
+"""Weapons this many tokens after it or nearer, in its sentence, are the launcher's: "launched 80
+attack drones", «атакувала Україну 80 дронами», "struck Kyiv with missiles"."""
 
 _DAYPART_ORDER = {"morning": 0, "afternoon": 1, "evening": 2, "night": 3}
 _DAYPARTS = frozenset(_DAYPART_ORDER)

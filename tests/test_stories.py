@@ -173,6 +173,48 @@ def test_direction_is_captured_by_who_owns_what() -> None:
     assert russia.title_numbers == ukraine.title_numbers == {"40"}
 
 
+@pytest.mark.parametrize(
+    ("title", "owned"),
+    [
+        ("Russia launched 80 drones at Ukraine overnight, air force says", "ru:c:drone"),
+        ("Росія атакувала Україну 80 дронами вночі", "ru:c:drone"),
+        ("Россия выпустила по Украине 80 ударных беспилотников", "ru:c:drone"),
+        ("Ukraine launched 80 drones at Russian regions overnight, Moscow says", "ua:c:drone"),
+        ("Russian forces struck Kharkiv with glide bombs", "ru:c:glide-bomb"),
+    ],
+)
+def test_who_launched_the_weapons_owns_them(title: str, owned: str) -> None:
+    assert owned in signature(title, "").mods
+
+
+def test_a_launch_names_its_subject_only_right_before_it() -> None:
+    # Ukraine is who said it, not who sent the drones; the next sentence is of others' weapons
+    said = signature("Ukraine said drones struck Kyiv and missiles hit Odesa", "")
+    assert not said.mods
+    sentence = signature("Russia launched 80 drones overnight. Missiles later hit Odesa", "")
+    assert sentence.mods == {"ru:c:drone"}
+
+
+def test_a_count_of_launched_drones_and_the_other_sides_claim_are_two_stories() -> None:
+    """The air force's count of Russia's drones is not Moscow's count of Ukraine's (QA)."""
+    published = datetime(2026, 12, 1, 6, tzinfo=UTC)
+    kyiv = (
+        "Russia launched 80 drones at Ukraine overnight, air force says",
+        "Russia launched 80 attack drones and decoys at Ukraine overnight, Ukraine's air force "
+        "said on Tuesday. Air defences shot down 64 of them over the north and east.",
+    )
+    moscow = (
+        "Russia says air defences downed 80 Ukrainian drones overnight",
+        "Russian air defence systems intercepted and destroyed 80 Ukrainian drones over several "
+        "regions overnight, the defence ministry said on Tuesday.",
+    )
+    a = stories.Report(1, *kyiv, published, "kyiv-wire", (), frozenset())
+    b = stories.Report(2, *moscow, published, "moscow-wire", (), frozenset())
+    decision = same_story(a, signature(*kyiv), b, signature(*moscow))
+    assert not decision.same, decision.reason
+    assert "ru drone vs ua drone" in decision.reason
+
+
 def test_one_event_in_three_languages_shares_its_evidence() -> None:
     en = signature("Russian drones hit Odesa port, two workers wounded", "")
     uk = signature("Шахеди атакували порт Одеси, двоє поранених", "")
