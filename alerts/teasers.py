@@ -45,6 +45,8 @@ class Teasers:
     recap_words: int = 80
     recalls: tuple[str, ...] = ()
     abbreviations: tuple[str, ...] = ()
+    captions: tuple[str, ...] = ()
+    openers: tuple[str, ...] = ()
 
     @functools.cached_property
     def _abbreviation(self) -> re.Pattern[str]:
@@ -104,10 +106,11 @@ class Teasers:
             r"|(?<=^[\-\u2013\u2014] )|(?<=\n[\-\u2013\u2014] )|(?<=_ ))"
         )
         parts = []
-        if self.teasers:
-            teasers = _alternation(self.teasers)
-            several = tuple(t for t in self.teasers if len(t.split()) > 1)
-            single = tuple(t for t in self.teasers if len(t.split()) == 1)
+        every = self.teasers + self.captions
+        if every:
+            teasers = _alternation(every)
+            several = tuple(t for t in every if len(t.split()) > 1)
+            single = tuple(t for t in every if len(t.split()) == 1)
             # a colon, a dash or an arrow: "Read also:", "ЧИТАЙТЕ ТАКОЖ —", "Read also ➡️"; one
             # word, a colon or an arrow ("MORE:"): «Раніше — близько 3:00 — дрони вдарили по
             # Харкову» is the news
@@ -137,7 +140,27 @@ class Teasers:
     @property
     def phrases(self) -> tuple[str, ...]:
         """Every opening phrase, for the matcher to look for among its terms."""
-        return self.teasers + self.credits + self.recaps + self.recalls
+        return self.teasers + self.captions + self.credits + self.recaps + self.recalls
+
+    @functools.cached_property
+    def _captions(self) -> frozenset[str]:
+        return frozenset(" ".join(c.casefold().split()) for c in self.captions)
+
+    def _credit_end(self, body: str, start: int, stop: int) -> int:
+        """Where the news starts inside what a caption would take, when a plain-text lead ran
+        the photo's credit into it: "Photo: State Emergency Service A Russian glide bomb struck
+        Kharkiv" keeps "A Russian glide bomb struck Kharkiv". The credit is names (capitalised
+        words, and short ones that join them); the news opens with one of ``openers``."""
+        openers = frozenset(self.openers)
+        for count, token in enumerate(_TOKEN.finditer(body, start, stop)):
+            word = token.group()
+            if count and word in openers:
+                return token.start()
+            if not (word[:1].isupper() or (count and len(word) <= 3)):
+                return stop  # a caption's sentence ("Photo: rescuers at the site ...")
+            if _SENTENCE_END.search(word):
+                return stop
+        return stop
 
     def cut(self, text: str) -> str:
         """``text`` without its teasers, credits and bylines; its first line (the title) is
@@ -177,6 +200,10 @@ class Teasers:
                     _SENTENCE_END.search(word) and (recall or not self._abbreviation.match(word))
                 ):
                     break
+            if self.openers and found.group("teaser", "word") != (None, None):
+                phrase = " ".join((found.group("teaser") or found.group("word")).casefold().split())
+                if phrase in self._captions:
+                    stop = self._credit_end(body, found.end(), stop)
             pieces.append(body[pos : found.start()])
             pos = stop
         if not pieces:
@@ -246,7 +273,17 @@ def cut_text(text: str) -> str:
 
 # teasers.yaml's keys, as Teasers names them: phrase lists per language, and word counts with
 # the defaults Teasers gives them
-_LISTS = ("teasers", "credits", "bylines", "byline_roles", "recaps", "recalls", "abbreviations")
+_LISTS = (
+    "teasers",
+    "captions",
+    "credits",
+    "bylines",
+    "byline_roles",
+    "recaps",
+    "recalls",
+    "abbreviations",
+    "openers",
+)
 _COUNTS = tuple(
     (f.name, f.default) for f in dataclasses.fields(Teasers) if f.name.endswith("_words")
 )

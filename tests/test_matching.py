@@ -769,6 +769,13 @@ def test_background_and_credits_do_not_put_an_item_in_kyiv(text: str) -> None:
             "влучили у багатоповерхівку.",
             "Kharkiv",
         ),
+        # a plain-text lead that runs the photo's credit into the news (QA)
+        (
+            "Night attack\nPhoto: State Emergency Service A Russian glide bomb struck Kharkiv "
+            "overnight, killing two.",
+            "Kharkiv",
+        ),
+        ("Нічна атака\nФото: ДСНС Вночі росіяни атакували Харків авіабомбами.", "Kharkiv"),
         # one word and a dash is no teaser ("MORE:" has its colon)
         (
             "Світло повернули\nЕнергетики відновили живлення.\nРаніше — близько 3:00 — російські "
