@@ -220,6 +220,8 @@ def _alternation(phrases: tuple[str, ...]) -> str:
 
 
 _QUOTES = "«»\"“”„'’"
+# A name in quotes, from its first letter: «Киевский курьер», "Kyiv Ledger", „Ранок“
+_QUOTED = re.compile(r"[«\"“„]\s*(\w)[^«»\"“”„,]*[»\"“”]")
 # What may stand for a teaser's colon: an arrow or a pointing hand, as an emoji or not.
 _ARROW = "[\u2190-\u21ff\u2794-\u27bf\u2b05-\u2b07\U0001f447-\U0001f449]\ufe0f?"
 
@@ -237,6 +239,9 @@ def _names(text: str, roles: frozenset[str] = frozenset()) -> bool:
             w[:1].isupper() or len(w) <= 3 or w.casefold() in roles for w in words if w
         )
 
+    # A name in quotes is one name: Ukrainian and Russian capitalise its first word only
+    # («Киевский курьер», «Українська правда»).
+    text = _QUOTED.sub(lambda q: "Name" if q.group(1).isupper() else q.group(), text)
     parts = text.split(",")
     if len(parts) >= 3:
         return capitalised(parts[0]) and capitalised(parts[-1])
@@ -252,7 +257,8 @@ def _named(sign_off: str) -> bool:
 
 def _sign_off(paragraph: str) -> bool:
     """A closing paragraph of at most five capitalised words with a comma and no sentence:
-    «Олена Петренко, Київ», "— Marta Hnatiuk, Kyiv"."""
+    «Олена Петренко, Київ», "— Marta Hnatiuk, Kyiv", «Олена Петренко, «Київський кур'єр»»."""
+    paragraph = _QUOTED.sub(lambda q: "Name" if q.group(1).isupper() else q.group(), paragraph)
     words = [w for w in (w.strip(_QUOTES + ",\u2013\u2014-") for w in paragraph.split()) if w]
     if not 2 <= len(words) <= 5 or "," not in paragraph or _SENTENCE_END.search(paragraph):
         return False

@@ -800,6 +800,10 @@ def test_an_opening_phrase_inside_a_sentence_is_the_news(text: str, region: str)
         "<p>Дрон влучив у порт Одеси.</p><p>Олена Петренко, Київ</p><p>Фото: ДСНС України</p>"
         "<p>Підписуйтесь на Одеса Онлайн</p>",
         "<p>A drone hit the port of Odesa.</p><p>— Olena Petrenko, Kyiv</p>",
+        # an outlet's name in quotes, its first word capitalised as Ukrainian and Russian
+        # write it (QA: a false urgent Kyiv alert)
+        "<p>Автор: Ирина Ковальчук, «Киевский курьер»</p><p>Дрон попал в порт Одессы.</p>",
+        "<p>Дрон влучив у порт Одеси.</p><p>Олена Савчук, «Київський кур'єр»</p>",
     ],
 )
 def test_teasers_and_sign_offs_of_other_shapes_name_no_place(summary: str) -> None:
