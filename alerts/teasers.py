@@ -134,7 +134,7 @@ class Teasers:
         if self.recaps:
             parts.append(rf"{start}(?P<recap>{_alternation(self.recaps)})\s*[,:]")
         if self.recalls:
-            parts.append(rf"{start}(?P<recall>{_alternation(self.recalls)}),")
+            parts.append(rf"{start}(?P<recall>{_alternation(self.recalls)})(?:,|\s+(?!['’]s\b))")
         return re.compile(r"(?<!\w)(?:" + "|".join(parts) + ")", re.IGNORECASE)
 
     @property

@@ -448,6 +448,9 @@ def friends_matcher():
         ("Ракета влучила в будинок на Сумській у Харкові", {"Kharkiv"}),
         ("Суми компенсацій за зруйноване житло на Харківщині зросли", {"Kharkiv"}),
         ("Обстрел: пострадал дом на Сумской в Харькове", {"Kharkiv"}),
+        # «ровно» (exactly) opening a sentence (QA); the city in the middle of one
+        ("Ровно в 03:15 дроны атаковали Харьков", {"Kharkiv"}),
+        ("Дроны атаковали Ровно в ночь на вторник", {"Rivne"}),
         ("Обломки беспилотника упали на Херсонскую улицу", set()),
         # The river: «Северском» is also a form of Северск (Siversk, Donetsk region).
         ("Уровень воды в Северском Донце под Белгородом упал", {"Belgorod"}),
@@ -701,7 +704,11 @@ def test_embedded_posts_and_archive_captions_are_not_the_article() -> None:
         "Удар по Одессе\nДрон попал в порт Одессы.\nНапомним, ранее Россия атаковала Киев ракетами.",
         "Odesa port hit\nA drone hit the port of Odesa.\nAs previously reported, missiles hit Kyiv "
         "last week.",
-        # a sentence that says it tells of an earlier time
+        # a sentence that says it tells of an earlier time, with or without its comma (QA)
+        "Удар по Одесі\nРосійські дрони вночі атакували Одесу.\nТорік російська ракета влучила "
+        "в житловий будинок у Києві, тоді загинули 23 людини.",
+        "Удар по Одессе\nДроны атаковали Одессу.\nРовно год назад ракетный удар по Киеву унес "
+        "жизни 35 человек.",
         "Odesa port hit\nA drone hit the port of Odesa. Last month, Russia hit Kyiv with "
         "ballistic missiles. The port works.",
         # "U.S." ends no sentence inside a teaser
