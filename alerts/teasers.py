@@ -47,6 +47,8 @@ class Teasers:
     abbreviations: tuple[str, ...] = ()
     captions: tuple[str, ...] = ()
     openers: tuple[str, ...] = ()
+    appeals: tuple[str, ...] = ()
+    appeal_words: int = 60
 
     @functools.cached_property
     def _abbreviation(self) -> re.Pattern[str]:
@@ -63,12 +65,20 @@ class Teasers:
             return None
         return re.compile(rf"(?:{_alternation(self.bylines)})(?:\s*:\s*|\s+)\S", re.IGNORECASE)
 
+    @functools.cached_property
+    def _appeal(self) -> re.Pattern[str] | None:
+        if not self.appeals:
+            return None
+        return re.compile(rf"(?<!\w)(?:{_alternation(self.appeals)})(?!\w)", re.IGNORECASE)
+
     def without_bylines(self, text: str) -> str:
         """``text`` (a title, a line break, the item's text) without the paragraphs that only
         say who wrote it and where they work: the first, when it opens with a byline phrase and
         is short ("By Marta Hnatiuk, Capital Courier, Kyiv"), and the first or the last, when it
-        is a sign-off of a few capitalised words and a comma («Олена Петренко, Київ»). The city
-        of a newsroom is not where the news happened. An item of one paragraph has none."""
+        is a sign-off of a few capitalised words and a comma («Олена Петренко, Київ»); and the
+        closing paragraphs that appeal to readers ("Our newsroom in Kyiv keeps working ...
+        Become a member"). The city of a newsroom is not where the news happened. An item of
+        one paragraph has none."""
         head, newline, body = text.partition("\n")
         if "\n" not in body:
             return text
@@ -87,12 +97,30 @@ class Teasers:
         # photo credit, "Subscribe to ...").
         paragraphs = body.split("\n")
         end = len(paragraphs)
-        while end > 1 and self._opening.match(paragraphs[end - 1].lstrip()):
+        appeals = []
+        while end > 1:
+            last = paragraphs[end - 1]
+            if self._appealing(last):
+                appeals.append(end - 1)
+            elif not self._opening.match(last.lstrip()):
+                break
             end -= 1
         if end > 1 and _sign_off(paragraphs[end - 1]) and _named(paragraphs[end - 1]):
-            del paragraphs[end - 1]
+            appeals.append(end - 1)
+        if appeals:
+            for at in appeals:  # from the last
+                del paragraphs[at]
             body, cut = "\n".join(paragraphs), True
         return head + newline + body if cut else text
+
+    def _appealing(self, paragraph: str) -> bool:
+        pattern = self._appeal
+        return (
+            pattern is not None
+            and len(paragraph) <= self.appeal_words * 20  # before splitting a long one
+            and len(paragraph.split()) <= self.appeal_words
+            and pattern.search(paragraph) is not None
+        )
 
     @functools.cached_property
     def _opening(self) -> re.Pattern[str]:
@@ -289,6 +317,7 @@ _LISTS = (
     "recalls",
     "abbreviations",
     "openers",
+    "appeals",
 )
 _COUNTS = tuple(
     (f.name, f.default) for f in dataclasses.fields(Teasers) if f.name.endswith("_words")

@@ -811,6 +811,10 @@ def test_an_opening_phrase_inside_a_sentence_is_the_news(text: str, region: str)
         # write it (QA: a false urgent Kyiv alert)
         "<p>Автор: Ирина Ковальчук, «Киевский курьер»</p><p>Дрон попал в порт Одессы.</p>",
         "<p>Дрон влучив у порт Одеси.</p><p>Олена Савчук, «Київський кур'єр»</p>",
+        # a site's appeal to its readers closing the article, above its credit (QA)
+        "<p>Russian drones attacked Odesa overnight, injuring one.</p><p><em>Our newsroom in "
+        "Kyiv keeps working through Russian missile attacks. Become a member to support "
+        "independent journalism.</em></p><p>Photo: Reuters</p>",
     ],
 )
 def test_teasers_and_sign_offs_of_other_shapes_name_no_place(summary: str) -> None:
@@ -833,6 +837,20 @@ def test_a_telegram_posts_place_line_is_where_the_news_is() -> None:
         "<p>Підписуйтесь на Сумщина Онлайн</p>",
     }
     assert near_matcher().match(from_entry("Feed", tag).text).regions == ("Sumy",)
+
+
+def test_a_closing_paragraph_of_news_is_not_an_appeal() -> None:
+    from alerts.items import from_entry
+
+    news = {
+        "title": "Hospital",
+        "summary": "<p>The hospital treats the wounded.</p><p>Residents were asked to donate "
+        "blood after missiles hit Kyiv; officials urged them to support our doctors.</p>",
+    }
+    assert near_matcher().match(from_entry("Feed", news).text).regions == ("Kyiv",)
+    # an appeal that is the item's only paragraph is kept: it is all there is to read
+    only = {"title": "Appeal", "summary": "<p>Support our newsroom as missiles hit Kyiv.</p>"}
+    assert near_matcher().match(from_entry("Feed", only).text).regions == ("Kyiv",)
 
 
 def test_a_time_named_inside_the_news_is_the_news() -> None:
