@@ -96,7 +96,7 @@ LATE = 0.3
 """Cost per ``CLOSE`` of time beyond ``CLOSE`` between the reports."""
 LEAD_WORDS = 60
 """Words of the summary that count: the lead, not the whole article body."""
-SIGNATURE_VERSION = 10
+SIGNATURE_VERSION = 11
 """Stored signatures of another version are computed again (the lexicon or reading changed)."""
 
 # Weights of the kinds of evidence in the likeness of two reports. A place or a count is rarer
@@ -273,13 +273,43 @@ class Signature:
 
 
 def _prepare(text: str) -> str:
-    """Clean and rewrite what word-splitting would break: 1,000; 17th; п'ять; ё."""
+    """Clean and rewrite what word-splitting would break: 1,000; 17th; п'ять; ё; 2 a.m."""
     text = clean(text)
+    if ":" in text or "m" in text or "M" in text:
+        text = _CLOCK.sub(r"\1h\2", text)
+        text = _AM_PM.sub(_24h, text)
     text = _DECIMAL_THOUSANDS.sub(lambda m: f"{int(m[1]) * 1000 + int(m[2]) * 100} ", text)
     text = _THOUSANDS.sub("", text)
     text = _ORDINAL.sub(r"\1", text)
     text = re.sub(r"(?<=[^\W\d_])['’ʼ`](?=[а-яіїєґ])", "", text, flags=re.IGNORECASE)
     return text.replace("ё", "е").replace("Ё", "Е")
+
+
+# A clock time is a time of day, not a figure ("at 2 a.m.", «о 13:00»): one word, "2h00" or
+# "13h00", which the reading takes for the part of the day it falls in. A full stop after
+# "a.m." stays where it ends a sentence.
+_CLOCK = re.compile(r"(?<![\d:.,])([01]?\d|2[0-3]):([0-5]\d)(?![\d:])")
+_AM_PM = re.compile(
+    r"(?<![\d:.,])(1[0-2]|0?[1-9])(?:[:.]([0-5]\d))?\s?([ap])\.?\s?m\b(\.(?=\s+[A-ZА-ЯІЇЄҐ]))?",
+    re.IGNORECASE,
+)
+_CLOCK_WORD = re.compile(r"(\d\d?)h\d\d")
+
+
+def _24h(found: re.Match[str]) -> str:
+    hour = int(found[1]) % 12 + (12 if found[3].lower() == "p" else 0)
+    return f"{hour}h{found[2] or '00'}{found[4] or ''}"
+
+
+def _clock_part(hour: int) -> str:
+    """The part of the day an hour falls in, as the words for it name it."""
+    if 5 <= hour < 11:
+        return "morning"
+    if 11 <= hour < 17:
+        return "afternoon"
+    if 17 <= hour < 22:
+        return "evening"
+    return "night"
 
 
 def _title_case(title: str) -> bool:
@@ -435,6 +465,13 @@ def signature(title: str, summary: str, lexicon: Lexicon | None = None) -> Signa
             i += length
             continue
         word = tok.folded
+        clock = _CLOCK_WORD.fullmatch(word)
+        if clock is not None:
+            if sentences <= 1:  # as the words for a part of the day (above)
+                parts.append((i, _clock_part(int(clock[1]))))
+            owner = None
+            i += 1
+            continue
         if word in lex.weekdays:
             weekdays.add(lex.weekdays[word])
             i += 1

@@ -215,6 +215,49 @@ def test_a_count_of_launched_drones_and_the_other_sides_claim_are_two_stories() 
     assert "ru drone vs ua drone" in decision.reason
 
 
+@pytest.mark.parametrize(
+    ("lead", "part"),
+    [
+        ("Drones hit a building at around 2 a.m., injuring five people.", "night"),
+        ("A drone hit a market at around 1 p.m. on Monday, injuring five.", "afternoon"),
+        ("Близько 13:00 дрон влучив у ринок, поранено п'ятьох.", "afternoon"),
+        ("Около 07:40 дрон попал в автобус, ранены пять человек.", "morning"),
+        ("At 9pm a drone hit a car, injuring five.", "evening"),
+    ],
+)
+def test_a_clock_time_is_a_part_of_the_day_not_a_figure(lead: str, part: str) -> None:
+    sig = signature("Drone attack on Kharkiv injures 5", lead)
+    assert sig.numbers == {"5"}, sorted(sig.numbers)
+    assert sig.flags & {"morning", "afternoon", "evening", "night"} == {part}
+
+
+def test_one_citys_attacks_at_night_and_at_noon_on_one_template_are_two_stories() -> None:
+    """Same title, same toll, eleven hours apart: the clock times tell them apart (QA)."""
+    night = (
+        "Russian drone attack on Kharkiv injures 5",
+        "Russian drones hit a residential building in Kharkiv's Saltivskyi district at around "
+        "2 a.m., injuring five people, Mayor Ihor Terekhov said.",
+    )
+    noon = (
+        "Russian drone attack on Kharkiv injures 5",
+        "A Russian drone hit a market in Kharkiv's Osnovianskyi district at around 1 p.m., "
+        "injuring five shoppers, Mayor Ihor Terekhov said.",
+    )
+    same_night = (
+        "Дрони атакували Харків, п'ятеро поранених",
+        "Близько 02:10 російські дрони влучили в житловий будинок на Салтівці, поранено "
+        "п'ятьох, повідомив Терехов.",
+    )
+    at = datetime(2026, 12, 7, 0, 27, tzinfo=UTC)
+    a = stories.Report(1, *night, at, "east", (), frozenset())
+    b = stories.Report(2, *noon, at + timedelta(hours=11), "capital", (), frozenset())
+    c = stories.Report(3, *same_night, at + timedelta(minutes=30), "ua", (), frozenset())
+    apart = same_story(a, signature(*night), b, signature(*noon))
+    assert not apart.same and "night vs afternoon" in apart.reason, apart.reason
+    joined = same_story(a, signature(*night), c, signature(*same_night))
+    assert joined.same, joined.reason
+
+
 def test_one_event_in_three_languages_shares_its_evidence() -> None:
     en = signature("Russian drones hit Odesa port, two workers wounded", "")
     uk = signature("Шахеди атакували порт Одеси, двоє поранених", "")
