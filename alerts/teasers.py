@@ -24,6 +24,7 @@ _SENTENCE_END = re.compile(r"[.!?…]['\"»”’)]*$")
 # abbreviated ("Gen.", "Dec.") are teasers.yaml's abbreviations.
 _INITIALS = r"(?:[A-Z]\.){1,3}"
 _TOKEN = re.compile(r"\S+")
+_SENTENCE_STOP = re.compile(r"[.!?…](?=\s|$)")
 
 
 class TeaserError(ValueError):
@@ -49,6 +50,8 @@ class Teasers:
     openers: tuple[str, ...] = ()
     appeals: tuple[str, ...] = ()
     appeal_words: int = 60
+    pasts: tuple[str, ...] = ()
+    past_words: int = 8
 
     @functools.cached_property
     def _abbreviation(self) -> re.Pattern[str]:
@@ -161,6 +164,9 @@ class Teasers:
         # as previously reported, was shot down over Kyiv" are the news
         if self.recaps:
             parts.append(rf"{start}(?P<recap>{_alternation(self.recaps)})\s*[,:]")
+        # anywhere but the first sentence (see cut())
+        if self.pasts:
+            parts.append(rf"(?P<past>{_alternation(self.pasts)})(?!\w)")
         if self.recalls:
             parts.append(rf"{start}(?P<recall>{_alternation(self.recalls)})(?:,|\s+(?!['’]s\b))")
         return re.compile(r"(?<!\w)(?:" + "|".join(parts) + ")", re.IGNORECASE)
@@ -168,7 +174,7 @@ class Teasers:
     @property
     def phrases(self) -> tuple[str, ...]:
         """Every opening phrase, for the matcher to look for among its terms."""
-        return self.teasers + self.captions + self.credits + self.recaps + self.recalls
+        return self.teasers + self.captions + self.credits + self.recaps + self.recalls + self.pasts
 
     @functools.cached_property
     def _captions(self) -> frozenset[str]:
@@ -200,6 +206,7 @@ class Teasers:
         pieces = []
         pos = 0
         lead_end = body.find("\n")
+        first_end = -1  # where the first sentence ends, once a past needs it
         for found in self._opening.finditer(body):
             if found.start() < pos:
                 continue  # inside what the previous one took
@@ -207,7 +214,15 @@ class Teasers:
             recall = found.group("recall") is not None
             if recap and (lead_end < 0 or found.start() < lead_end):
                 continue  # «Нагадаємо, ...» opening an update's lead is its news
-            if recap or recall:
+            past = found.group("past") is not None
+            if past:
+                if first_end < 0:
+                    end = _SENTENCE_STOP.search(body)
+                    first_end = end.end() if end else len(body)
+                if found.start() < first_end:
+                    continue  # the first sentence's past is the news: "the toll of last week's"
+                limit = self.past_words
+            elif recap or recall:
                 limit = self.recap_words
             elif found.groupdict().get("credit") is None:  # a teaser, in one of its shapes
                 limit = self.teaser_words
@@ -223,6 +238,9 @@ class Teasers:
                     break
                 if recap:
                     continue  # a recap of earlier events runs to the end of its paragraph
+                if past and word.endswith(","):
+                    stop -= 1  # the comma stays: the rest of the sentence is the news
+                    break
                 if word.endswith(";") or (
                     # a recalled sentence ends at any full stop: one past "U.S." may be the news
                     _SENTENCE_END.search(word) and (recall or not self._abbreviation.match(word))
@@ -244,7 +262,9 @@ def _alternation(phrases: tuple[str, ...]) -> str:
     """The phrases as one regex alternation, longest first ("Related article" before
     "Related"), any run of spaces between their words."""
     ordered = sorted(phrases, key=len, reverse=True)
-    return "|".join(r"\s+".join(map(re.escape, p.split())) for p in ordered)
+    return "|".join(
+        r"\s+".join(re.escape(w).replace("'", "['’ʼ]") for w in p.split()) for p in ordered
+    )
 
 
 _QUOTES = "«»\"“”„'’"
@@ -318,6 +338,7 @@ _LISTS = (
     "abbreviations",
     "openers",
     "appeals",
+    "pasts",
 )
 _COUNTS = tuple(
     (f.name, f.default) for f in dataclasses.fields(Teasers) if f.name.endswith("_words")

@@ -711,6 +711,11 @@ def test_embedded_posts_and_archive_captions_are_not_the_article() -> None:
         "жизни 35 человек.",
         "Odesa port hit\nA drone hit the port of Odesa. Last month, Russia hit Kyiv with "
         "ballistic missiles. The port works.",
+        # an earlier event named inside a sentence, after the first (QA)
+        "Odesa port hit\nA drone hit the port of Odesa. The attack recalled last year’s missile "
+        "strike on Kyiv, which killed 35 people.",
+        "Удар по Одесі\nДрон влучив у порт Одеси. Удар нагадав торішній ракетний удар по Києву, "
+        "який забрав 35 життів.",
         # "U.S." ends no sentence inside a teaser
         "Odesa port hit\nA drone hit the port of Odesa. Read also: U.S. to send Patriot missiles "
         "to protect Kyiv\nThe port works.",
@@ -783,6 +788,8 @@ def test_background_and_credits_do_not_put_an_item_in_kyiv(text: str) -> None:
             "Kharkiv",
         ),
         ("Нічна атака\nФото: ДСНС Вночі росіяни атакували Харків авіабомбами.", "Kharkiv"),
+        # an earlier event named in the first sentence is the news: the toll of it rose
+        ("Toll rises\nThe toll of last week's missile strike on Sumy rose to 36.", "Sumy"),
         # one word and a dash is no teaser ("MORE:" has its colon)
         (
             "Світло повернули\nЕнергетики відновили живлення.\nРаніше — близько 3:00 — російські "
