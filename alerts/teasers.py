@@ -180,15 +180,18 @@ class Teasers:
     def _captions(self) -> frozenset[str]:
         return frozenset(" ".join(c.casefold().split()) for c in self.captions)
 
+    @functools.cached_property
+    def _openers(self) -> frozenset[str]:
+        return frozenset(self.openers)
+
     def _credit_end(self, body: str, start: int, stop: int) -> int:
         """Where the news starts inside what a caption would take, when a plain-text lead ran
         the photo's credit into it: "Photo: State Emergency Service A Russian glide bomb struck
         Kharkiv" keeps "A Russian glide bomb struck Kharkiv". The credit is names (capitalised
         words, and short ones that join them); the news opens with one of ``openers``."""
-        openers = frozenset(self.openers)
         for count, token in enumerate(_TOKEN.finditer(body, start, stop)):
             word = token.group()
-            if count and word in openers:
+            if count and word in self._openers:
                 return token.start()
             if not (word[:1].isupper() or (count and len(word) <= 3)):
                 return stop  # a caption's sentence ("Photo: rescuers at the site ...")
@@ -287,13 +290,19 @@ def _names(text: str, roles: frozenset[str] = frozenset()) -> bool:
             w[:1].isupper() or len(w) <= 3 or w.casefold() in roles for w in words if w
         )
 
-    # A name in quotes is one name: Ukrainian and Russian capitalise its first word only
-    # («Киевский курьер», «Українська правда»).
-    text = _QUOTED.sub(lambda q: "Name" if q.group(1).isupper() else q.group(), text)
+    text = _one_word_names(text)
     parts = text.split(",")
     if len(parts) >= 3:
         return capitalised(parts[0]) and capitalised(parts[-1])
     return capitalised(text)
+
+
+def _one_word_names(text: str) -> str:
+    """``text`` with each capitalised name in quotes as one capitalised word: Ukrainian and
+    Russian capitalise a title's first word only («Киевский курьер», «Українська правда»)."""
+    if not _QUOTED.search(text):
+        return text
+    return _QUOTED.sub(lambda q: "Name" if q.group(1).isupper() else q.group(), text)
 
 
 def _named(sign_off: str) -> bool:
@@ -306,7 +315,7 @@ def _named(sign_off: str) -> bool:
 def _sign_off(paragraph: str) -> bool:
     """A closing paragraph of at most five capitalised words with a comma and no sentence:
     «Олена Петренко, Київ», "— Marta Hnatiuk, Kyiv", «Олена Петренко, «Київський кур'єр»»."""
-    paragraph = _QUOTED.sub(lambda q: "Name" if q.group(1).isupper() else q.group(), paragraph)
+    paragraph = _one_word_names(paragraph)
     words = [w for w in (w.strip(_QUOTES + ",\u2013\u2014-") for w in paragraph.split()) if w]
     if not 2 <= len(words) <= 5 or "," not in paragraph or _SENTENCE_END.search(paragraph):
         return False
