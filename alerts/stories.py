@@ -275,9 +275,9 @@ class Signature:
 def _prepare(text: str) -> str:
     """Clean and rewrite what word-splitting would break: 1,000; 17th; п'ять; ё; 2 a.m."""
     text = clean(text)
+    text = _AM_PM.sub(_24h, text)  # first: "9:30 p.m." is 21h30
     if ":" in text:
         text = _CLOCK.sub(r"\1h\2", text)
-    text = _AM_PM.sub(_24h, text)
     text = _DECIMAL_THOUSANDS.sub(lambda m: f"{int(m[1]) * 1000 + int(m[2]) * 100} ", text)
     text = _THOUSANDS.sub("", text)
     text = _ORDINAL.sub(r"\1", text)

@@ -223,6 +223,8 @@ def test_a_count_of_launched_drones_and_the_other_sides_claim_are_two_stories() 
         ("Близько 13:00 дрон влучив у ринок, поранено п'ятьох.", "afternoon"),
         ("Около 07:40 дрон попал в автобус, ранены пять человек.", "morning"),
         ("At 9pm a drone hit a car, injuring five.", "evening"),
+        ("A drone hit a car at around 9:30 p.m., injuring five.", "evening"),  # QA
+        ("A drone hit a car at 12:15 a.m., injuring five.", "night"),
     ],
 )
 def test_a_clock_time_is_a_part_of_the_day_not_a_figure(lead: str, part: str) -> None:
