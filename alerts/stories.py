@@ -391,7 +391,8 @@ def signature(title: str, summary: str, lexicon: Lexicon | None = None) -> Signa
     last_key: str | None = None
     said_at: list[int] = []  # where "said" and its kin are
     after_at: list[int] = []  # where "hours after" and its kin are
-    parts: list[tuple[int, str]] = []  # where a part of the day is named, and which
+    parts: list[tuple[int, str, int]] = []  # where a part of the day is named, which, and how
+    # far before "said" it may stand and still say when the news was told
     sentences = 0  # of the lead, begun so far
     since_until = -1  # "since last week": no "past" before this token
     i = 0
@@ -414,7 +415,7 @@ def signature(title: str, summary: str, lexicon: Lexicon | None = None) -> Signa
                 # When the event was, the title and the lead's first sentence say; a later one
                 # may tell of another time ("Schools will open at noon").
                 if sentences <= 1:
-                    parts.append((i, marker))
+                    parts.append((i, marker, 3))
             elif marker == "since":
                 since_until = i + 4  # "since last month's strike": a comparison
             elif marker == "past" and i < since_until:
@@ -468,7 +469,9 @@ def signature(title: str, summary: str, lexicon: Lexicon | None = None) -> Signa
         clock = _CLOCK_WORD.fullmatch(word)
         if clock is not None:
             if sentences <= 1:  # as the words for a part of the day (above)
-                parts.append((i, _clock_part(int(clock[1]))))
+                # a time opens the sentence that says who told it: «Об 11:30 мер Харкова Ігор
+                # Терехов повідомив»
+                parts.append((i, _clock_part(int(clock[1])), 6))
             owner = None
             i += 1
             continue
@@ -512,10 +515,10 @@ def signature(title: str, summary: str, lexicon: Lexicon | None = None) -> Signa
             lower.add(key)
         last_key = key
         i += 1
-    for at, part in parts:
+    for at, part, before in parts:
         # "the governor said on Monday evening", «про це ввечері повідомив»: when the news was
         # told, not when it happened
-        if any(-3 <= at - said <= 7 for said in said_at):
+        if any(-before <= at - said <= 7 for said in said_at):
             continue
         # "hours after a pre-dawn attack": when an earlier event was
         if not any(1 <= at - after <= 6 for after in after_at):

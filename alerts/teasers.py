@@ -24,7 +24,6 @@ _SENTENCE_END = re.compile(r"[.!?…]['\"»”’)]*$")
 # abbreviated ("Gen.", "Dec.") are teasers.yaml's abbreviations.
 _INITIALS = r"(?:[A-Z]\.){1,3}"
 _TOKEN = re.compile(r"\S+")
-_SENTENCE_STOP = re.compile(r"[.!?…](?=\s|$)")
 
 
 class TeaserError(ValueError):
@@ -50,8 +49,6 @@ class Teasers:
     openers: tuple[str, ...] = ()
     appeals: tuple[str, ...] = ()
     appeal_words: int = 60
-    pasts: tuple[str, ...] = ()
-    past_words: int = 8
 
     @functools.cached_property
     def _abbreviation(self) -> re.Pattern[str]:
@@ -72,7 +69,12 @@ class Teasers:
     def _appeal(self) -> re.Pattern[str] | None:
         if not self.appeals:
             return None
-        return re.compile(rf"(?<!\w)(?:{_alternation(self.appeals)})(?!\w)", re.IGNORECASE)
+        # opening a sentence, as the site's own call: "... missile attacks. Become a member";
+        # not a quote («Колеги закликають: «Підтримайте редакцію»») or words inside a sentence
+        # ("asked viewers to support independent journalism"), which may be the news
+        return re.compile(
+            rf"(?:^|(?<=[.!?…] ))(?:{_alternation(self.appeals)})(?!\w)", re.IGNORECASE
+        )
 
     def without_bylines(self, text: str) -> str:
         """``text`` (a title, a line break, the item's text) without the paragraphs that only
@@ -164,17 +166,14 @@ class Teasers:
         # as previously reported, was shot down over Kyiv" are the news
         if self.recaps:
             parts.append(rf"{start}(?P<recap>{_alternation(self.recaps)})\s*[,:]")
-        # anywhere but the first sentence (see cut())
-        if self.pasts:
-            parts.append(rf"(?P<past>{_alternation(self.pasts)})(?!\w)")
         if self.recalls:
-            parts.append(rf"{start}(?P<recall>{_alternation(self.recalls)})(?:,|\s+(?!['’]s\b))")
+            parts.append(rf"{start}(?P<recall>{_alternation(self.recalls)}),")
         return re.compile(r"(?<!\w)(?:" + "|".join(parts) + ")", re.IGNORECASE)
 
     @property
     def phrases(self) -> tuple[str, ...]:
         """Every opening phrase, for the matcher to look for among its terms."""
-        return self.teasers + self.captions + self.credits + self.recaps + self.recalls + self.pasts
+        return self.teasers + self.captions + self.credits + self.recaps + self.recalls
 
     @functools.cached_property
     def _captions(self) -> frozenset[str]:
@@ -187,7 +186,7 @@ class Teasers:
     def _credit_end(self, body: str, start: int, stop: int) -> int:
         """Where the news starts inside what a caption would take, when a plain-text lead ran
         the photo's credit into it: "Photo: State Emergency Service A Russian glide bomb struck
-        Kharkiv" keeps "A Russian glide bomb struck Kharkiv". The credit is names (capitalised
+        Kharkiv" keeps "Russian glide bomb struck Kharkiv". The credit is names (capitalised
         words, and short ones that join them); the news opens with one of ``openers``."""
         for count, token in enumerate(_TOKEN.finditer(body, start, stop)):
             word = token.group()
@@ -209,7 +208,6 @@ class Teasers:
         pieces = []
         pos = 0
         lead_end = body.find("\n")
-        first_end = -1  # where the first sentence ends, once a past needs it
         for found in self._opening.finditer(body):
             if found.start() < pos:
                 continue  # inside what the previous one took
@@ -217,15 +215,7 @@ class Teasers:
             recall = found.group("recall") is not None
             if recap and (lead_end < 0 or found.start() < lead_end):
                 continue  # «Нагадаємо, ...» opening an update's lead is its news
-            past = found.group("past") is not None
-            if past:
-                if first_end < 0:
-                    end = _SENTENCE_STOP.search(body)
-                    first_end = end.end() if end else len(body)
-                if found.start() < first_end:
-                    continue  # the first sentence's past is the news: "the toll of last week's"
-                limit = self.past_words
-            elif recap or recall:
+            if recap or recall:
                 limit = self.recap_words
             elif found.groupdict().get("credit") is None:  # a teaser, in one of its shapes
                 limit = self.teaser_words
@@ -241,9 +231,6 @@ class Teasers:
                     break
                 if recap:
                     continue  # a recap of earlier events runs to the end of its paragraph
-                if past and word.endswith(","):
-                    stop -= 1  # the comma stays: the rest of the sentence is the news
-                    break
                 if word.endswith(";") or (
                     # a recalled sentence ends at any full stop: one past "U.S." may be the news
                     _SENTENCE_END.search(word) and (recall or not self._abbreviation.match(word))
@@ -298,11 +285,15 @@ def _names(text: str, roles: frozenset[str] = frozenset()) -> bool:
 
 
 def _one_word_names(text: str) -> str:
-    """``text`` with each capitalised name in quotes as one capitalised word: Ukrainian and
-    Russian capitalise a title's first word only («Киевский курьер», «Українська правда»)."""
-    if not _QUOTED.search(text):
+    """``text`` with each capitalised name in quotes after its first comma as one capitalised
+    word: Ukrainian and Russian capitalise a title's first word only («Олена Савчук, «Київський
+    кур'єр»»). Before the comma a quote is what someone said: «В Киеве взрывы», — Кличко."""
+    person, comma, rest = text.partition(",")
+    if not comma or not _QUOTED.search(rest):
         return text
-    return _QUOTED.sub(lambda q: "Name" if q.group(1).isupper() else q.group(), text)
+    return (
+        person + comma + _QUOTED.sub(lambda q: "Name" if q.group(1).isupper() else q.group(), rest)
+    )
 
 
 def _named(sign_off: str) -> bool:
@@ -347,7 +338,6 @@ _LISTS = (
     "abbreviations",
     "openers",
     "appeals",
-    "pasts",
 )
 _COUNTS = tuple(
     (f.name, f.default) for f in dataclasses.fields(Teasers) if f.name.endswith("_words")

@@ -195,6 +195,15 @@ def test_a_launch_names_its_subject_only_right_before_it() -> None:
     assert sentence.mods == {"ru:c:drone"}
 
 
+def test_using_weapons_against_others_is_no_launch() -> None:
+    # the interceptors are Ukraine's, the 80 drones Russia's: it read as Ukraine's drones (QA)
+    sig = signature(
+        "Ukraine downs 30 of 80 drones",
+        "Ukraine used interceptor drones to down 30 of the 80 Shahed drones Russia launched.",
+    )
+    assert "ua:c:drone" not in sig.mods
+
+
 def test_a_count_of_launched_drones_and_the_other_sides_claim_are_two_stories() -> None:
     """The air force's count of Russia's drones is not Moscow's count of Ukraine's (QA)."""
     published = datetime(2026, 12, 1, 6, tzinfo=UTC)
@@ -231,6 +240,15 @@ def test_a_clock_time_is_a_part_of_the_day_not_a_figure(lead: str, part: str) ->
     sig = signature("Drone attack on Kharkiv injures 5", lead)
     assert sig.numbers == {"5"}, sorted(sig.numbers)
     assert sig.flags & {"morning", "afternoon", "evening", "night"} == {part}
+
+
+def test_a_time_when_the_news_was_told_is_not_when_it_happened() -> None:
+    # the mayor's words at 11:30 of the night's attack split it from the night's reports (QA)
+    sig = signature(
+        "Дрони атакували Харків",
+        "Об 11:30 мер Харкова Ігор Терехов повідомив, що вночі дрони влучили в житловий будинок.",
+    )
+    assert "afternoon" not in sig.flags
 
 
 def test_one_citys_attacks_at_night_and_at_noon_on_one_template_are_two_stories() -> None:
