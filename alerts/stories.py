@@ -96,7 +96,7 @@ LATE = 0.3
 """Cost per ``CLOSE`` of time beyond ``CLOSE`` between the reports."""
 LEAD_WORDS = 60
 """Words of the summary that count: the lead, not the whole article body."""
-SIGNATURE_VERSION = 11
+SIGNATURE_VERSION = 12
 """Stored signatures of another version are computed again (the lexicon or reading changed)."""
 
 # Weights of the kinds of evidence in the likeness of two reports. A place or a count is rarer
@@ -157,6 +157,9 @@ class Signature:
     weekdays: frozenset[int]
     flags: frozenset[str]
     """``update`` (the toll rose; an "UPDATE:" title) and ``again`` (another event of a kind)."""
+    title_arms: frozenset[str] = frozenset()
+    """Counts of weapons in the title ("Два КАБи", "80 drones"): compared with each other, not
+    with a toll ("4 injured"); not in ``numbers``."""
 
     @cached_property
     def portable(self) -> frozenset[str]:
@@ -235,6 +238,7 @@ class Signature:
             "nm": sorted(self.names),
             "w": sorted(self.weekdays),
             "f": sorted(self.flags),
+            "ta": sorted(self.title_arms),
         }
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
@@ -257,6 +261,7 @@ class Signature:
                 names=frozenset(data["nm"]),
                 weekdays=frozenset(int(w) for w in data["w"]),
                 flags=frozenset(data["f"]),
+                title_arms=frozenset(data["ta"]),
             )
         except (KeyError, TypeError) as exc:
             raise ValueError(f"malformed signature: {exc!r}") from exc
@@ -379,6 +384,7 @@ def signature(title: str, summary: str, lexicon: Lexicon | None = None) -> Signa
     title_keys: set[str] = set()
     numbers: set[str] = set()
     title_numbers: set[str] = set()
+    title_arms: set[str] = set()
     mods: set[str] = set()
     capital: set[str] = set()
     lower: set[str] = set()
@@ -488,10 +494,14 @@ def signature(title: str, summary: str, lexicon: Lexicon | None = None) -> Signa
                 i += 1
             after = tokens[i + 1] if i + 1 < n else None
             if after is None or (after.folded not in lex.units and after.key not in lex.units):
-                numbers.add(value)
                 _add(f"{NUMBER}{value}", tok.in_title, keys, title_keys, lex)
-                if tok.in_title:
-                    title_numbers.add(value)
+                if _arms(lex, tokens, i + 1, lang):
+                    if tok.in_title:
+                        title_arms.add(value)
+                else:
+                    numbers.add(value)
+                    if tok.in_title:
+                        title_numbers.add(value)
             owner = None
             i += 1
             continue
@@ -534,6 +544,7 @@ def signature(title: str, summary: str, lexicon: Lexicon | None = None) -> Signa
         title_words=tuple(title_words),
         numbers=frozenset(numbers),
         title_numbers=frozenset(title_numbers),
+        title_arms=frozenset(title_arms),
         mods=frozenset(mods),
         names=frozenset(capital - lower),
         weekdays=frozenset(weekdays),
@@ -561,6 +572,17 @@ def _add(key: str, in_title: bool, keys: set[str], title_keys: set[str], lex: Le
             keys.add(region_key)
             if in_title:
                 title_keys.add(region_key)
+
+
+def _arms(lex: Lexicon, tokens: list[_Token], i: int, lang: str) -> bool:
+    """Whether a count before token ``i`` counts weapons: "Два КАБи", "80 attack drones"."""
+    for at in range(i, min(i + 2, len(tokens))):
+        if tokens[at].in_title != tokens[i - 1].in_title:
+            return False
+        found, _ = _lookup(lex, tokens, at, lang)
+        if found and found[0] in lex.weapons:
+            return True
+    return False
 
 
 def _lookup(lex: Lexicon, tokens: list[_Token], i: int, lang: str = "en") -> tuple[list[str], int]:
@@ -865,8 +887,16 @@ def _weigh(
         _shared_evidence(sa, sb, shared, light, gap, updates, evidence)
 
     # Numbers: the titles' if both give some, else title and lead, which weigh less.
-    if sa.title_numbers and sb.title_numbers:
+    # A count of weapons is compared with a count of weapons, a toll with a toll ("Два КАБи"
+    # and "4 injured" do not differ), but a figure one title gives either way is shared:
+    # "64 of 87 Russian drones" and "64 Russian drones".
+    a_all, b_all = sa.title_numbers | sa.title_arms, sb.title_numbers | sb.title_arms
+    if a_all & b_all:
+        na, nb, where, weight = a_all, b_all, "titles", 1.0
+    elif sa.title_numbers and sb.title_numbers:
         na, nb, where, weight = sa.title_numbers, sb.title_numbers, "titles", 1.0
+    elif sa.title_arms and sb.title_arms:
+        na, nb, where, weight = sa.title_arms, sb.title_arms, "titles", 1.0
     else:
         na, nb, where, weight = sa.numbers, sb.numbers, "texts", _LEAD_NUMBERS
     if na and nb:

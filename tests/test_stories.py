@@ -242,6 +242,33 @@ def test_a_clock_time_is_a_part_of_the_day_not_a_figure(lead: str, part: str) ->
     assert sig.flags & {"morning", "afternoon", "evening", "night"} == {part}
 
 
+def test_a_count_of_weapons_is_not_a_toll() -> None:
+    """ "Два КАБи" in a Telegram post and "4 injured" in a wire's title of the same strike are
+    no difference of figures (QA: two alerts); two counts of drones still are."""
+    at = datetime(2026, 12, 7, 6, 35, tzinfo=UTC)
+    post = ("Харків. Два КАБи по Салтівському району. Є поранені.", "")
+    wire = (
+        "Russian glide bombs hit Kharkiv's Saltivskyi district, 4 injured",
+        "Two Russian glide bombs struck a residential area of Kharkiv's Saltivskyi district in "
+        "the morning, injuring four people, the governor said.",
+    )
+    a = stories.Report(1, *post, at, "channel", (), frozenset())
+    b = stories.Report(2, *wire, at + timedelta(minutes=45), "wire", (), frozenset())
+    decision = same_story(a, signature(*post), b, signature(*wire))
+    assert decision.same, decision.reason
+    assert signature(*post).title_arms == {"2"} and signature(*post).numbers == frozenset()
+    drones = signature("Russia launched 80 drones overnight", "")
+    other = signature("Russia launched 95 drones overnight", "")
+    assert drones.title_arms == {"80"} and other.title_arms == {"95"}
+    apart = same_story(
+        stories.Report(3, "Russia launched 80 drones overnight", "", at, "a", (), frozenset()),
+        drones,
+        stories.Report(4, "Russia launched 95 drones overnight", "", at, "b", (), frozenset()),
+        other,
+    )
+    assert "different figures in the titles (80 vs 95)" in apart.reason, apart.reason
+
+
 def test_a_time_when_the_news_was_told_is_not_when_it_happened() -> None:
     # the mayor's words at 11:30 of the night's attack split it from the night's reports (QA)
     sig = signature(
