@@ -39,7 +39,6 @@ class Section:
     title: str
     entries: list[tuple[Entry, list[str]]] = field(default_factory=list)
     more: int = 0
-    rule: str = ""  # the rule's id; "" for the stories of rules no longer in the file
 
 
 def group(entries: Sequence[Entry], rules: Sequence[Rule], cap: int | None = None) -> list[Section]:
@@ -68,9 +67,8 @@ def group(entries: Sequence[Entry], rules: Sequence[Rule], cap: int | None = Non
         )
         more = len(stories) - cap if cap is not None and len(stories) > cap else 0
         shown = stories[: len(stories) - more]
-        rule = rules[index].id if index < len(order) else ""
-        title = names[rule] if rule else OTHER
-        sections.append(Section(title, [(e, _heading(e, rules)[2]) for e in shown], more, rule))
+        title = names[rules[index].id] if index < len(order) else OTHER
+        sections.append(Section(title, [(e, _heading(e, rules)[2]) for e in shown], more))
     return sections
 
 
@@ -470,14 +468,6 @@ def entry_json(entry: Entry, kind: str, rules: Sequence[Rule]) -> str:
     return json.dumps(data, ensure_ascii=False)
 
 
-def waiting_json(section: Section) -> str:
-    """The stories of a rule that the digest's cap left for the next one, as one JSON line:
-    a script reading ``once --json`` learns that more are owed, as the console's "… and 3
-    more" says."""
-    rules = [section.rule] if section.rule else []
-    return json.dumps({"kind": "waiting", "rules": rules, "count": section.more})
-
-
 # --- what the service calls -----------------------------------------------------------------
 
 
@@ -525,8 +515,7 @@ class Renderer:
             shown = [e for s in sections for e, _ in s.entries]
             if not shown:
                 return []
-            lines = [entry_json(e, "digest", self.rules) for e in shown]
-            lines += [waiting_json(s) for s in sections if s.more]
-            return [("\n".join(lines), [e.story_id for e in shown])]
+            body = "\n".join(entry_json(e, "digest", self.rules) for e in shown)
+            return [(body, [e.story_id for e in shown])]
         render = digest_html if self.fmt == "html" else digest_text
         return render(entries, self.rules, self.tz, now, cap=self.cap, more_hint=self.more_hint)

@@ -204,19 +204,6 @@ def test_digest_max_leaves_the_rest_for_the_next_digest(feed_server, tmp_path) -
     shown = first.stdout + second.stdout + third.stdout
     for item in items:
         assert shown.count(item["title"]) == 1
-    # --json says so too, for scripts: a line of the stories left waiting (QA)
-    state = tmp_path / "state-json"
-    lines = []
-    for _ in range(3):
-        out = bot("once", "--rules", str(rules), "--state", str(state), "--json").stdout
-        lines.append([json.loads(line) for line in out.splitlines()])
-    assert [[d["kind"] for d in run] for run in lines] == [
-        ["digest", "digest", "waiting"],
-        ["digest", "digest", "waiting"],
-        ["digest"],
-    ]
-    assert lines[0][2] == {"kind": "waiting", "rules": ["sumy"], "count": 3}
-    assert lines[1][2]["count"] == 1
 
 
 def test_explain_says_which_story_an_item_would_join(feed_server, tmp_path) -> None:
