@@ -170,7 +170,7 @@ def test_direction_is_captured_by_who_owns_what() -> None:
     russia = signature("Russia says it downed 40 Ukrainian drones", "")
     ukraine = signature("Ukraine says it shot down 40 Russian drones", "")
     assert "ua:c:drone" in russia.mods and "ru:c:drone" in ukraine.mods
-    assert russia.title_numbers == ukraine.title_numbers == {"40"}
+    assert russia.title_arms == ukraine.title_arms == {"40"}  # counts of drones
 
 
 @pytest.mark.parametrize(
