@@ -6,11 +6,15 @@ form found in the text (``deploy*`` found as "deployed"), not only the rule's ve
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from difflib import SequenceMatcher
 
 from .config import Config, Rule
 from .items import Item
 from .matcher import Match, Term, parse_term
+from .teasers import builtin_teasers
+from .text import shorten
 
 
 @dataclass
@@ -64,6 +68,9 @@ class Explanation:
     """The other stories it was compared with, best first: why it does not join them."""
     blocked: list[RuleBlocked] = field(default_factory=list)
     stored: StoredWhy | None = None
+    set_aside: list[str] = field(default_factory=list)
+    """What matching read past as another article's or the site's (a teaser, a byline, a
+    credit, an appeal to readers): an item that matched nothing may have lost its news there."""
 
     def as_json(self) -> dict:
         item = self.item
@@ -87,6 +94,7 @@ class Explanation:
                 {"name": r.found, "reason": r.reason, "region": r.region}
                 for r in self.match.rejected
             ],
+            "set_aside": self.set_aside,
             "stored": None
             if self.stored is None
             else {
@@ -153,7 +161,28 @@ def explain(config: Config, item: Item) -> Explanation:
             ]
         why.append(entry)
     blocked = [RuleBlocked(config.rule(rule_id), reason) for rule_id, reason in match.blocked]
-    return Explanation(item, match, why, region_forms, blocked=blocked)
+    return Explanation(
+        item, match, why, region_forms, blocked=blocked, set_aside=_set_aside(item.text)
+    )
+
+
+def _set_aside(text: str) -> list[str]:
+    """The runs of words the teasers' cut removes from ``text``, a paragraph's at a time, each
+    shortened for a line."""
+    kept = builtin_teasers().cut(text)
+    if kept == text:
+        return []
+    before, after = _WORDS.findall(text), _WORDS.findall(kept)
+    out = []
+    for tag, i1, i2, _, _ in SequenceMatcher(None, before, after, autojunk=False).get_opcodes():
+        if tag in ("delete", "replace"):
+            for piece in " ".join(before[i1:i2]).split("\n"):
+                if piece.strip():
+                    out.append(shorten(" ".join(piece.split()), 120))
+    return out
+
+
+_WORDS = re.compile(r"\n|[^\s]+")  # words, and the line breaks between paragraphs
 
 
 def render_text(exp: Explanation) -> str:
@@ -179,6 +208,8 @@ def render_text(exp: Explanation) -> str:
         lines.append(f"  not matched {b.rule.id} ({b.rule.name}): {why}")
     for r in exp.match.rejected:
         lines.append(f"  not a place: {r.found}: {r.reason} (not {r.region})")
+    for piece in exp.set_aside:
+        lines.append(f"  set aside (another article's or the site's): “{piece}”")
     stored = exp.stored
     if stored is not None and stored.kind == "already seen":
         lines.append(

@@ -1071,6 +1071,35 @@ def test_explain_says_what_blocked_a_rule_and_what_was_not_a_place() -> None:
     assert "Kyiv" not in exp.as_json()["regions"]
 
 
+def test_explain_shows_what_was_set_aside_as_another_articles_or_the_sites() -> None:
+    """An item that matched nothing may have lost its news to a cut: explain shows each piece
+    (QA: "matched: nothing" said no more)."""
+    from alerts.explain import explain, render_text
+    from alerts.items import from_entry
+
+    cfg = configmod.parse(NEAR.format(extra=""), "rules.yaml")
+    item = from_entry(
+        "F",
+        {
+            "title": "Drones attack Odesa",
+            "summary": "<p>By Marta Hnatiuk, Capital Courier, Kyiv</p><p>Drones hit the port of "
+            "Odesa.</p><p>Read also: Missiles hit Kyiv</p><p>Our newsroom in Kyiv keeps working."
+            " Become a member to support independent journalism.</p>",
+        },
+    )
+    exp = explain(cfg, item)
+    assert exp.as_json()["set_aside"] == [
+        "By Marta Hnatiuk, Capital Courier, Kyiv",
+        "Read also: Missiles hit Kyiv",
+        "Our newsroom in Kyiv keeps working. Become a member to support independent journalism.",
+    ]
+    assert "  set aside (another article's or the site's): “Read also: Missiles hit Kyiv”" in (
+        render_text(exp)
+    )
+    plain = explain(cfg, from_entry("F", {"title": "Drones", "summary": "Drones hit Odesa."}))
+    assert plain.set_aside == [] and "set aside" not in render_text(plain)
+
+
 def test_explain_is_quiet_about_rules_that_matched_or_never_came_close() -> None:
     from alerts.explain import explain
     from alerts.items import Item
