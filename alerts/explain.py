@@ -6,9 +6,7 @@ form found in the text (``deploy*`` found as "deployed"), not only the rule's ve
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from difflib import SequenceMatcher
 
 from .config import Config, Rule
 from .items import Item
@@ -167,22 +165,11 @@ def explain(config: Config, item: Item) -> Explanation:
 
 
 def _set_aside(text: str) -> list[str]:
-    """The runs of words the teasers' cut removes from ``text``, a paragraph's at a time, each
-    shortened for a line."""
-    kept = builtin_teasers().cut(text)
-    if kept == text:
-        return []
-    before, after = _WORDS.findall(text), _WORDS.findall(kept)
-    out = []
-    for tag, i1, i2, _, _ in SequenceMatcher(None, before, after, autojunk=False).get_opcodes():
-        if tag in ("delete", "replace"):
-            for piece in " ".join(before[i1:i2]).split("\n"):
-                if piece.strip():
-                    out.append(shorten(" ".join(piece.split()), 120))
-    return out
-
-
-_WORDS = re.compile(r"\n|[^\s]+")  # words, and the line breaks between paragraphs
+    """The pieces the teasers' cut removes from ``text``, each shortened for a line."""
+    removed: list[str] = []
+    builtin_teasers().cut(text, removed)
+    removed.sort(key=text.find)  # bylines and appeals are taken first, the rest in order
+    return [shorten(" ".join(piece.split()), 120) for piece in removed if piece.strip()]
 
 
 def render_text(exp: Explanation) -> str:

@@ -76,14 +76,14 @@ class Teasers:
             rf"(?:^|(?<=[.!?…] ))(?:{_alternation(self.appeals)})(?!\w)", re.IGNORECASE
         )
 
-    def without_bylines(self, text: str) -> str:
+    def without_bylines(self, text: str, removed: list[str] | None = None) -> str:
         """``text`` (a title, a line break, the item's text) without the paragraphs that only
         say who wrote it and where they work: the first, when it opens with a byline phrase and
         is short ("By Marta Hnatiuk, Capital Courier, Kyiv"), and the first or the last, when it
         is a sign-off of a few capitalised words and a comma («Олена Петренко, Київ»); and the
         closing paragraphs that appeal to readers ("Our newsroom in Kyiv keeps working ...
         Become a member"). The city of a newsroom is not where the news happened. An item of
-        one paragraph has none."""
+        one paragraph has none. ``removed``, when given, gains each paragraph taken."""
         head, newline, body = text.partition("\n")
         if "\n" not in body:
             return text
@@ -98,6 +98,8 @@ class Teasers:
             and _names(first[opening.end() - 1 :], self._roles)
         ) or (_sign_off(first) and _named(first)):
             body, cut = rest, True
+            if removed is not None:
+                removed.append(first)
         # The last paragraph of the article, above what closes every article of the site (a
         # photo credit, "Subscribe to ...").
         paragraphs = body.split("\n")
@@ -113,6 +115,8 @@ class Teasers:
         if end > 1 and _sign_off(paragraphs[end - 1]) and _named(paragraphs[end - 1]):
             appeals.append(end - 1)
         if appeals:
+            if removed is not None:
+                removed.extend(paragraphs[at] for at in reversed(appeals))
             for at in appeals:  # from the last
                 del paragraphs[at]
             body, cut = "\n".join(paragraphs), True
@@ -198,10 +202,10 @@ class Teasers:
                 return stop
         return stop
 
-    def cut(self, text: str) -> str:
+    def cut(self, text: str, removed: list[str] | None = None) -> str:
         """``text`` without its teasers, credits and bylines; its first line (the title) is
-        kept."""
-        text = self.without_bylines(text)
+        kept. ``removed``, when given, gains each piece taken (for ``explain``)."""
+        text = self.without_bylines(text, removed)
         head, newline, body = text.partition("\n")
         if not newline:
             return text
@@ -241,6 +245,8 @@ class Teasers:
                 if phrase in self._captions:
                     stop = self._credit_end(body, found.end(), stop)
             pieces.append(body[pos : found.start()])
+            if removed is not None:
+                removed.append(body[found.start() : stop])
             pos = stop
         if not pieces:
             return text
