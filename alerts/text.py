@@ -251,10 +251,11 @@ _ASCII_BYTES = bytes(b if b in _ASCII_KEEP else 32 for b in range(256))
 _UTF8_BYTES = bytes(b if b in _ASCII_KEEP or b >= 0x80 else 32 for b in range(256))
 # Lead bytes of the UTF-8 sequences of every non-ASCII separator and dropped character below:
 # U+0080-00BF (C2), × ÷ (C3), U+02B9-02BD (CA), combining marks (CC, CD), U+1680 (E1), U+2000-2BFF and
-# U+2E00-2E7F (E2), U+3000-303F (E3), U+FE10-FF65 and U+FEFF (EF), emoji (F0).
+# U+2E00-2E7F (E2), U+3000-303F (E3), U+FE00-FF65 and U+FEFF (EF), emoji (F0), the tags and
+# variation selectors of U+E0000-E01EF (F3).
 _SPACES = re.compile(rb"  +")
 _NOT_SPECIAL_LEADS = bytes(
-    b for b in range(256) if b not in b"\xc2\xc3\xca\xcc\xcd\xe1\xe2\xe3\xef\xf0"
+    b for b in range(256) if b not in b"\xc2\xc3\xca\xcc\xcd\xe1\xe2\xe3\xef\xf0\xf3"
 )
 _SPECIAL_DROP = re.compile(
     rb"\xc2\xad|\xe2\x80[\x8b-\x8d]|\xe2\x81\xa0|\xef\xbb\xbf|\xcc[\x80-\xbf]|\xcd[\x80-\xaf]"
@@ -266,7 +267,10 @@ _SPECIAL_SEPARATORS = re.compile(
     rb"|\xe1\x9a\x80"  # U+1680
     rb"|\xe2[\x80-\xaf][\x80-\xbf]|\xe2\xb8[\x80-\xbf]|\xe2\xb9[\x80-\xbf]"  # U+2000-2BFF, 2E00-2E7F
     rb"|\xe3\x80[\x80-\xbf]"  # U+3000-303F
-    rb"|\xef\xb8[\x90-\xbf]|\xef\xb9[\x80-\xaf]"  # U+FE10-FE6F
+    # U+FE00-FE6F: variation selectors ("⚡️" is U+26A1 U+FE0F, written against the next word
+    # by Telegram channels: «⚡️Балістика»), vertical and small forms
+    rb"|\xef\xb8[\x80-\xbf]|\xef\xb9[\x80-\xaf]"
+    rb"|\xf3\xa0[\x80-\x87][\x80-\xbf]"  # U+E0000-E01FF: tags, variation selectors
     rb"|\xef\xbc[\x80-\x8f\x9a-\xa0\xbb-\xbf]|\xef\xbd[\x80\x9b-\xa5]"  # fullwidth forms
     rb"|\xf0\x9f[\x80-\xab][\x80-\xbf]"  # U+1F000-1FAFF
 )
@@ -278,7 +282,8 @@ _SEPARATORS = re.compile(
     "\u02b9\u02bb-\u02bd"  # modifier-letter apostrophes
     "\u1680"  # Ogham space mark, the one space character outside the ranges here
     "\u2000-\u2bff\u2e00-\u2e7f\u3000-\u303f"  # punctuation, symbols, arrows, CJK punctuation
-    "\ufe10-\ufe6f\uff00-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65"  # forms, fullwidth
+    "\ufe00-\ufe6f\uff00-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65"  # selectors, forms
+    "\U000e0000-\U000e01ff"  # tags and variation selectors
     "\U0001f000-\U0001faff"  # emoji and pictographs
     "]+"
 )

@@ -324,6 +324,22 @@ def test_a_feed_named_after_a_city_is_not_that_city_in_its_bylines() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("text", "region"),
+    [
+        # an emoji with its variation selector written against the word (QA: lost alerts)
+        ("‼️Ракетный удар по Киеву\nВзрывы в городе.", "Kyiv"),
+        ("⚡️Балістика на Київ!\nВибухи.", "Kyiv"),
+        ("❗️Суми: дрон атакував автомобіль\nЄ поранені.", "Sumy"),
+    ],
+)
+def test_an_emoji_against_a_word_separates_it(text: str, region: str) -> None:
+    from alerts.text import words
+
+    assert "\ufe0f" not in words(text)
+    assert near_matcher().match(text).regions == (region,)
+
+
 def test_fast_word_stream_agrees_with_the_reference() -> None:
     """:func:`words` takes shortcuts; on Latin and Cyrillic text it must equal the definition."""
     import random
@@ -335,7 +351,7 @@ def test_fast_word_stream_agrees_with_the_reference() -> None:
         + list("абвгдіїєґАБВЁёйЙ")
         + list("éüßçñÅ")
         + list("\u00a0\u2019\u2018«»—–…\u00ad\u200b\u02bc№°€✓😀\u0301\u0308¿¡×÷§©®±")
-        + ["і\u0308", "ﬁ", "\u3001", "\u2028"]
+        + ["і\u0308", "ﬁ", "\u3001", "\u2028", "\ufe0f", "⚡\ufe0f", "\U000e0067", "\U000e0100"]
     )
     rng = random.Random(7)
     for _ in range(20000):
@@ -350,7 +366,7 @@ def test_byte_level_word_stream_agrees_with_the_regex_one_on_every_character() -
     end, alone and next to a separator, must come out the same."""
     from alerts.text import words, words_slow
 
-    for cp in range(0x80, 0x20000):
+    for cp in (*range(0x80, 0x20000), *range(0xE0000, 0xE0200)):
         if 0xD800 <= cp < 0xE000:
             continue
         c = chr(cp)
