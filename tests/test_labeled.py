@@ -177,6 +177,8 @@ def test_north_korea_troops_and_russia_must_be_one_development(item_id: str) -> 
         # «авіабомба»: «бомб*» does not take it (QA)
         ("Авіабомба влучила в село на Сумщині\nЗагинула жінка.", "sumy-front"),
         ("Авиабомбы упали на Харьков\nЕсть пострадавшие.", "kharkiv-front"),
+        # the noun of the usual flash (QA)
+        ("Баллистика по Киеву!\nВзрывы в Шевченковском районе.", "kyiv-missiles"),
     ],
 )
 def test_the_attack_words_are_read_in_their_forms(text: str, rule: str) -> None:
