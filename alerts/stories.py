@@ -70,7 +70,7 @@ from .lexicon import (
 )
 from .memo import Memo
 from .teasers import cut_text
-from .text import clean, dateline
+from .text import clean, dateline, without_handles
 
 # --------------------------------------------------------------------------------------------
 # Tunables, set on the tuning half of tests/data/story_pairs.yaml and story_sets.yaml.
@@ -96,7 +96,7 @@ LATE = 0.3
 """Cost per ``CLOSE`` of time beyond ``CLOSE`` between the reports."""
 LEAD_WORDS = 60
 """Words of the summary that count: the lead, not the whole article body."""
-SIGNATURE_VERSION = 12
+SIGNATURE_VERSION = 13
 """Stored signatures of another version are computed again (the lexicon or reading changed)."""
 
 # Weights of the kinds of evidence in the likeness of two reports. A place or a count is rarer
@@ -364,6 +364,7 @@ def _lead(summary: str) -> str:
     span = dateline("\n" + summary)
     if span is not None:
         summary = summary[span[1] - 1 :]
+    summary = without_handles(summary)  # "@kyiv_operative" names a channel, not a place
     # Nor another article's headline embedded in it ("Read also: Missile strike on Kyiv kills
     # two"): its place and figures would be taken for this report's. The teasers are cut from
     # the words the lead could take, which a teaser may run past.

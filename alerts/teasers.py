@@ -49,6 +49,7 @@ class Teasers:
     openers: tuple[str, ...] = ()
     appeals: tuple[str, ...] = ()
     appeal_words: int = 60
+    channel_signs: tuple[str, ...] = ()
 
     @functools.cached_property
     def _abbreviation(self) -> re.Pattern[str]:
@@ -107,7 +108,7 @@ class Teasers:
         appeals = []
         while end > 1:
             last = paragraphs[end - 1]
-            if self._appealing(last):
+            if self._appealing(last) or self._channel_sign(last):
                 appeals.append(end - 1)
             elif not self._opening.match(last.lstrip()):
                 break
@@ -121,6 +122,23 @@ class Teasers:
                 del paragraphs[at]
             body, cut = "\n".join(paragraphs), True
         return head + newline + body if cut else text
+
+    @functools.cached_property
+    def _signs(self) -> frozenset[str]:
+        return frozenset(word.casefold() for word in self.channel_signs)
+
+    def _channel_sign(self, paragraph: str) -> bool:
+        """A channel's signature: "Київ Live | @kyiv_live", «Киевский Оперативный | Подписаться»."""
+        if len(paragraph) > self.byline_words * 30:
+            return False
+        words = paragraph.split()
+        if len(words) > self.byline_words:
+            return False
+        if _HANDLE.search(paragraph):
+            return True
+        return "|" in paragraph and any(
+            w.strip(_QUOTES + ".,:;!👉").casefold() in self._signs for w in words
+        )
 
     def _appealing(self, paragraph: str) -> bool:
         pattern = self._appeal
@@ -264,6 +282,7 @@ def _alternation(phrases: tuple[str, ...]) -> str:
 
 
 _QUOTES = "«»\"“”„'’"
+_HANDLE = re.compile(r"(?<![\w@])@\w{3,}")
 # A name in quotes, from its first letter: «Киевский курьер», "Kyiv Ledger", „Ранок“
 _QUOTED = re.compile(r"[«\"“„]\s*(\w)[^«»\"“”„,]*[»\"“”]")
 # What may stand for a teaser's colon: an arrow or a pointing hand, as an emoji or not.
@@ -344,6 +363,7 @@ _LISTS = (
     "abbreviations",
     "openers",
     "appeals",
+    "channel_signs",
 )
 _COUNTS = tuple(
     (f.name, f.default) for f in dataclasses.fields(Teasers) if f.name.endswith("_words")

@@ -313,6 +313,29 @@ _DATELINE_AGENCY = re.compile(
 )
 
 
+# A Telegram channel's handle ("@kyiv_operative") names the channel, never where the news is; a
+# hashtag of several words ("#Київ_оперативний") is the channel's tag. A hashtag of one word
+# ("#Київ") is the channel's tag for its city, on every post: where the news is only when the
+# rest of the text names no place.
+_HANDLE = re.compile(r"(?<![\w@])@\w{3,}|(?<![\w#])#\w+_\w+")
+_HASHTAG = re.compile(r"(?<![\w#])#\w+")
+
+
+def without_handles(text: str) -> str:
+    """``text`` with channels' handles and tags of several words blanked (the same length, so
+    that what is found keeps its place)."""
+    if "@" not in text and "#" not in text:
+        return text
+    return _HANDLE.sub(lambda found: " " * len(found.group()), text)
+
+
+def hashtags(text: str) -> list[tuple[int, int]]:
+    """Where ``text``'s hashtags of one word are."""
+    if "#" not in text:
+        return []
+    return [found.span() for found in _HASHTAG.finditer(text)]
+
+
 def dateline(text: str) -> tuple[int, int] | None:
     """Where the summary's dateline is in ``title + "\\n" + summary``, if it opens with one.
 

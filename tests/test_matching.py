@@ -340,6 +340,28 @@ def test_an_emoji_against_a_word_separates_it(text: str, region: str) -> None:
     assert near_matcher().match(text).regions == (region,)
 
 
+@pytest.mark.parametrize(
+    ("text", "regions"),
+    [
+        # a channel's tag for its city on a post about another, its handle, its signature (QA)
+        ("Удар по Одесі\nРакета влучила в порт Одеси, є поранені. #Київ #новини", ("Odesa",)),
+        ("Odesa port\nRussian drones attacked the Odesa port. @kyiv_operative", ("Odesa",)),
+        ("Удар по Харкову\nРакета влучила в Харків.\nКиїв Live | @kyiv_live", ("Kharkiv",)),
+        (
+            "Удар по Одессе\nРакеты ударили по Одессе.\nКиевский Оперативный | Подписаться",
+            ("Odesa",),
+        ),
+        ("Втрати ворога\nКрилатих ракет — 3500. #Київ_оперативний", ()),
+        # a tag of one word is where the news is when nothing else says so
+        ("Вибухи\nРакета влучила у житловий будинок. #Київ", ("Kyiv",)),
+        # an address is no handle
+        ("Kyiv hit\nMissiles hit Kyiv; write to press@kyiv.example", ("Kyiv",)),
+    ],
+)
+def test_a_channels_tags_handles_and_signature_are_not_the_place(text, regions) -> None:
+    assert near_matcher().match(text).regions == regions
+
+
 def test_fast_word_stream_agrees_with_the_reference() -> None:
     """:func:`words` takes shortcuts; on Latin and Cyrillic text it must equal the definition."""
     import random
