@@ -880,7 +880,7 @@ def _weigh(
         # title says what it holds.
         evidence(-2 * STRONG, lambda: "a roundup of several developments")
 
-    if a.feed == b.feed and not _one_article(sa, sb):
+    if a.feed == b.feed and not _one_article(sa, sb) and not _flash_and_details(a, b):
         evidence(-2 * STRONG, lambda: f"two articles of one outlet ({a.feed})")
 
     if contrary_only:  # what is shared weighs less than STRONG, whatever it is: not weighed
@@ -1159,6 +1159,22 @@ def _one_article(sa: Signature, sb: Signature) -> bool:
         return False
     return len(wa & wb) / len(wa | wb) >= 0.6
 
+
+def _flash_and_details(a: Report, b: Report) -> bool:
+    """Whether the earlier of two reports of one outlet is a flash that the later one, within
+    hours, may tell in full: a channel's «Харків — вибухи», then its post on the glide bombs
+    that hit Saltivka. Whether it does, the rest of the evidence says."""
+    earlier, later = (a, b) if a.published <= b.published else (b, a)
+    if later.published - earlier.published > _FLASH_DETAILS:
+        return False
+    words = {w.casefold() for w in f"{earlier.title} {earlier.summary}".split()}
+    return len(words) <= _FLASH_WORDS
+
+
+_FLASH_WORDS = 6
+"""Different words of a flash, title (or first line) and text together, at most: «⚡️ Київ —
+вибухи, балістика», "Explosions in Kyiv right now"."""
+_FLASH_DETAILS = timedelta(hours=3)
 
 _OVERNIGHT = f"{CONCEPT}overnight"
 

@@ -242,6 +242,25 @@ def test_a_clock_time_is_a_part_of_the_day_not_a_figure(lead: str, part: str) ->
     assert sig.flags & {"morning", "afternoon", "evening", "night"} == {part}
 
 
+def test_a_channels_flash_and_its_detailed_post_are_one_story() -> None:
+    """A Telegram channel posts «Одесса — взрывы», then what hit: one story, not two alerts of
+    one outlet (QA). Hours later, a flash is another event's."""
+    at = datetime(2026, 12, 7, 1, 0, tzinfo=UTC)
+    flash = ("Одесса — взрывы", "Одесса — взрывы")
+    details = (
+        "Ночная атака дронов на Одессу: поврежден портовый терминал",
+        "Ночная атака дронов на Одессу: поврежден портовый терминал и склад, возник пожар. "
+        "Пострадавших нет, сообщил глава ОВА.",
+    )
+    a = stories.Report(1, *flash, at, "Одесса Live", (), frozenset())
+    b = stories.Report(2, *details, at + timedelta(minutes=20), "Одесса Live", (), frozenset())
+    joined = same_story(a, signature(*flash), b, signature(*details))
+    assert joined.same, joined.reason
+    late = replace(b, published=at + timedelta(hours=5))
+    apart = same_story(a, signature(*flash), late, signature(*details))
+    assert not apart.same and "one outlet" in apart.reason
+
+
 def test_a_count_of_weapons_is_not_a_toll() -> None:
     """ "Два КАБи" in a Telegram post and "4 injured" in a wire's title of the same strike are
     no difference of figures (QA: two alerts); two counts of drones still are."""
