@@ -246,10 +246,15 @@ def _without_title(summary: str, title: str) -> str:
         return summary
     if words[-1].endswith("..."):
         words[-1] = words[-1][:-3]
-    opening = re.match(r"\s*" + r"\s+".join(map(re.escape, words)), summary, re.IGNORECASE)
-    if opening is None:
-        return summary
-    return summary[opening.end() :].lstrip(" .,:;!?…—–-\n\t")
+    # Up to a word's end: a bridge that cut the title inside a word ("…районі: п…") leaves that
+    # word whole in the text, where it stays.
+    cut_short = title.rstrip().endswith(("…", "..."))
+    for count in (len(words), len(words) - 1) if cut_short else (len(words),):
+        pattern = r"\s*" + r"\s+".join(map(re.escape, words[:count])) + r"(?!\w)"
+        opening = re.match(pattern, summary, re.IGNORECASE)
+        if opening is not None:
+            return summary[opening.end() :].lstrip(" .,:;!?…—–-\n\t")
+    return summary
 
 
 # --- Telegram HTML --------------------------------------------------------------------------

@@ -431,6 +431,12 @@ def test_story_index_read_back_from_the_database_is_the_one_filing_built(tmp_pat
             " said.",
             "12,000 homes, the governor said.",
         ),
+        # a title a bridge cut inside a word: the word stays whole in the excerpt (QA)
+        (
+            "Ракета влучила в будинок у Шевченківському районі: п…",
+            "Ракета влучила в будинок у Шевченківському районі: пошкоджено дах, є поранені.",
+            "пошкоджено дах, є поранені.",
+        ),
         # a title that is not the text's opening stays out of it
         ("Substation hit in Sumy", "Drones hit a substation.", "Drones hit a substation."),
     ],
@@ -442,6 +448,13 @@ def test_an_alert_does_not_repeat_its_title_as_its_excerpt(title, summary, excer
     assert digest.esc(excerpt) in html
     text = digest.alerts_text([alert], RULES, UTC, NOW)[0][0]
     assert text.count(title.rstrip("…")) == 1, text
+
+
+def test_a_whole_title_is_taken_from_the_text_only_to_a_words_end() -> None:
+    # "port" is not "portside": a title not cut short is the text's opening only word for word
+    assert digest._without_title("Drones hit Odesa portside sheds.", "Drones hit Odesa port") == (
+        "Drones hit Odesa portside sheds."
+    )
 
 
 def test_a_digest_time_in_the_hour_that_repeats_comes_once() -> None:
