@@ -128,7 +128,8 @@ class Teasers:
         return frozenset(word.casefold() for word in self.channel_signs)
 
     def _channel_sign(self, paragraph: str) -> bool:
-        """A channel's signature: "Київ Live | @kyiv_live", «Киевский Оперативный | Подписаться»."""
+        """A channel's signature: "Київ Live | @kyiv_live", «Киевский Оперативный | Подписаться»,
+        or its sister channels: «Наші канали: Київ Оперативний | Харків Оперативний | ...»."""
         if len(paragraph) > self.byline_words * 30:
             return False
         words = paragraph.split()
@@ -136,8 +137,16 @@ class Teasers:
             return False
         if _HANDLE.search(paragraph):
             return True
-        return "|" in paragraph and any(
-            w.strip(_QUOTES + ".,:;!👉").casefold() in self._signs for w in words
+        if "|" not in paragraph:
+            return False
+        if any(w.strip(_QUOTES + ".,:;!👉").casefold() in self._signs for w in words):
+            return True
+        # the channel's sister channels: "Наші канали: Київ Оперативний | Харків Оперативний"
+        label, colon, rest = paragraph.partition(":")
+        names = (rest if colon and "|" not in label else paragraph).split("|")
+        return len(names) >= 3 and all(
+            0 < len(name.split()) <= 4 and all(w[:1].isupper() for w in name.split())
+            for name in names
         )
 
     def _appealing(self, paragraph: str) -> bool:

@@ -352,6 +352,12 @@ def test_an_emoji_against_a_word_separates_it(text: str, region: str) -> None:
             ("Odesa",),
         ),
         ("Втрати ворога\nКрилатих ракет — 3500. #Київ_оперативний", ()),
+        # its sister channels, named in its footer
+        (
+            "Удар по Одесі\nРакета влучила в Одесу.\nНаші канали: Київ Оперативний | Харків "
+            "Оперативний | Суми Оперативні",
+            ("Odesa",),
+        ),
         # a tag of one word is where the news is when nothing else says so
         ("Вибухи\nРакета влучила у житловий будинок. #Київ", ("Kyiv",)),
         # an address is no handle
