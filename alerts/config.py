@@ -31,6 +31,7 @@ from .gazetteer import (
     builtin_regions,
 )
 from .matcher import WHERE, Match, Matcher, RuleSpec, Term, TermError, parse_term
+from .notices import builtin_notices
 from .schedule import DIGEST_EVERY, MIN_DIGEST_EVERY
 from .teasers import builtin_teasers
 from .wording import plural
@@ -1033,6 +1034,7 @@ def build_matcher(
         builtin_false_friends() + false_friends,
         builtin_teasers(),
         builtin_capital(),
+        builtin_notices(),
     )
 
 

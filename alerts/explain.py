@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from .config import Config, Rule
 from .items import Item
 from .matcher import Match, Term, parse_term
+from .notices import builtin_notices
 from .teasers import builtin_teasers
 from .text import shorten
 
@@ -66,6 +67,8 @@ class Explanation:
     """The other stories it was compared with, best first: why it does not join them."""
     blocked: list[RuleBlocked] = field(default_factory=list)
     stored: StoredWhy | None = None
+    notice: str | None = None
+    """What the item is when it is not news ("a fundraiser"): nothing in it matches."""
     set_aside: list[str] = field(default_factory=list)
     """What matching read past as another article's or the site's (a teaser, a byline, a
     credit, an appeal to readers): an item that matched nothing may have lost its news there."""
@@ -92,6 +95,7 @@ class Explanation:
                 {"name": r.found, "reason": r.reason, "region": r.region}
                 for r in self.match.rejected
             ],
+            "notice": self.notice,
             "set_aside": self.set_aside,
             "stored": None
             if self.stored is None
@@ -160,7 +164,13 @@ def explain(config: Config, item: Item) -> Explanation:
         why.append(entry)
     blocked = [RuleBlocked(config.rule(rule_id), reason) for rule_id, reason in match.blocked]
     return Explanation(
-        item, match, why, region_forms, blocked=blocked, set_aside=_set_aside(item.text)
+        item,
+        match,
+        why,
+        region_forms,
+        blocked=blocked,
+        notice=builtin_notices().notice(item.text),
+        set_aside=_set_aside(item.text),
     )
 
 
@@ -175,7 +185,9 @@ def _set_aside(text: str) -> list[str]:
 def render_text(exp: Explanation) -> str:
     item = exp.item
     lines = [item.title, f"  {item.link or '(no link)'}"]
-    if not exp.why:
+    if exp.notice:
+        lines.append(f"  matched: nothing: not news but {exp.notice} (alerts/notices.yaml)")
+    elif not exp.why:
         lines.append("  matched: nothing")
     for w in exp.why:
         parts = []

@@ -103,6 +103,12 @@ class TeasersLike(Protocol):
     def without_bylines(self, text: str) -> str: ...
 
 
+class NoticesLike(Protocol):
+    """What the matcher needs of notices (``notices.Notices`` is one)."""
+
+    def notice(self, text: str) -> str | None: ...
+
+
 class CapitalLike(Protocol):
     """What the matcher needs of the capital (``gazetteer.Capital`` is one)."""
 
@@ -173,6 +179,7 @@ class Matcher:
         false_friends: Sequence[FalseFriendLike] = (),
         teasers: TeasersLike | None = None,
         capital: CapitalLike | None = None,
+        notices: NoticesLike | None = None,
     ):
         """``regions`` maps each region name to its aliases (the name itself always counts).
 
@@ -180,7 +187,10 @@ class Matcher:
         (see ``gazetteer.FalseFriend``); one naming a region not in ``regions`` is left out.
         ``teasers`` finds what belongs to another article in a text (see ``teasers.py``).
         ``capital``: the region a text may call "the capital" (see ``gazetteer.Capital``).
+        ``notices`` tells posts that are not news (a fundraiser, an air-raid alarm), in which
+        nothing matches (see ``notices.py``).
         """
+        self._notices = notices
         self._terms: dict[Term, int] = {}
         self._region_names = list(regions)
         region_index = {name: i for i, name in enumerate(self._region_names)}
@@ -391,6 +401,8 @@ class Matcher:
         dateline ("KYIV, Dec 6 (Wire) - ") names where the story was filed from, not where it
         happened: it counts only when the rest of the text names no region.
         """
+        if self._notices is not None and self._notices.notice(text):
+            return _NOTHING
         if self._teasers is not None:
             text = self._teasers.without_bylines(text)
         text = textmod.without_handles(text)
