@@ -13,6 +13,7 @@ from pathlib import Path
 
 import yaml
 
+from .teasers import phrase_lists
 from .text import words
 
 DATA = Path(__file__).with_name("notices.yaml")
@@ -66,13 +67,10 @@ def load(path: Path) -> Notices:
         raise NoticeError(f"{path.name}: expected fundraisers, alarms and impacts")
     lists = {}
     for key in ("fundraisers", "alarms", "impacts"):
-        by_lang = data.get(key) or {}
-        if not isinstance(by_lang, dict) or not all(
-            isinstance(v, list) and all(isinstance(p, str) and p.strip() for p in v)
-            for v in by_lang.values()
-        ):
+        phrases = phrase_lists(data, key)
+        if phrases is None:
             raise NoticeError(f"{path.name}: {key}: expected lists of phrases per language")
-        lists[key] = tuple(p.strip() for v in by_lang.values() for p in v)
+        lists[key] = phrases
     return Notices(**lists)
 
 

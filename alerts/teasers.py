@@ -379,6 +379,18 @@ _COUNTS = tuple(
 )
 
 
+def phrase_lists(data: dict, key: str) -> tuple[str, ...] | None:
+    """The phrases of ``data[key]``, a list per language ({en: [...], uk: [...]}), as one
+    tuple; None when it is not that shape. (A data file of phrases: teasers, notices.)"""
+    by_lang = data.get(key) or {}
+    if not isinstance(by_lang, dict) or not all(
+        isinstance(v, list) and all(isinstance(p, str) and p.strip() for p in v)
+        for v in by_lang.values()
+    ):
+        return None
+    return tuple(p.strip() for v in by_lang.values() for p in v)
+
+
 def load(path: Path) -> Teasers:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     if not isinstance(data, dict):
@@ -388,13 +400,10 @@ def load(path: Path) -> Teasers:
         raise TeaserError(f"{path.name}: unknown keys {sorted(unknown)}")
     lists = {}
     for key in _LISTS:
-        by_lang = data.get(key) or {}
-        if not isinstance(by_lang, dict) or not all(
-            isinstance(v, list) and all(isinstance(p, str) and p.strip() for p in v)
-            for v in by_lang.values()
-        ):
+        phrases = phrase_lists(data, key)
+        if phrases is None:
             raise TeaserError(f"{path.name}: {key}: expected lists of phrases per language")
-        lists[key] = tuple(p.strip() for v in by_lang.values() for p in v)
+        lists[key] = phrases
     counts = {}
     for key, default in _COUNTS:
         value = data.get(key, default)
