@@ -406,15 +406,6 @@ class Matcher:
         if self._teasers is not None:
             text = self._teasers.without_bylines(text)
         text = textmod.without_handles(text)
-        tags = textmod.hashtags(text)
-        if tags:
-            # "#Київ" closing a post about Odesa is the channel's city; alone, it is the news's
-            rest = list(text)
-            for start, end in tags:
-                rest[start:end] = " " * (end - start)
-            without = self.match("".join(rest), forms)
-            if without.regions:
-                return without
         span = textmod.dateline(text)
         if span is None:
             return self._match(text, forms)

@@ -26,7 +26,9 @@ class NoticeError(ValueError):
 @dataclass(frozen=True)
 class Notices:
     fundraisers: tuple[str, ...] = ()
+    money: tuple[str, ...] = ()
     alarms: tuple[str, ...] = ()
+    threats: tuple[str, ...] = ()
     impacts: tuple[str, ...] = ()
 
     @functools.cached_property
@@ -37,14 +39,16 @@ class Notices:
         return tuple(sorted(found, key=lambda pair: -len(pair[0])))
 
     @functools.cached_property
-    def _impact(self) -> re.Pattern[str] | None:
-        if not self.impacts:
-            return None
-        parts = [
-            re.escape(words(w.rstrip("*")).strip()) + (r"\w*" if w.endswith("*") else "")
-            for w in self.impacts
-        ]
-        return re.compile(r"(?<!\w)(?:" + "|".join(parts) + r")(?!\w)")
+    def _money(self) -> re.Pattern[str]:
+        return _any_of(self.money, symbols=True)
+
+    @functools.cached_property
+    def _threat(self) -> re.Pattern[str]:
+        return _any_of(self.threats)
+
+    @functools.cached_property
+    def _impact(self) -> re.Pattern[str]:
+        return _any_of(self.impacts)
 
     def notice(self, text: str) -> str | None:
         """What ``text`` (a title, a line break, the item's text) is when it is a notice, not
@@ -53,9 +57,9 @@ class Notices:
         for phrase, what in self._openings:
             if title.startswith(f" {phrase} "):
                 if what == "a fundraiser":
-                    return what
-                impact = self._impact
-                if impact is None or impact.search(words(text)) is None:
+                    return what if self._money.search(text.casefold()) else None
+                stream = words(text)
+                if self._threat.search(stream) and not self._impact.search(stream):
                     return what
                 return None
         return None
@@ -63,15 +67,32 @@ class Notices:
 
 def load(path: Path) -> Notices:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    if not isinstance(data, dict) or set(data) - {"fundraisers", "alarms", "impacts"}:
-        raise NoticeError(f"{path.name}: expected fundraisers, alarms and impacts")
+    if not isinstance(data, dict) or set(data) - set(_KEYS):
+        raise NoticeError(f"{path.name}: expected {', '.join(_KEYS)}")
     lists = {}
-    for key in ("fundraisers", "alarms", "impacts"):
+    for key in _KEYS:
         phrases = phrase_lists(data, key)
         if phrases is None:
             raise NoticeError(f"{path.name}: {key}: expected lists of phrases per language")
         lists[key] = phrases
     return Notices(**lists)
+
+
+_KEYS = ("fundraisers", "money", "alarms", "threats", "impacts")
+
+
+def _any_of(phrases: tuple[str, ...], symbols: bool = False) -> re.Pattern[str]:
+    """One pattern for the phrases, as whole words of the word stream (a trailing * takes any
+    ending); with ``symbols``, one-character phrases ("$") are looked for in the casefolded
+    text instead."""
+    parts = [
+        re.escape(words(p.rstrip("*")).strip()) + (r"\w*" if p.endswith("*") else "")
+        for p in phrases
+        if not (symbols and len(p) == 1)
+    ]
+    words_part = r"(?<!\w)(?:" + "|".join(parts) + r")(?!\w)" if parts else r"(?!x)x"
+    signs = "".join(re.escape(p) for p in phrases if symbols and len(p) == 1)
+    return re.compile(words_part + (f"|[{signs}]" if signs else ""))
 
 
 @functools.lru_cache(maxsize=1)

@@ -96,7 +96,7 @@ LATE = 0.3
 """Cost per ``CLOSE`` of time beyond ``CLOSE`` between the reports."""
 LEAD_WORDS = 60
 """Words of the summary that count: the lead, not the whole article body."""
-SIGNATURE_VERSION = 13
+SIGNATURE_VERSION = 14
 """Stored signatures of another version are computed again (the lexicon or reading changed)."""
 
 # Weights of the kinds of evidence in the likeness of two reports. A place or a count is rarer
@@ -880,7 +880,7 @@ def _weigh(
         # title says what it holds.
         evidence(-2 * STRONG, lambda: "a roundup of several developments")
 
-    if a.feed == b.feed and not _one_article(sa, sb) and not _flash_and_details(a, b):
+    if a.feed == b.feed and not _one_article(sa, sb) and not _flash_and_details(a, sa, b, sb):
         evidence(-2 * STRONG, lambda: f"two articles of one outlet ({a.feed})")
 
     if contrary_only:  # what is shared weighs less than STRONG, whatever it is: not weighed
@@ -1160,12 +1160,19 @@ def _one_article(sa: Signature, sb: Signature) -> bool:
     return len(wa & wb) / len(wa | wb) >= 0.6
 
 
-def _flash_and_details(a: Report, b: Report) -> bool:
-    """Whether the earlier of two reports of one outlet is a flash that the later one, within
-    hours, may tell in full: a channel's «Харків — вибухи», then its post on the glide bombs
-    that hit Saltivka. Whether it does, the rest of the evidence says."""
+def _flash_and_details(a: Report, sa: Signature, b: Report, sb: Signature) -> bool:
+    """Whether the earlier of two reports of one outlet is a flash that the later one, soon
+    after, may tell in full: a channel's «Одесса — взрывы», then its post on the drones that
+    hit the port. Whether it does, the rest of the evidence says; a later post that says
+    "again" («Знову вибухи», «Нова атака») tells of another attack."""
     earlier, later = (a, b) if a.published <= b.published else (b, a)
     if later.published - earlier.published > _FLASH_DETAILS:
+        return False
+    if "again" in (sb if later is b else sa).flags:
+        return False
+    # a post, whose first line is its title (a channel's), not a headline without a text
+    opening = earlier.title.rstrip(" …").removesuffix("...")
+    if not opening or not earlier.summary.lstrip().startswith(opening):
         return False
     words = {w.casefold() for w in f"{earlier.title} {earlier.summary}".split()}
     return len(words) <= _FLASH_WORDS
@@ -1174,7 +1181,7 @@ def _flash_and_details(a: Report, b: Report) -> bool:
 _FLASH_WORDS = 6
 """Different words of a flash, title (or first line) and text together, at most: «⚡️ Київ —
 вибухи, балістика», "Explosions in Kyiv right now"."""
-_FLASH_DETAILS = timedelta(hours=3)
+_FLASH_DETAILS = timedelta(minutes=90)
 
 _OVERNIGHT = f"{CONCEPT}overnight"
 

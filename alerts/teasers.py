@@ -129,24 +129,18 @@ class Teasers:
 
     def _channel_sign(self, paragraph: str) -> bool:
         """A channel's signature: "Київ Live | @kyiv_live", «Киевский Оперативный | Подписаться»,
-        or its sister channels: «Наші канали: Київ Оперативний | Харків Оперативний | ...»."""
+        «Наші канали: Київ Оперативний | Харків Оперативний». Not a line of news that quotes an
+        official's handle («Кличко (@vitaliy_klitschko): уламки впали...»), nor a list of towns
+        («Харків | Чугуїв | Ізюм»)."""
         if len(paragraph) > self.byline_words * 30:
             return False
         words = paragraph.split()
         if len(words) > self.byline_words:
             return False
-        if _HANDLE.search(paragraph):
+        if len(words) <= _HANDLE_LINE_WORDS and _HANDLE.search(paragraph):
             return True
-        if "|" not in paragraph:
-            return False
-        if any(w.strip(_QUOTES + ".,:;!👉").casefold() in self._signs for w in words):
-            return True
-        # the channel's sister channels: "Наші канали: Київ Оперативний | Харків Оперативний"
-        label, colon, rest = paragraph.partition(":")
-        names = (rest if colon and "|" not in label else paragraph).split("|")
-        return len(names) >= 3 and all(
-            0 < len(name.split()) <= 4 and all(w[:1].isupper() for w in name.split())
-            for name in names
+        return "|" in paragraph and any(
+            w.strip(_QUOTES + ".,:;!👉").casefold() in self._signs for w in words
         )
 
     def _appealing(self, paragraph: str) -> bool:
@@ -292,6 +286,7 @@ def _alternation(phrases: tuple[str, ...]) -> str:
 
 _QUOTES = "«»\"“”„'’"
 _HANDLE = re.compile(r"(?<![\w@])@\w{3,}")
+_HANDLE_LINE_WORDS = 5  # a channel's name and its handle; more is a sentence
 # A name in quotes, from its first letter: «Киевский курьер», "Kyiv Ledger", „Ранок“
 _QUOTED = re.compile(r"[«\"“„]\s*(\w)[^«»\"“”„,]*[»\"“”]")
 # What may stand for a teaser's colon: an arrow or a pointing hand, as an emoji or not.

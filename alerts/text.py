@@ -313,27 +313,23 @@ _DATELINE_AGENCY = re.compile(
 )
 
 
-# A Telegram channel's handle ("@kyiv_operative") names the channel, never where the news is; a
-# hashtag of several words ("#Київ_оперативний") is the channel's tag. A hashtag of one word
-# ("#Київ") is the channel's tag for its city, on every post: where the news is only when the
-# rest of the text names no place.
-_HANDLE = re.compile(r"(?<![\w@])@\w{3,}|(?<![\w#])#\w+_\w+")
-_HASHTAG = re.compile(r"(?<![\w#])#\w+")
+# A Telegram channel's handle ("@kyiv_operative") names the channel, never where the news is,
+# and so does a tag of several words that names it ("#Київ_оперативний", "#kharkiv_live"); a
+# tag of a town ("#Біла_Церква", "#Київ") is read as its words.
+_CHANNEL_WORDS = (
+    "оперативн|operative|live|online|онлайн|news|новини|новости|info|інфо|инфо|channel|канал"
+)
+_HANDLE = re.compile(
+    rf"(?<![\w@])@\w{{3,}}|(?<![\w#])#\w*?(?i:{_CHANNEL_WORDS})\w*",
+)
 
 
 def without_handles(text: str) -> str:
-    """``text`` with channels' handles and tags of several words blanked (the same length, so
-    that what is found keeps its place)."""
+    """``text`` with channels' handles and their own tags blanked (the same length, so that
+    what is found keeps its place)."""
     if "@" not in text and "#" not in text:
         return text
     return _HANDLE.sub(lambda found: " " * len(found.group()), text)
-
-
-def hashtags(text: str) -> list[tuple[int, int]]:
-    """Where ``text``'s hashtags of one word are."""
-    if "#" not in text:
-        return []
-    return [found.span() for found in _HASHTAG.finditer(text)]
 
 
 def dateline(text: str) -> tuple[int, int] | None:

@@ -344,7 +344,7 @@ def test_an_emoji_against_a_word_separates_it(text: str, region: str) -> None:
     ("text", "regions"),
     [
         # a channel's tag for its city on a post about another, its handle, its signature (QA)
-        ("Удар по Одесі\nРакета влучила в порт Одеси, є поранені. #Київ #новини", ("Odesa",)),
+        ("Удар по Одесі\nРакета влучила в порт Одеси, є поранені. #Київ_Live #новини", ("Odesa",)),
         ("Odesa port\nRussian drones attacked the Odesa port. @kyiv_operative", ("Odesa",)),
         ("Удар по Харкову\nРакета влучила в Харків.\nКиїв Live | @kyiv_live", ("Kharkiv",)),
         (
@@ -358,8 +358,16 @@ def test_an_emoji_against_a_word_separates_it(text: str, region: str) -> None:
             "Оперативний | Суми Оперативні",
             ("Odesa",),
         ),
-        # a tag of one word is where the news is when nothing else says so
+        # a tag of a town is where the news is, of one word or several (QA)
         ("Вибухи\nРакета влучила у житловий будинок. #Київ", ("Kyiv",)),
+        ("Вибухи\nДрон влучив у склад. #Біла_Церква", ("Kyiv",)),
+        # a line of news that quotes an official's handle, and a list of towns hit (QA)
+        (
+            "Удар\nРакета влучила в будинок.\nКличко (@vitaliy_klitschko): уламки ракети впали "
+            "в Дарницькому районі Києва.",
+            ("Kyiv",),
+        ),
+        ("Удар по підстанціях\nЗнеструмлено кілька громад.\nХарків | Чугуїв | Ізюм", ("Kharkiv",)),
         # an address is no handle
         ("Kyiv hit\nMissiles hit Kyiv; write to press@kyiv.example", ("Kyiv",)),
     ],

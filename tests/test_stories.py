@@ -256,9 +256,17 @@ def test_a_channels_flash_and_its_detailed_post_are_one_story() -> None:
     b = stories.Report(2, *details, at + timedelta(minutes=20), "Одесса Live", (), frozenset())
     joined = same_story(a, signature(*flash), b, signature(*details))
     assert joined.same, joined.reason
-    late = replace(b, published=at + timedelta(hours=5))
+    late = replace(b, published=at + timedelta(hours=2))
     apart = same_story(a, signature(*flash), late, signature(*details))
     assert not apart.same and "one outlet" in apart.reason
+    # a post that says "again" tells of another attack; a wire's headline is no flash (QA)
+    again = ("Знову вибухи в Одесі, знову дрони", "Знову вибухи в Одесі, знову дрони")
+    c = replace(b, title=again[0], summary=again[1])
+    assert "one outlet" in same_story(a, signature(*flash), c, signature(*again)).reason
+    wire = stories.Report(3, "DPRK soldiers deploy", "", at, "Wire", (), frozenset())
+    more = stories.Report(4, "North Korea sends more troops", "", at, "Wire", (), frozenset())
+    decision = same_story(wire, signature(wire.title, ""), more, signature(more.title, ""))
+    assert "one outlet" in decision.reason
 
 
 def test_a_count_of_weapons_is_not_a_toll() -> None:
