@@ -96,7 +96,7 @@ LATE = 0.3
 """Cost per ``CLOSE`` of time beyond ``CLOSE`` between the reports."""
 LEAD_WORDS = 60
 """Words of the summary that count: the lead, not the whole article body."""
-SIGNATURE_VERSION = 14
+SIGNATURE_VERSION = 15
 """Stored signatures of another version are computed again (the lexicon or reading changed)."""
 
 # Weights of the kinds of evidence in the likeness of two reports. A place or a count is rarer
@@ -156,7 +156,8 @@ class Signature:
     """Title words written as names that the lexicon does not know (Novokuibyshevsk)."""
     weekdays: frozenset[int]
     flags: frozenset[str]
-    """``update`` (the toll rose; an "UPDATE:" title) and ``again`` (another event of a kind)."""
+    """``update`` (the toll rose; an "UPDATE:" title), ``again`` (another event of a kind),
+    ``flash`` (a channel's post of a few words) and the parts of the day."""
     title_arms: frozenset[str] = frozenset()
     """Counts of weapons in the title ("Два КАБи", "80 drones"): compared with each other, not
     with a toll ("4 injured"); not in ``numbers``."""
@@ -380,6 +381,7 @@ _FIRST_WORDS = re.compile(rf"\s*(?:\S+\s*){{0,{2 * LEAD_WORDS}}}")
 def signature(title: str, summary: str, lexicon: Lexicon | None = None) -> Signature:
     """The fingerprint of a report from its plain-text title and summary (only the lead)."""
     lex = lexicon or builtin_lexicon()
+    raw_title = title
     title = _prepare(title)
     lead = _prepare(_lead(summary))
     lang = language(title + " " + lead)
@@ -540,6 +542,8 @@ def signature(title: str, summary: str, lexicon: Lexicon | None = None) -> Signa
             flags.add(part)
     if _UPDATE_TITLE.search(title):
         flags.add("update")
+    if _is_flash(raw_title, summary):
+        flags.add("flash")  # «Одесса — взрывы»: a channel's details may follow
     if title.count(";") >= 2:  # "Drones hit Odesa; troops to Kursk; talks resume": a roundup
         flags.add("roundup")
     return Signature(
@@ -1165,17 +1169,19 @@ def _flash_and_details(a: Report, sa: Signature, b: Report, sb: Signature) -> bo
     after, may tell in full: a channel's «Одесса — взрывы», then its post on the drones that
     hit the port. Whether it does, the rest of the evidence says; a later post that says
     "again" («Знову вибухи», «Нова атака») tells of another attack."""
-    earlier, later = (a, b) if a.published <= b.published else (b, a)
+    (earlier, first), (later, second) = sorted(((a, sa), (b, sb)), key=lambda r: r[0].published)
     if later.published - earlier.published > _FLASH_DETAILS:
         return False
-    if "again" in (sb if later is b else sa).flags:
+    return "flash" in first.flags and "again" not in second.flags
+
+
+def _is_flash(title: str, summary: str) -> bool:
+    """Whether a report is a channel's flash: a post (its text opens with its title, as a
+    channel's first line; not a headline without a text) of a few words."""
+    opening = title.rstrip(" …").removesuffix("...")
+    if not opening or not summary.lstrip().startswith(opening):
         return False
-    # a post, whose first line is its title (a channel's), not a headline without a text
-    opening = earlier.title.rstrip(" …").removesuffix("...")
-    if not opening or not earlier.summary.lstrip().startswith(opening):
-        return False
-    words = {w.casefold() for w in f"{earlier.title} {earlier.summary}".split()}
-    return len(words) <= _FLASH_WORDS
+    return len({w.casefold() for w in f"{title} {summary}".split()}) <= _FLASH_WORDS
 
 
 _FLASH_WORDS = 6

@@ -256,6 +256,10 @@ def test_a_channels_flash_and_its_detailed_post_are_one_story() -> None:
     b = stories.Report(2, *details, at + timedelta(minutes=20), "Одесса Live", (), frozenset())
     joined = same_story(a, signature(*flash), b, signature(*details))
     assert joined.same, joined.reason
+    # and so in the index, which keeps no summary: what makes a flash is in its signature
+    index = StoryIndex()
+    index.add(1, a, signature(*flash))
+    assert index.assign(b, signature(*details))[0] == 1
     late = replace(b, published=at + timedelta(hours=2))
     apart = same_story(a, signature(*flash), late, signature(*details))
     assert not apart.same and "one outlet" in apart.reason
