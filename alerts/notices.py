@@ -69,13 +69,7 @@ def load(path: Path) -> Notices:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     if not isinstance(data, dict) or set(data) - set(_KEYS):
         raise NoticeError(f"{path.name}: expected {', '.join(_KEYS)}")
-    lists = {}
-    for key in _KEYS:
-        phrases = phrase_lists(data, key)
-        if phrases is None:
-            raise NoticeError(f"{path.name}: {key}: expected lists of phrases per language")
-        lists[key] = phrases
-    return Notices(**lists)
+    return Notices(**phrase_lists(data, _KEYS, path.name, NoticeError))
 
 
 _KEYS = ("fundraisers", "money", "alarms", "threats", "impacts")

@@ -1181,7 +1181,15 @@ def _is_flash(title: str, summary: str) -> bool:
     opening = title.rstrip(" …").removesuffix("...")
     if not opening or not summary.lstrip().startswith(opening):
         return False
-    return len({w.casefold() for w in f"{title} {summary}".split()}) <= _FLASH_WORDS
+    seen: set[str] = set()
+    for word in _NONSPACE.finditer(f"{title} {summary}"):  # a long post stops at its 7th word
+        seen.add(word.group().casefold())
+        if len(seen) > _FLASH_WORDS:
+            return False
+    return True
+
+
+_NONSPACE = re.compile(r"\S+")
 
 
 _FLASH_WORDS = 6

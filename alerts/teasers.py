@@ -374,16 +374,22 @@ _COUNTS = tuple(
 )
 
 
-def phrase_lists(data: dict, key: str) -> tuple[str, ...] | None:
-    """The phrases of ``data[key]``, a list per language ({en: [...], uk: [...]}), as one
-    tuple; None when it is not that shape. (A data file of phrases: teasers, notices.)"""
-    by_lang = data.get(key) or {}
-    if not isinstance(by_lang, dict) or not all(
-        isinstance(v, list) and all(isinstance(p, str) and p.strip() for p in v)
-        for v in by_lang.values()
-    ):
-        return None
-    return tuple(p.strip() for v in by_lang.values() for p in v)
+def phrase_lists(
+    data: dict, keys: tuple[str, ...], where: str, error: type[ValueError]
+) -> dict[str, tuple[str, ...]]:
+    """The phrases of each of ``keys`` in ``data``, a list per language ({en: [...], uk:
+    [...]}), each as one tuple; ``error`` names ``where`` and the key when one is not that
+    shape. (The data files of phrases: teasers, notices.)"""
+    lists = {}
+    for key in keys:
+        by_lang = data.get(key) or {}
+        if not isinstance(by_lang, dict) or not all(
+            isinstance(v, list) and all(isinstance(p, str) and p.strip() for p in v)
+            for v in by_lang.values()
+        ):
+            raise error(f"{where}: {key}: expected lists of phrases per language")
+        lists[key] = tuple(p.strip() for v in by_lang.values() for p in v)
+    return lists
 
 
 def load(path: Path) -> Teasers:
@@ -393,12 +399,7 @@ def load(path: Path) -> Teasers:
     unknown = set(data) - set(_LISTS) - {key for key, _ in _COUNTS}
     if unknown:
         raise TeaserError(f"{path.name}: unknown keys {sorted(unknown)}")
-    lists = {}
-    for key in _LISTS:
-        phrases = phrase_lists(data, key)
-        if phrases is None:
-            raise TeaserError(f"{path.name}: {key}: expected lists of phrases per language")
-        lists[key] = phrases
+    lists = phrase_lists(data, _LISTS, path.name, TeaserError)
     counts = {}
     for key, default in _COUNTS:
         value = data.get(key, default)
