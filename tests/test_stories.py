@@ -36,6 +36,20 @@ def sides(pair: dict) -> tuple[Report, Signature, Report, Signature]:
     return a, signature(a.title, a.summary), b, signature(b.title, b.summary)
 
 
+def decide(
+    first: tuple[str, str],
+    second: tuple[str, str],
+    *,
+    after: timedelta = timedelta(0),
+    at: datetime = datetime(2026, 12, 7, 6, 0, tzinfo=UTC),
+) -> stories.Decision:
+    """The decision on two reports of two outlets, each (title, summary), the second ``after``
+    the first."""
+    a = stories.Report(1, *first, at, "a", (), frozenset())
+    b = stories.Report(2, *second, at + after, "b", (), frozenset())
+    return same_story(a, signature(*first), b, signature(*second))
+
+
 # ------------------------------------------------------------------------------- labeled set
 
 
@@ -206,7 +220,6 @@ def test_using_weapons_against_others_is_no_launch() -> None:
 
 def test_a_count_of_launched_drones_and_the_other_sides_claim_are_two_stories() -> None:
     """The air force's count of Russia's drones is not Moscow's count of Ukraine's (QA)."""
-    published = datetime(2026, 12, 1, 6, tzinfo=UTC)
     kyiv = (
         "Russia launched 80 drones at Ukraine overnight, air force says",
         "Russia launched 80 attack drones and decoys at Ukraine overnight, Ukraine's air force "
@@ -217,9 +230,7 @@ def test_a_count_of_launched_drones_and_the_other_sides_claim_are_two_stories() 
         "Russian air defence systems intercepted and destroyed 80 Ukrainian drones over several "
         "regions overnight, the defence ministry said on Tuesday.",
     )
-    a = stories.Report(1, *kyiv, published, "kyiv-wire", (), frozenset())
-    b = stories.Report(2, *moscow, published, "moscow-wire", (), frozenset())
-    decision = same_story(a, signature(*kyiv), b, signature(*moscow))
+    decision = decide(kyiv, moscow)
     assert not decision.same, decision.reason
     assert "ru drone vs ua drone" in decision.reason
 
@@ -283,19 +294,14 @@ def test_a_count_of_weapons_is_not_a_toll() -> None:
         "Two Russian glide bombs struck a residential area of Kharkiv's Saltivskyi district in "
         "the morning, injuring four people, the governor said.",
     )
-    a = stories.Report(1, *post, at, "channel", (), frozenset())
-    b = stories.Report(2, *wire, at + timedelta(minutes=45), "wire", (), frozenset())
-    decision = same_story(a, signature(*post), b, signature(*wire))
+    decision = decide(post, wire, after=timedelta(minutes=45), at=at)
     assert decision.same, decision.reason
     assert signature(*post).title_arms == {"2"} and signature(*post).numbers == frozenset()
     drones = signature("Russia launched 80 drones overnight", "")
     other = signature("Russia launched 95 drones overnight", "")
     assert drones.title_arms == {"80"} and other.title_arms == {"95"}
-    apart = same_story(
-        stories.Report(3, "Russia launched 80 drones overnight", "", at, "a", (), frozenset()),
-        drones,
-        stories.Report(4, "Russia launched 95 drones overnight", "", at, "b", (), frozenset()),
-        other,
+    apart = decide(
+        ("Russia launched 80 drones overnight", ""), ("Russia launched 95 drones overnight", "")
     )
     assert "different figures in the titles (80 vs 95)" in apart.reason, apart.reason
 
@@ -327,12 +333,9 @@ def test_one_citys_attacks_at_night_and_at_noon_on_one_template_are_two_stories(
         "п'ятьох, повідомив Терехов.",
     )
     at = datetime(2026, 12, 7, 0, 27, tzinfo=UTC)
-    a = stories.Report(1, *night, at, "east", (), frozenset())
-    b = stories.Report(2, *noon, at + timedelta(hours=11), "capital", (), frozenset())
-    c = stories.Report(3, *same_night, at + timedelta(minutes=30), "ua", (), frozenset())
-    apart = same_story(a, signature(*night), b, signature(*noon))
+    apart = decide(night, noon, after=timedelta(hours=11), at=at)
     assert not apart.same and "night vs afternoon" in apart.reason, apart.reason
-    joined = same_story(a, signature(*night), c, signature(*same_night))
+    joined = decide(night, same_night, after=timedelta(minutes=30), at=at)
     assert joined.same, joined.reason
 
 
