@@ -102,6 +102,8 @@ class TeasersLike(Protocol):
 
     def without_bylines(self, text: str) -> str: ...
 
+    def without_handles(self, text: str) -> str: ...
+
 
 class NoticesLike(Protocol):
     """What the matcher needs of notices (``notices.Notices`` is one)."""
@@ -404,8 +406,7 @@ class Matcher:
         if self._notices is not None and self._notices.notice(text):
             return _NOTHING
         if self._teasers is not None:
-            text = self._teasers.without_bylines(text)
-        text = textmod.without_handles(text)
+            text = self._teasers.without_handles(self._teasers.without_bylines(text))
         span = textmod.dateline(text)
         if span is None:
             return self._match(text, forms)

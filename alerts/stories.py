@@ -69,8 +69,8 @@ from .lexicon import (
     stem,
 )
 from .memo import Memo
-from .teasers import cut_text
-from .text import clean, dateline, without_handles
+from .teasers import builtin_teasers, cut_text
+from .text import clean, dateline
 
 # --------------------------------------------------------------------------------------------
 # Tunables, set on the tuning half of tests/data/story_pairs.yaml and story_sets.yaml.
@@ -365,7 +365,7 @@ def _lead(summary: str) -> str:
     span = dateline("\n" + summary)
     if span is not None:
         summary = summary[span[1] - 1 :]
-    summary = without_handles(summary)  # "@kyiv_operative" names a channel, not a place
+    summary = builtin_teasers().without_handles(summary)  # "@kyiv_operative": a channel
     # Nor another article's headline embedded in it ("Read also: Missile strike on Kyiv kills
     # two"): its place and figures would be taken for this report's. The teasers are cut from
     # the words the lead could take, which a teaser may run past.

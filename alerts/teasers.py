@@ -18,6 +18,8 @@ from pathlib import Path
 
 import yaml
 
+from .text import HANDLE
+
 DATA = Path(__file__).with_name("teasers.yaml")
 _SENTENCE_END = re.compile(r"[.!?…]['\"»”’)]*$")
 # A full stop that ends no sentence after initials ("U.S.", "U.K."); the words that are
@@ -50,6 +52,7 @@ class Teasers:
     appeals: tuple[str, ...] = ()
     appeal_words: int = 60
     channel_signs: tuple[str, ...] = ()
+    channel_tags: tuple[str, ...] = ()
 
     @functools.cached_property
     def _abbreviation(self) -> re.Pattern[str]:
@@ -127,6 +130,20 @@ class Teasers:
     def _signs(self) -> frozenset[str]:
         return frozenset(word.casefold() for word in self.channel_signs)
 
+    @functools.cached_property
+    def _handles(self) -> re.Pattern[str]:
+        tags = "|".join(re.escape(tag) for tag in self.channel_tags)
+        if not tags:
+            return HANDLE
+        return re.compile(rf"{HANDLE.pattern}|(?<![\w#])#\w*?(?i:{tags})\w*")
+
+    def without_handles(self, text: str) -> str:
+        """``text`` with channels' handles and the tags that name a channel blanked (the same
+        length, so that what is found keeps its place); a town's tag is read as its words."""
+        if "@" not in text and "#" not in text:
+            return text
+        return self._handles.sub(lambda found: " " * len(found.group()), text)
+
     def _channel_sign(self, paragraph: str) -> bool:
         """A channel's signature: "Київ Live | @kyiv_live", «Киевский Оперативный | Подписаться»,
         «Наші канали: Київ Оперативний | Харків Оперативний». Not a line of news that quotes an
@@ -137,7 +154,7 @@ class Teasers:
         words = paragraph.split()
         if len(words) > self.byline_words:
             return False
-        if len(words) <= _HANDLE_LINE_WORDS and _HANDLE.search(paragraph):
+        if len(words) <= _HANDLE_LINE_WORDS and HANDLE.search(paragraph):
             return True
         return "|" in paragraph and any(
             w.strip(_QUOTES + ".,:;!👉").casefold() in self._signs for w in words
@@ -285,7 +302,6 @@ def _alternation(phrases: tuple[str, ...]) -> str:
 
 
 _QUOTES = "«»\"“”„'’"
-_HANDLE = re.compile(r"(?<![\w@])@\w{3,}")
 _HANDLE_LINE_WORDS = 5  # a channel's name and its handle; more is a sentence
 # A name in quotes, from its first letter: «Киевский курьер», "Kyiv Ledger", „Ранок“
 _QUOTED = re.compile(r"[«\"“„]\s*(\w)[^«»\"“”„,]*[»\"“”]")
@@ -368,6 +384,7 @@ _LISTS = (
     "openers",
     "appeals",
     "channel_signs",
+    "channel_tags",
 )
 _COUNTS = tuple(
     (f.name, f.default) for f in dataclasses.fields(Teasers) if f.name.endswith("_words")

@@ -313,23 +313,9 @@ _DATELINE_AGENCY = re.compile(
 )
 
 
-# A Telegram channel's handle ("@kyiv_operative") names the channel, never where the news is,
-# and so does a tag of several words that names it ("#Київ_оперативний", "#kharkiv_live"); a
-# tag of a town ("#Біла_Церква", "#Київ") is read as its words.
-_CHANNEL_WORDS = (
-    "оперативн|operative|live|online|онлайн|news|новини|новости|info|інфо|инфо|channel|канал"
-)
-_HANDLE = re.compile(
-    rf"(?<![\w@])@\w{{3,}}|(?<![\w#])#\w*?(?i:{_CHANNEL_WORDS})\w*",
-)
-
-
-def without_handles(text: str) -> str:
-    """``text`` with channels' handles and their own tags blanked (the same length, so that
-    what is found keeps its place)."""
-    if "@" not in text and "#" not in text:
-        return text
-    return _HANDLE.sub(lambda found: " " * len(found.group()), text)
+# A Telegram channel's handle ("@kyiv_operative"), which names the channel, never where the
+# news is (an address, "press@kyiv.example", is not one).
+HANDLE = re.compile(r"(?<![\w@])@\w{3,}")
 
 
 def dateline(text: str) -> tuple[int, int] | None:
