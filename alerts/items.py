@@ -207,23 +207,38 @@ def from_entry(
     """
     now = now or datetime.now(UTC)
     title = _without_source(plain(entry.get("title")), entry.get("source"))[:_TITLE_LIMIT]
-    summary = entry.get("summary")
-    if not summary and entry.get("content"):
-        summary = entry["content"][0].get("value")
-    summary = plain(summary, paragraphs=True)
-    summary = shorten(summary, _SUMMARY_LIMIT)
+    raw = entry.get("summary")
+    content = _content(entry)
+    summary = shorten(plain(raw or content, paragraphs=True), _SUMMARY_LIMIT)
+    # The item's text: its summary, or its content when that says more (a full article in
+    # content:encoded beside an excerpt or a site's blurb in the description, as Miniflux
+    # reads it too). The summary alone still makes the id below.
+    text = summary
+    if raw and content and content != raw:
+        full = shorten(plain(content, paragraphs=True), _SUMMARY_LIMIT)
+        if len(full) > len(summary):
+            text = full
     link = _link(entry, base)
-    if not title and not summary:
+    if not title and not text:
         return None
     # The title an untitled item had before it was titled by its first paragraph: its id
     # (below) is made of it, so that an item without guid or link keeps the id it was stored
     # under, and is not delivered again.
     id_title = title or shorten(summary, 120)
     if not title:
-        title = _title_from(summary)
+        title = _title_from(text)
     guid = entry.get("id") or entry.get("guid")
     if not isinstance(guid, str) or not guid.strip():
         # Of the summary as one line, as it was read before paragraphs were kept.
         one_line = summary.replace("\n", " ")
         guid = link or "sha1:" + hashlib.sha1(f"{id_title}\n{one_line}".encode()).hexdigest()
-    return Item(feed, guid.strip()[:1000], title, link, summary, _when(entry, now))
+    return Item(feed, guid.strip()[:1000], title, link, text, _when(entry, now))
+
+
+def _content(entry: dict) -> str | None:
+    """The markup of an entry's full content (content:encoded, Atom's ``content``), if any."""
+    content = entry.get("content")
+    if not content or not isinstance(content, list) or not isinstance(content[0], dict):
+        return None
+    value = content[0].get("value")
+    return value if isinstance(value, str) else None

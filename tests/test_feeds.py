@@ -557,3 +557,51 @@ def test_text_escaped_twice_reads_as_text(fast: bool) -> None:
     alone = xml.replace("&amp;laquo;around the clock&amp;raquo;", "").replace("&amp;nbsp;", " ")
     item = _one_item(alone, title="Strike", fast=fast)
     assert item.summary.endswith("Bombs hit Куп’янськ…")  # the place is read, not "rsquo"
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_full_article_beside_an_excerpt_is_the_items_text(fast: bool) -> None:
+    """A full-article feed's content (RSS content:encoded, Atom's content) is read when it
+    says more than the description or summary beside it, a standfirst or a site's blurb: the
+    strike's place was only in the article (QA of stop 26: an urgent Kyiv alert lost)."""
+    ns = 'xmlns:content="http://purl.org/rss/1.0/modules/content/"'
+    rss = (
+        f'<rss version="2.0" {ns}><channel><title>t</title><item><title>Ballistic missiles '
+        "hit the capital before dawn</title><link>https://x.example/1</link><description>"
+        "Rescuers worked through the morning.</description><content:encoded><![CDATA[<p>"
+        "Russian ballistic missiles struck a residential building in Kyiv before dawn, killing "
+        "two.</p><p>Rescuers worked through the morning.</p>]]></content:encoded></item>"
+        "</channel></rss>"
+    ).encode()
+    atom = (
+        '<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><entry><title>Балістика над '
+        'столицею</title><id>urn:1</id><link href="https://x.example/2"/><updated>'
+        "2026-12-08T05:00:00Z</updated><summary>Рятувальники працюють на місці.</summary>"
+        '<content type="html">&lt;p&gt;Балістичні ракети влучили в будинок у Києві.&lt;/p&gt;'
+        "&lt;p&gt;Рятувальники працюють на місці.&lt;/p&gt;</content></entry></feed>"
+    ).encode()
+    (item,) = feeds.parse("f", feeds.Fetched(rss), fast=fast).items
+    assert "residential building in Kyiv" in item.summary
+    (entry,) = feeds.parse("f", feeds.Fetched(atom), fast=fast).items
+    assert "у Києві" in entry.summary
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_description_that_says_more_than_the_content_is_kept(fast: bool) -> None:
+    """Content that says less (an image and its caption) leaves the description the text; an
+    item without guid or link keeps the id its description made before content was read."""
+    ns = 'xmlns:content="http://purl.org/rss/1.0/modules/content/"'
+    description = "Drones attacked the port of Odesa overnight, injuring a guard, officials said."
+    body = (
+        f'<rss version="2.0" {ns}><channel><title>t</title><item><title>Odesa port</title>'
+        f"<description>{description}</description><content:encoded><![CDATA[<p>Photo.</p>]]>"
+        "</content:encoded></item></channel></rss>"
+    ).encode()
+    (item,) = feeds.parse("f", feeds.Fetched(body), fast=fast).items
+    assert item.summary == description
+    alone = feeds.parse(
+        "f",
+        feeds.Fetched(body.replace(b"<p>Photo.</p>", b"<p>" + b"More words. " * 50 + b"</p>")),
+        fast=fast,
+    ).items[0]
+    assert alone.guid == item.guid and alone.summary.startswith("More words.")
