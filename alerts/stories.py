@@ -96,7 +96,7 @@ LATE = 0.3
 """Cost per ``CLOSE`` of time beyond ``CLOSE`` between the reports."""
 LEAD_WORDS = 60
 """Words of the summary that count: the lead, not the whole article body."""
-SIGNATURE_VERSION = 15
+SIGNATURE_VERSION = 16
 """Stored signatures of another version are computed again (the lexicon or reading changed)."""
 
 # Weights of the kinds of evidence in the likeness of two reports. A place or a count is rarer
@@ -335,6 +335,7 @@ class _Token:
     key: str
     in_title: bool
     first: bool  # first word of a sentence or segment
+    comma: bool = False  # after a comma: «загинули двоє, тисячі будинків» is not 2,000
 
 
 def _folded(raw: str) -> tuple[str, str]:
@@ -351,11 +352,20 @@ def _tokens(title: str, lead: str) -> list[_Token]:
     for text, in_title in ((title, True), (lead, False)):
         for segment in _SEGMENT.split(text):
             first = True
-            for raw in _WORD.findall(segment):
+            comma = False
+            for raw in _WORD_OR_COMMA.findall(segment):
+                if raw == ",":
+                    comma = True
+                    continue
+                if raw[0] in "-\u2011":  # a model's number: "ФАБ-500", "Shahed-136", "F-16"
+                    continue
                 known = cache[raw]
-                out.append(_Token(raw, known[0], known[1], in_title, first))
-                first = False
+                out.append(_Token(raw, known[0], known[1], in_title, first, comma))
+                first = comma = False
     return out
+
+
+_WORD_OR_COMMA = re.compile(r"(?<=[^\W\d_])[-\u2011]\d[^\W_]*|[^\W_]+|,")
 
 
 def _lead(summary: str) -> str:
@@ -495,7 +505,7 @@ def signature(title: str, summary: str, lexicon: Lexicon | None = None) -> Signa
         value = lex.numbers.get(word) or (word if _is_count(word) else None)
         if value is not None:
             after = tokens[i + 1] if i + 1 < n else None
-            if after is not None and lex.numbers.get(after.folded) == "1000":
+            if after is not None and not after.comma and lex.numbers.get(after.folded) == "1000":
                 # "3 тисячі", "3 thousand"; "2500 тисячі" was "2,5 тисячі" already
                 value = value if int(value) >= 1000 else str(int(value) * 1000)
                 i += 1

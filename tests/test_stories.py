@@ -1024,3 +1024,50 @@ def test_titles_that_pick_other_figures_of_one_report_are_one_story() -> None:
 def test_an_explainer_of_one_event_is_no_roundup() -> None:
     assert "roundup" not in signature("Missile attack on Kyiv: key events", "").flags
     assert "roundup" in signature("Russia-Ukraine war: List of key events, day 1,018", "").flags
+
+
+# ------------------------------------------------------------- figures that are not counts
+
+
+def test_two_killed_then_thousands_of_homes_is_not_two_thousand() -> None:
+    """«погибли двое, тысячи домов без света»: the comma ends the figure (QA of stop 26: read
+    as 2,000, against the Ukrainian report's two killed, the story split in three)."""
+    ukrainian = (
+        "Ракетний удар по Кривому Рогу: пошкоджено енергооб'єкт, загинули двоє працівників",
+        "Близько 13:00 російська ракета влучила в енергооб'єкт у Кривому Розі. Загинули двоє "
+        "працівників підстанції, частина міста без світла.",
+    )
+    russian = (
+        "Кривой Рог: после удара по подстанции погибли двое, тысячи домов без света",
+        "В Кривом Роге после ракетного удара по подстанции погибли двое работников, тысячи "
+        "домов остались без света.",
+    )
+    assert decide(ukrainian, russian, after=timedelta(hours=1)).same
+    assert "2000" not in signature(*russian).numbers
+    # "3 тисячі" and "три тысячи" are still 3,000
+    assert "3000" in signature("Без світла 3 тисячі будинків", "").numbers
+
+
+@pytest.mark.parametrize(
+    ("post", "claim"),
+    [
+        (
+            "Запоріжжя. Два потужні вибухи, КАБи по Олександрівському району.",
+            "Авиация ВС РФ нанесла удар ФАБ-500 с УМПК по пункту временной дислокации ВСУ в "
+            "Запорожье.",
+        ),
+        (
+            "Суми. Вибух, удар дрона по автопарку.",
+            "ВС РФ нанесли удар «Гераньми» по месту сосредоточения техники ВСУ в Сумах.",
+        ),
+    ],
+)
+def test_a_weapons_model_and_its_names_are_the_weapon_not_a_figure(post: str, claim: str) -> None:
+    """A model's number ("ФАБ-500", "Shahed-136") is no figure, and ФАБ, УМПК and «Гераньми»
+    name the weapon (QA of stop 26: the Russian side's post of the strike stayed apart, "2 vs
+    500")."""
+    first = (post.split(".")[0] + ".", post)
+    second = (claim, claim)
+    assert decide(first, second, after=timedelta(hours=1)).same
+    for text in (claim, "Shahed-136 drones hit Odesa port", "F-16 jets shot down 6 missiles"):
+        assert not signature(text, "").numbers & {"500", "136", "16"}
