@@ -897,6 +897,19 @@ def test_an_opening_phrase_inside_a_sentence_is_the_news(text: str, region: str)
         "<p>Russian drones attacked Odesa overnight, injuring one.</p><p><em>Our newsroom in "
         "Kyiv keeps working through Russian missile attacks. Become a member to support "
         "independent journalism.</em></p><p>Photo: Reuters</p>",
+        # ... asking for money, or for a newsletter's readers (QA of stop 26)
+        "<p>Russian drones attacked Odesa overnight.</p><p>Please consider donating to the "
+        "Capital Ledger. Our team in Kyiv reports on every missile attack on Kyiv.</p>",
+        "<p>Russian drones attacked Odesa overnight.</p><p>Sign up for our Kyiv Briefing "
+        "newsletter to get the latest on missile attacks on Kyiv every morning.</p>",
+        # a site's closing list of its tags, after its appeal (QA of stop 26)
+        "<p>Russian drones attacked Odesa overnight.</p><p>Tags: <a rel='tag'>Kyiv</a>, "
+        "<a rel='tag'>Missile attacks</a>, <a rel='tag'>Odesa</a></p>",
+        "<p>Дрон влучив у порт Одеси.</p><p>Підтримайте редакцію: ми щодня розповідаємо про "
+        "ракетні удари по Києву.</p><p>Теги: Київ, ракетний удар, Одеса</p>",
+        # a sentence that opens with another month tells of then (QA of stop 26)
+        "<p>Russian drones attacked Odesa overnight.</p><p>In January, a Russian ballistic "
+        "missile struck a residential building in Kyiv, killing five.</p><p>The port works.</p>",
     ],
 )
 def test_teasers_and_sign_offs_of_other_shapes_name_no_place(summary: str) -> None:
