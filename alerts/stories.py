@@ -1150,10 +1150,16 @@ def _places(
 
 
 def _locations(shared: frozenset[str]) -> set[str]:
-    """The distinct places among shared keys: a town and a name its consonants make are one."""
+    """The distinct places among shared keys: a town and a name its consonants make are one,
+    whichever spelling made it ("Zaporozhye" is zprj, the gazetteer's Zaporizhzhia zprjj)."""
     towns = {k[len(PLACE) :] for k in shared if k.startswith(PLACE)}
-    skeletons = {skeleton(t)[:_SKELETON] for t in towns}
-    names = {k for k in shared if k.startswith(NAME) and k[len(NAME) :] not in skeletons}
+    skeletons = tuple(skeleton(t)[:_SKELETON] for t in towns)
+    names = {
+        k
+        for k in shared
+        if k.startswith(NAME)
+        and not any(s.startswith(k[len(NAME) :]) or k[len(NAME) :].startswith(s) for s in skeletons)
+    }
     return towns | names
 
 

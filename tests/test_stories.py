@@ -1071,3 +1071,20 @@ def test_a_weapons_model_and_its_names_are_the_weapon_not_a_figure(post: str, cl
     assert decide(first, second, after=timedelta(hours=1)).same
     for text in (claim, "Shahed-136 drones hit Odesa port", "F-16 jets shot down 6 missiles"):
         assert not signature(text, "").numbers & {"500", "136", "16"}
+
+
+def test_a_towns_other_spelling_is_not_a_second_place() -> None:
+    """ "Zaporozhye" and «Запорожье» make a name by their consonants that the gazetteer's
+    Zaporizhzhia does not: it had counted as a second place in common, so the IAEA's report
+    of the nuclear plant joined a bomb strike on the city (QA of stop 26)."""
+    strike = (
+        "Авиация ВС РФ нанесла удар ФАБ-500 с УМПК в Запорожье",
+        "Авиация ВС РФ нанесла удар ФАБ-500 с УМПК по пункту временной дислокации ВСУ в Запорожье.",
+    )
+    plant = (
+        "IAEA: Zaporozhye nuclear plant loses backup power line",
+        "The Russian-occupied Zaporozhye nuclear power plant lost its only backup power line "
+        "after shelling nearby, the IAEA said.",
+    )
+    decision = decide(strike, plant, after=timedelta(hours=3))
+    assert not decision.same, decision.reason
