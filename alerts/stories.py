@@ -1076,10 +1076,14 @@ def _shared_evidence(
     ) or any(k.startswith(NUMBER) and int(k[1:]) >= 10 for k in telling)
     if not telling:
         # A town and the rule's topic are not an event, unless one report says nothing more
-        # than the other ("Explosions in Kharkiv", "Kharkiv: explosions").
+        # than the other ("Explosions in Kharkiv", "Kharkiv: explosions"), or is a flash of it
+        # («Одесса — взрывы») told shortly before or after the report that gives its details.
         rest_a = _telling(sa, shared, light)
         rest_b = _telling(sb, shared, light)
-        if places_shared and not (rest_a and rest_b):
+        flash = "flash" in sa.flags or "flash" in sb.flags
+        if places_shared and flash and gap <= _FLASH_DETAILS.total_seconds() / 3600:
+            pass
+        elif places_shared and not (rest_a and rest_b):
             evidence(-MODERATE, lambda: "only a place in common, and nothing else said")
         elif places_shared and gap <= _hours(CLOSE) / 4:
             # Minutes apart, one place, one topic: as likely one development told twice.
