@@ -111,7 +111,7 @@ class Teasers:
         appeals = []
         while end > 1:
             last = paragraphs[end - 1]
-            if self._appealing(last) or self._channel_sign(last):
+            if self._appealing(last) or self._channel_sign(last) or self._bio(last):
                 appeals.append(end - 1)
             elif not self._opening.match(last.lstrip()):
                 break
@@ -159,6 +159,20 @@ class Teasers:
         return "|" in paragraph and any(
             w.strip(_QUOTES + ".,:;!👉").casefold() in self._signs for w in words
         )
+
+    def _bio(self, paragraph: str) -> bool:
+        """A reporter's bio closing the article: "Olena Marchuk is a reporter at The Kyiv
+        Independent based in Kyiv.", «Олена Марчук — журналістка «Київського тижня»»: who
+        writes and where they work, not where the news happened. A name of two or three
+        capitalised words, "is a" or a dash, and a role of ``byline_roles`` at or for its
+        outlet, in a paragraph of at most ``appeal_words`` words."""
+        if not self._roles or len(paragraph) > self.appeal_words * 20:
+            return False
+        found = _BIO.match(paragraph)
+        if found is None or len(paragraph.split()) > self.appeal_words:
+            return False
+        role = found.group("role").casefold()
+        return role in self._roles or role.rstrip("s") in self._roles
 
     def _appealing(self, paragraph: str) -> bool:
         pattern = self._appeal
@@ -339,6 +353,13 @@ def _one_word_names(text: str) -> str:
     return (
         person + comma + _QUOTED.sub(lambda q: "Name" if q.group(1).isupper() else q.group(), rest)
     )
+
+
+_BIO = re.compile(
+    r"\s*(?:[A-ZА-ЯІЇЄҐЁ][\w'’-]+\s+){1,2}[A-ZА-ЯІЇЄҐЁ][\w'’-]+"
+    r"(?:\s+is\s+(?:a|an|the)|\s*[\u2013\u2014-])\s+(?:[\w-]+\s+){0,2}?(?P<role>\w+)"
+    r"(?:\s+(?:at|for|with|of|in|based)\b|\s+[«\"“]|,|\s+[А-ЯІЇЄҐЁA-Z]|\s+(?:видання|издания))"
+)
 
 
 def _named(sign_off: str) -> bool:

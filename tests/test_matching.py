@@ -907,6 +907,11 @@ def test_an_opening_phrase_inside_a_sentence_is_the_news(text: str, region: str)
         "<a rel='tag'>Missile attacks</a>, <a rel='tag'>Odesa</a></p>",
         "<p>Дрон влучив у порт Одеси.</p><p>Підтримайте редакцію: ми щодня розповідаємо про "
         "ракетні удари по Києву.</p><p>Теги: Київ, ракетний удар, Одеса</p>",
+        # a reporter's bio closing the article names where they work (QA of stop 26)
+        "<p>Russian drones attacked Odesa overnight.</p><p>Olena Marchuk is a reporter at The "
+        "Kyiv Ledger based in Kyiv. She covers missile attacks on the capital.</p>",
+        "<p>Дрон влучив у порт Одеси.</p><p>Олена Марчук — журналістка «Київського тижня», "
+        "пише про ракетні удари по Києву.</p>",
         # a sentence that opens with another month tells of then (QA of stop 26)
         "<p>Russian drones attacked Odesa overnight.</p><p>In January, a Russian ballistic "
         "missile struck a residential building in Kyiv, killing five.</p><p>The port works.</p>",
@@ -932,6 +937,17 @@ def test_a_telegram_posts_place_line_is_where_the_news_is() -> None:
         "<p>Підписуйтесь на Сумщина Онлайн</p>",
     }
     assert near_matcher().match(from_entry("Feed", tag).text).regions == ("Sumy",)
+
+
+def test_a_closing_paragraph_of_news_about_a_reporter_is_not_a_bio() -> None:
+    from alerts.items import from_entry
+
+    news = {
+        "title": "Strike",
+        "summary": "<p>Missiles hit a residential building overnight.</p><p>Mykola Petrenko is "
+        "a reporter who was injured when the missile hit his building in Kyiv.</p>",
+    }
+    assert near_matcher().match(from_entry("Feed", news).text).regions == ("Kyiv",)
 
 
 def test_a_closing_paragraph_of_news_is_not_an_appeal() -> None:
