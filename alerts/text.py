@@ -87,6 +87,26 @@ def clean(text: str) -> str:
     return text
 
 
+# A Latin letter against a Cyrillic one: a word typed with the other keyboard layout for a
+# letter or two («Києвi» with a Latin i, «Oдеса», "Kyіv" with a Ukrainian і), which looks right
+# and matches nothing.
+_MIXED = re.compile(r"[A-Za-z][\u0400-\u04ff]|[\u0400-\u04ff][A-Za-z]")
+_LETTERS = re.compile(r"[^\W\d_]+")
+_TO_CYRILLIC = str.maketrans("aceiopxyABCEHIKMOPTX", "асеіорхуАВСЕНІКМОРТХ")
+_TO_LATIN = str.maketrans("асеіорхуАВСЕНІКМОРТХ", "aceiopxyABCEHIKMOPTX")
+
+
+def _one_alphabet(found: re.Match[str]) -> str:
+    """A word of both alphabets written in the one most of its letters are in, as far as its
+    letters look alike in both; any other word as it is."""
+    word = found.group()
+    if word.isascii() or not _MIXED.search(word):
+        return word
+    cyrillic = sum(1 for ch in word if "\u0400" <= ch <= "\u04ff")
+    latin = sum(1 for ch in word if ch.isascii())
+    return word.translate(_TO_CYRILLIC if cyrillic >= latin else _TO_LATIN)
+
+
 def plain(markup: str | None, *, paragraphs: bool = False) -> str:
     """Feed markup as one line of readable text: tags stripped, entities decoded, spaces folded.
 
@@ -116,6 +136,8 @@ def plain(markup: str | None, *, paragraphs: bool = False) -> str:
         if "&" in text and _ESCAPED_TWICE.search(text):
             text = html.unescape(text)  # a CMS that escaped its HTML twice: "&amp;nbsp;"
     text = clean(text)
+    if not text.isascii() and _MIXED.search(text):
+        text = _LETTERS.sub(_one_alphabet, text)  # «Києвi», "Kyіv": one alphabet a word
     if not blocks:
         return _SPACE.sub(" ", text).strip()
     lines = (_SPACE.sub(" ", line).strip() for line in text.split("\n"))

@@ -1330,3 +1330,23 @@ def test_a_kyiv_dateline_over_another_capital_is_not_kyiv(text: str) -> None:
 )
 def test_whose_capital_a_kyiv_dateline_speaks_of(text: str, kyiv: bool) -> None:
     assert ("Kyiv" in near_matcher().match(text).regions) is kyiv
+
+
+@pytest.mark.parametrize(
+    ("title", "region"),
+    [
+        ("Балістичні ракети влучили в будинок у Києвi", "Kyiv"),  # a Latin i
+        ("Дрони атакували Oдесу вночі", "Odesa"),  # a Latin O
+        ("КАБи по Зaпоріжжю: є поранені", "Zaporizhzhia"),  # a Latin a
+        ("Ballistic missiles hit Kyіv overnight", "Kyiv"),  # a Ukrainian і
+    ],
+)
+def test_a_word_typed_in_two_alphabets_is_read(title: str, region: str) -> None:
+    """A letter or two typed with the other keyboard layout look right and matched nothing
+    (QA of stop 26: urgent Kyiv alerts lost); such a word is read, and shown, in one alphabet.
+    Words of one alphabet beside the other's are left as they are."""
+    from alerts.items import from_entry
+
+    item = from_entry("Feed", {"title": title, "summary": "Надіслано з iPhone"})
+    assert near_matcher().match(item.text).regions == (region,)
+    assert item.summary == "Надіслано з iPhone"
