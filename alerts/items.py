@@ -164,6 +164,20 @@ def _link(entry: dict, base: str | None) -> str | None:
     return _link_general(entry, base)
 
 
+def _article(link: str | None) -> str | None:
+    """The article a news search's click-through link leads to, where the link carries it:
+    Bing News's ``apiclick.aspx?...&url=<the article>``. The article's own link is what a
+    reader should open, and what tells two feeds' copies of it apart from other articles."""
+    if link is None or "apiclick.aspx" not in link:
+        return link
+    parts = urlsplit(link)
+    host = (parts.hostname or "").removeprefix("www.")
+    if host != "bing.com" or not parts.path.endswith("/apiclick.aspx"):
+        return link
+    target = dict(parse_qsl(parts.query)).get("url")
+    return safe_link(target) or link
+
+
 def _link_general(entry: dict, base: str | None) -> str | None:
     link = entry.get("link")
     if not isinstance(link, str):
@@ -218,7 +232,8 @@ def from_entry(
         full = shorten(plain(content, paragraphs=True), _SUMMARY_LIMIT)
         if len(full) > len(summary):
             text = full
-    link = _link(entry, base)
+    raw_link = _link(entry, base)
+    link = _article(raw_link)
     if not title and not text:
         return None
     # The title an untitled item had before it was titled by its first paragraph: its id
@@ -231,7 +246,7 @@ def from_entry(
     if not isinstance(guid, str) or not guid.strip():
         # Of the summary as one line, as it was read before paragraphs were kept.
         one_line = summary.replace("\n", " ")
-        guid = link or "sha1:" + hashlib.sha1(f"{id_title}\n{one_line}".encode()).hexdigest()
+        guid = raw_link or "sha1:" + hashlib.sha1(f"{id_title}\n{one_line}".encode()).hexdigest()
     return Item(feed, guid.strip()[:1000], title, link, text, _when(entry, now))
 
 

@@ -605,3 +605,23 @@ def test_a_description_that_says_more_than_the_content_is_kept(fast: bool) -> No
         fast=fast,
     ).items[0]
     assert alone.guid == item.guid and alone.summary.startswith("More words.")
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_news_search_click_through_links_the_article(fast: bool) -> None:
+    """Bing News links each item through its apiclick.aspx redirect, with the article in
+    ``url=``: the alert links the article (QA of stop 26), and an item without a guid keeps
+    the id its link made before."""
+    article = "https://capital-courier.example/news/kyiv-kalibr-night"
+    redirect = (
+        "http://www.bing.com/news/apiclick.aspx?ref=FexRss&amp;aid=&amp;tid=OVFT.a1b2&amp;"
+        "url=https%3a%2f%2fcapital-courier.example%2fnews%2fkyiv-kalibr-night&amp;c=1&amp;mkt=en-us"
+    )
+    item = _one_item(f"<link>{redirect}</link><description>Kalibr.</description>", fast=fast)
+    assert item.link == article
+    assert item.guid.startswith("http://www.bing.com/news/apiclick.aspx?")
+    other = _one_item(
+        "<link>https://www.bing.com/search?q=apiclick.aspx</link><description>x</description>",
+        fast=fast,
+    )
+    assert other.link == "https://www.bing.com/search?q=apiclick.aspx"
