@@ -203,6 +203,18 @@ def _without_source(title: str, source: object) -> str:
     return title
 
 
+def _without_outlet(text: str, source: object) -> str:
+    """The text without the name of the item's ``<source>`` closing it, as Google News writes
+    an item one outlet carries ("<a>Headline</a>&nbsp;&nbsp;<font>Odesa Evening Journal</font>"):
+    the outlet is no excerpt, and its name may name a city."""
+    name = source.get("title") if isinstance(source, dict) else None
+    if isinstance(name, str) and name.strip():
+        name = plain(name)
+        if text.endswith(name) and len(text) > len(name):
+            return text[: -len(name)].rstrip()
+    return text
+
+
 def _title_from(summary: str) -> str:
     """A title for an untitled item (a Telegram channel's post): its text's first paragraph
     without what belongs to no one post ("Forwarded from ...", a channel's footer), cut to
@@ -232,6 +244,7 @@ def from_entry(
         full = shorten(plain(content, paragraphs=True), _SUMMARY_LIMIT)
         if len(full) > len(summary):
             text = full
+    text = _without_outlet(text, entry.get("source"))
     raw_link = _link(entry, base)
     link = _article(raw_link)
     if not title and not text:

@@ -625,3 +625,21 @@ def test_a_news_search_click_through_links_the_article(fast: bool) -> None:
         fast=fast,
     )
     assert other.link == "https://www.bing.com/search?q=apiclick.aspx"
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_google_news_single_outlet_item_is_not_named_after_its_outlet(fast: bool) -> None:
+    """An item one outlet carries is its linked headline and the outlet's name in Google News's
+    description: the name was the alert's excerpt, and "Odesa" in it made an Odesa story
+    (QA of stop 26)."""
+    xml = (
+        "<title>Cruise missiles hit Kyiv overnight - Odesa Evening Journal</title>"
+        "<link>https://news.google.com/rss/articles/CBMibGh0?oc=5</link>"
+        '<source url="https://odesa-evening.example">Odesa Evening Journal</source>'
+        '<description>&lt;a href="https://news.google.com/rss/articles/CBMibGh0?oc=5"&gt;Cruise '
+        'missiles hit Kyiv overnight&lt;/a&gt;&amp;nbsp;&amp;nbsp;&lt;font color="#6f6f6f"&gt;'
+        "Odesa Evening Journal&lt;/font&gt;</description>"
+    )
+    item = _one_item(xml, title=None, fast=fast)
+    assert item.title == "Cruise missiles hit Kyiv overnight"
+    assert "Odesa" not in item.summary
