@@ -71,6 +71,13 @@ class Item:
     link: str | None
     summary: str
     published: datetime | None
+    source: str | None = None
+    """The outlet an aggregator's item is from (``<source>``), when the feed names it."""
+
+    @property
+    def outlet(self) -> str:
+        """Who published the item: its source's outlet, or its feed."""
+        return self.source or self.feed
 
     @property
     def canonical(self) -> str | None:
@@ -260,7 +267,16 @@ def from_entry(
         # Of the summary as one line, as it was read before paragraphs were kept.
         one_line = summary.replace("\n", " ")
         guid = raw_link or "sha1:" + hashlib.sha1(f"{id_title}\n{one_line}".encode()).hexdigest()
-    return Item(feed, guid.strip()[:1000], title, link, text, _when(entry, now))
+    outlet = _source_name(entry.get("source"))
+    return Item(feed, guid.strip()[:1000], title, link, text, _when(entry, now), outlet)
+
+
+def _source_name(source: object) -> str | None:
+    """The name of the item's ``<source>`` outlet, as a line of plain text."""
+    name = source.get("title") if isinstance(source, dict) else None
+    if not isinstance(name, str):
+        return None
+    return shorten(plain(name), 100) or None
 
 
 def _content(entry: dict) -> str | None:

@@ -643,3 +643,4 @@ def test_google_news_single_outlet_item_is_not_named_after_its_outlet(fast: bool
     item = _one_item(xml, title=None, fast=fast)
     assert item.title == "Cruise missiles hit Kyiv overnight"
     assert "Odesa" not in item.summary
+    assert item.source == "Odesa Evening Journal"  # the outlet, by either parser

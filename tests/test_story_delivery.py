@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from xml.sax.saxutils import escape
 
 from alerts import digest
 from alerts.config import Rule
@@ -255,3 +257,32 @@ def test_explain_reads_a_feed_of_the_rules_under_its_name_as_once_does(feed_serv
 
 def test_root() -> None:
     assert (ROOT / "alerts" / "stories.py").exists()
+
+
+def test_an_aggregators_outlets_are_outlets_of_one_story(feed_server, tmp_path) -> None:
+    """A Google News feed carries many outlets' reports, each naming its outlet in <source>:
+    two of one event are one alert naming both outlets, not two alerts of "one outlet" (QA of
+    stop 26: two urgent alerts, each naming only the search feed)."""
+
+    def item(n: int, outlet: str, title: str, summary: str) -> str:
+        when = format_datetime(hours_ago(1) + timedelta(minutes=10 * n))
+        return (
+            f"<item><title>{escape(title)} - {outlet}</title>"
+            f"<link>https://news.google.com/rss/articles/CBMi{n}?oc=5</link>"
+            f'<guid isPermaLink="false">CBMi{n}</guid><pubDate>{when}</pubDate>'
+            f'<source url="https://{outlet.lower()}.example">{outlet}</source>'
+            f"<description>{escape(summary)}</description></item>"
+        )
+
+    body = (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Google News'
+        "</title>" + item(0, *TROOPS[0]) + item(1, *TROOPS[1]) + "</channel></rss>"
+    )
+    rules = write_rules(
+        tmp_path / "rules.yaml", {"Google News troops": feed_server.serve("/g.xml", body)}, RULES
+    )
+    result = bot("once", "--json", "--rules", str(rules), "--state", str(tmp_path / "s"))
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(d["kind"], d["source"]) for d in lines] == [("alert", "Wire")], lines
+    assert [a["source"] for a in lines[0]["also"]] == ["Ledger"]

@@ -63,6 +63,7 @@ SCHEMA = (
     "m004_operations",
     "m005_report_deliveries",
     "m006_carried_at",
+    "m007_item_source",
 )
 """The migrations of ``schema``, by name (a test holds the two together): a database that has
 them all is opened without importing sqlite-utils, a tenth of a second on every start."""

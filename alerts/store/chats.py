@@ -317,7 +317,8 @@ class ChatStorage:
         summary_column = "summary" if summaries else "NULL"
         for chunk, marks in in_chunks(sorted(set(item_ids))):
             for item_id, feed, title, link, summary, published, seen_at in conn.execute(
-                f"SELECT id, feed, title, link, {summary_column}, published, seen_at FROM items "
+                f"SELECT id, COALESCE(source, feed), title, link, {summary_column}, published, "
+                "seen_at FROM items "
                 f"WHERE id IN ({marks})",
                 chunk,
             ):

@@ -78,13 +78,14 @@ class ItemStorage:
         query = (
             "SELECT id, story_id, title, summary, happened, feed, regions, terms, signature "
             "FROM (SELECT i.id, i.story_id, i.title, i.summary, "
-            "COALESCE(i.published, i.seen_at) AS happened, i.feed, i.guid, i.regions, i.terms, "
+            "COALESCE(i.published, i.seen_at) AS happened, COALESCE(i.source, i.feed) AS feed, "
+            "i.feed AS by_feed, i.guid, i.regions, i.terms, "
             "i.signature, ROW_NUMBER() OVER (PARTITION BY i.story_id "
             "ORDER BY COALESCE(i.published, i.seen_at), i.feed, i.guid) AS nth, "
             "COUNT(*) OVER (PARTITION BY i.story_id) AS told "
             f"FROM items i JOIN stories s ON s.id = i.story_id WHERE {where}) "
             "WHERE nth <= ? OR nth > told - ? OR instr(signature, '\"update\"') "
-            "ORDER BY happened, feed, guid"
+            "ORDER BY happened, by_feed, guid"
         )
         for row in self.db.execute(query, [*params, keep, keep - 1]).fetchall():
             item_id, story_id = row[0], row[1]
@@ -187,6 +188,7 @@ class ItemStorage:
                         json.dumps(list(m.regions), ensure_ascii=False),
                         json.dumps(sorted(m.terms), ensure_ascii=False) if matched else None,
                         None,  # the signature: settle() computes it when it files the report
+                        item.source,
                     )
                 )
                 result.new += 1
@@ -198,8 +200,8 @@ class ItemStorage:
                     result.matched += 1
             conn.executemany(
                 "INSERT INTO items(feed, guid, link, canonical, title, summary, published, "
-                "seen_at, last_seen_at, status, rules, regions, terms, signature) "
-                "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "seen_at, last_seen_at, status, rules, regions, terms, signature, source) "
+                "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 rows,
             )
         return result
@@ -220,8 +222,9 @@ class ItemStorage:
         stamp = iso(now)
         with self._stories_follow_the_database(), self.transaction() as conn:
             rows = conn.execute(
-                "SELECT id, title, summary, COALESCE(published, seen_at), feed, regions, terms, "
-                "signature, rules, canonical FROM items "
+                # the outlet (an aggregator's item's source, or its feed), and then the feed
+                "SELECT id, title, summary, COALESCE(published, seen_at), COALESCE(source, feed), "
+                "regions, terms, signature, rules, canonical, feed FROM items "
                 "WHERE status = 'matched' AND story_id IS NULL "
                 "ORDER BY COALESCE(published, seen_at), feed, guid"
             ).fetchall()
@@ -267,7 +270,7 @@ class ItemStorage:
                         result.queued += 1
                         if owed[4]:
                             result.urgent += 1
-                            result.urgent_feeds.add(report.feed)
+                            result.urgent_feeds.add(row[10])
             filing.write()
         return result
 
@@ -330,7 +333,7 @@ class ItemStorage:
         """The stored stories an item would be compared with, each with the decision against it,
         best first (for ``explain``); changes nothing."""
         when = item.published or now
-        report = Report(0, item.title, item.summary, when, item.feed, regions, terms)
+        report = Report(0, item.title, item.summary, when, item.outlet, regions, terms)
         index = self._story_index(when, now)
         return index.decisions(report, signature(item.title, item.summary))
 

@@ -226,3 +226,10 @@ def m006_carried_at(db: Database) -> None:
     sighting as the feed's last success when the feed still carries it."""
     db["feeds"].add_column("carried_at", str)
     db.execute("UPDATE feeds SET carried_at = last_success_at")
+
+
+@migrations()
+def m007_item_source(db: Database) -> None:
+    """The outlet an aggregator's item is from (its ``<source>``: Google News carries many
+    outlets in one feed), shown as its source and told apart from the others as an outlet."""
+    db["items"].add_column("source", str)
