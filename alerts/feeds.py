@@ -501,6 +501,18 @@ def _read(data: bytes, headers: dict[str, str], head: bytes, fast: bool) -> tupl
     return parsed.feed, parsed.entries, "feedparser"
 
 
+def _blurbs(entries: list) -> set[str]:
+    """The descriptions that two items or more of a full-article feed share: the site's blurb
+    ("Latest news from Ukraine and the world"), not either item's news."""
+    seen: set[str] = set()
+    shared: set[str] = set()
+    for entry in entries:
+        summary = entry.get("summary")
+        if isinstance(summary, str) and summary and entry.get("content"):
+            (shared if summary in seen else seen).add(summary)
+    return shared
+
+
 def parse(
     feed_name: str, fetched: Fetched, now: datetime | None = None, *, fast: bool = True
 ) -> Parsed:
@@ -531,10 +543,12 @@ def parse(
     now = now or datetime.now(UTC)
     parsed = Parsed(title=str(feed.get("title", ""))[:200], reader=reader)
     failed: Exception | None = None
+    blurbs = _blurbs(entries)
     for entry in entries:
         try:
             _trim_markup(entry)
-            item = from_entry(feed_name, entry, now, base=base)
+            blurb = bool(blurbs) and entry.get("summary") in blurbs
+            item = from_entry(feed_name, entry, now, base=base, blurb=blurb)
         except Exception as exc:  # one odd entry must not cost the feed its other items
             failed = failed or exc
             item = None

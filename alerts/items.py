@@ -210,6 +210,13 @@ def _without_source(title: str, source: object) -> str:
     return title
 
 
+def _opens_with(full: str, excerpt: str) -> bool:
+    """Whether an article opens with its excerpt: the excerpt's first words, up to a cut
+    ("[…]", "…") or 80 characters, open the article (spaces aside)."""
+    head = excerpt.split("[…]", 1)[0].split("[...]", 1)[0].rstrip(" .…")[:80]
+    return " ".join(full[: len(head) + 40].split()).startswith(" ".join(head.split()))
+
+
 def _without_outlet(text: str, source: object) -> str:
     """The text without the name of the item's ``<source>`` closing it, as Google News writes
     an item one outlet carries ("<a>Headline</a>&nbsp;&nbsp;<font>Odesa Evening Journal</font>"):
@@ -232,11 +239,17 @@ def _title_from(summary: str) -> str:
 
 
 def from_entry(
-    feed: str, entry: dict, now: datetime | None = None, *, base: str | None = None
+    feed: str,
+    entry: dict,
+    now: datetime | None = None,
+    *,
+    base: str | None = None,
+    blurb: bool = False,
 ) -> Item | None:
     """Normalise a feedparser entry; None when it has nothing a reader could use.
 
-    ``base`` is the URL the feed was fetched from, for relative links.
+    ``base`` is the URL the feed was fetched from, for relative links. ``blurb``: the entry's
+    summary is the site's, which its other items share; its content alone is its text.
     """
     now = now or datetime.now(UTC)
     title = _without_source(plain(entry.get("title")), entry.get("source"))[:_TITLE_LIMIT]
@@ -244,13 +257,16 @@ def from_entry(
     content = _content(entry)
     summary = shorten(plain(raw or content, paragraphs=True), _SUMMARY_LIMIT)
     # The item's text: its summary, or its content when that says more (a full article in
-    # content:encoded beside an excerpt or a site's blurb in the description, as Miniflux
-    # reads it too). The summary alone still makes the id below.
+    # content:encoded beside its excerpt, as Miniflux reads it). A summary that is not the
+    # article's opening (a standfirst: the news, where the article may open with background)
+    # comes first. The summary alone still makes the id below.
     text = summary
     if raw and content and content != raw:
-        full = shorten(plain(content, paragraphs=True), _SUMMARY_LIMIT)
-        if len(full) > len(summary):
-            text = full
+        full = plain(content, paragraphs=True)
+        if len(full) > len(summary) or blurb:
+            if not blurb and not _opens_with(full, summary):
+                full = f"{summary}\n{full}"
+            text = shorten(full, _SUMMARY_LIMIT)
     text = _without_outlet(text, entry.get("source"))
     raw_link = _link(entry, base)
     link = _article(raw_link)

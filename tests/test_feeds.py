@@ -604,7 +604,34 @@ def test_a_description_that_says_more_than_the_content_is_kept(fast: bool) -> No
         feeds.Fetched(body.replace(b"<p>Photo.</p>", b"<p>" + b"More words. " * 50 + b"</p>")),
         fast=fast,
     ).items[0]
-    assert alone.guid == item.guid and alone.summary.startswith("More words.")
+    assert alone.guid == item.guid
+    assert alone.summary.startswith(description + "\nMore words.")
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_standfirst_beside_an_article_that_opens_with_background_is_read_first(
+    fast: bool,
+) -> None:
+    """The description says the news; the article opens with 2,500 characters of background:
+    past the 2,000 the item keeps (QA of stop 26: an urgent Kyiv alert lost). An excerpt the
+    article opens with is not read twice."""
+    ns = 'xmlns:content="http://purl.org/rss/1.0/modules/content/"'
+    background = "<p>The war has changed how the city lives, residents and officials say.</p>" * 40
+
+    def item(description: str, content: str):
+        body = (
+            f'<rss version="2.0" {ns}><channel><title>t</title><item><title>Night attack</title>'
+            f"<link>https://x.example/1</link><description>{description}</description>"
+            f"<content:encoded><![CDATA[{content}]]></content:encoded></item></channel></rss>"
+        ).encode()
+        return feeds.parse("f", feeds.Fetched(body), fast=fast).items[0]
+
+    standfirst = "Ballistic missiles hit Kyiv's Darnytskyi district before dawn, killing two."
+    news = item(standfirst, background + "<p>Rescuers worked through the morning.</p>")
+    assert news.summary.startswith(standfirst + "\n")
+    lede = "Russian drones hit the port of Odesa overnight, injuring a guard, officials said."
+    excerpt = item(lede[:60] + " [&#8230;]", f"<p>{lede}</p>{background}")
+    assert excerpt.summary.startswith(lede) and excerpt.summary.count("Russian drones") == 1
 
 
 @pytest.mark.parametrize("fast", [True, False])
@@ -644,3 +671,31 @@ def test_google_news_single_outlet_item_is_not_named_after_its_outlet(fast: bool
     assert item.title == "Cruise missiles hit Kyiv overnight"
     assert "Odesa" not in item.summary
     assert item.source == "Odesa Evening Journal"  # the outlet, by either parser
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_sites_blurb_that_every_item_shares_is_not_read(fast: bool) -> None:
+    """A full-article feed whose every description is the site's blurb ("Capital Courier: news
+    from Kyiv and all of Ukraine"): each item is its article (QA of stop 26: the blurb made an
+    Odesa strike an urgent Kyiv alert, and was the alert's excerpt)."""
+    ns = 'xmlns:content="http://purl.org/rss/1.0/modules/content/"'
+    blurb = "Capital Courier: news from Kyiv and all of Ukraine"
+
+    def item(n: int, text: str) -> str:
+        return (
+            f"<item><title>Report {n}</title><link>https://x.example/{n}</link><description>"
+            f"{blurb}</description><content:encoded><![CDATA[<p>{text}</p>]]></content:encoded>"
+            "</item>"
+        )
+
+    body = (
+        f'<rss version="2.0" {ns}><channel><title>t</title>'
+        + item(1, "A Russian missile hit the port of Odesa; two dock workers were wounded.")
+        + item(2, "Drones hit a substation in Kharkiv region overnight.")
+        + "</channel></rss>"
+    ).encode()
+    items = feeds.parse("f", feeds.Fetched(body), fast=fast).items
+    assert [i.summary for i in items] == [
+        "A Russian missile hit the port of Odesa; two dock workers were wounded.",
+        "Drones hit a substation in Kharkiv region overnight.",
+    ]
