@@ -14,6 +14,7 @@ import dataclasses
 import functools
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
@@ -53,6 +54,14 @@ class Teasers:
     appeal_words: int = 60
     channel_signs: tuple[str, ...] = ()
     channel_tags: tuple[str, ...] = ()
+    attributions: tuple[str, ...] = ()
+    months: tuple[tuple[str, int], ...] = ()
+    """Each month's word as a recall names it ("january", «листопаді»), lower case, and its
+    number."""
+
+    @functools.cached_property
+    def _months(self) -> dict[str, int]:
+        return dict(self.months)
 
     @functools.cached_property
     def _abbreviation(self) -> re.Pattern[str]:
@@ -174,14 +183,27 @@ class Teasers:
         role = found.group("role").casefold()
         return role in self._roles or role.rstrip("s") in self._roles
 
+    def _this_month(self, recall: str) -> bool:
+        """Whether a recall names the current month ("In December," in December), which may
+        tell of today: a month's tally that includes last night's strike."""
+        month = self._months.get(recall.split()[-1].casefold())
+        return month is not None and month == datetime.now(UTC).month
+
+    @functools.cached_property
+    def _attributions(self) -> frozenset[str]:
+        return frozenset(word.casefold() for word in self.attributions)
+
     def _appealing(self, paragraph: str) -> bool:
         pattern = self._appeal
-        return (
-            pattern is not None
-            and len(paragraph) <= self.appeal_words * 20  # before splitting a long one
-            and len(paragraph.split()) <= self.appeal_words
-            and pattern.search(paragraph) is not None
-        )
+        if (
+            pattern is None
+            or len(paragraph) > self.appeal_words * 20  # before splitting a long one
+            or len(words := paragraph.split()) > self.appeal_words
+            or pattern.search(paragraph) is None
+        ):
+            return False
+        # "Please consider donating blood at City Hospital No. 17, the mayor wrote": reported
+        return not any(w.strip(_QUOTES + ".,:;!?").casefold() in self._attributions for w in words)
 
     @functools.cached_property
     def _opening(self) -> re.Pattern[str]:
@@ -271,6 +293,8 @@ class Teasers:
             recall = found.group("recall") is not None
             if recap and (lead_end < 0 or found.start() < lead_end):
                 continue  # «Нагадаємо, ...» opening an update's lead is its news
+            if recall and self._this_month(found.group("recall")):
+                continue  # "In December, Russia has already fired 40 missiles", in December
             if recap or recall:
                 limit = self.recap_words
             elif found.groupdict().get("credit") is None:  # a teaser, in one of its shapes
@@ -406,6 +430,7 @@ _LISTS = (
     "appeals",
     "channel_signs",
     "channel_tags",
+    "attributions",
 )
 _COUNTS = tuple(
     (f.name, f.default) for f in dataclasses.fields(Teasers) if f.name.endswith("_words")
@@ -434,14 +459,23 @@ def load(path: Path) -> Teasers:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     if not isinstance(data, dict):
         raise TeaserError(f"{path.name}: expected a mapping")
-    unknown = set(data) - set(_LISTS) - {key for key, _ in _COUNTS}
+    unknown = set(data) - set(_LISTS) - {key for key, _ in _COUNTS} - {"months"}
     if unknown:
         raise TeaserError(f"{path.name}: unknown keys {sorted(unknown)}")
     lists = phrase_lists(data, _LISTS, path.name, TeaserError)
+    months: list[tuple[str, int]] = []
+    for names in (data.get("months") or {}).values():
+        if (
+            not isinstance(names, list)
+            or len(names) != 12
+            or not all(isinstance(n, str) and n.strip() for n in names)
+        ):
+            raise TeaserError(f"{path.name}: months: expected the twelve months per language")
+        months += [(n.strip().casefold(), at) for at, n in enumerate(names, 1)]
     counts = {}
     for key, default in _COUNTS:
         value = data.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise TeaserError(f"{path.name}: {key}: expected a whole number, 1 or more")
         counts[key] = value
-    return Teasers(**lists, **counts)
+    return Teasers(**lists, **counts, months=tuple(months))

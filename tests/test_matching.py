@@ -1350,3 +1350,56 @@ def test_a_word_typed_in_two_alphabets_is_read(title: str, region: str) -> None:
     item = from_entry("Feed", {"title": title, "summary": "Надіслано з iPhone"})
     assert near_matcher().match(item.text).regions == (region,)
     assert item.summary == "Надіслано з iPhone"
+
+
+@pytest.mark.parametrize("lang", ["en", "uk", "ru"])
+def test_a_sentence_opening_with_this_month_may_tell_of_today(lang: str) -> None:
+    """ "In January, ..." in a report of today's attack tells of then; "In December, Russia has
+    already fired 40 missiles at Kyiv, including the one that hit overnight", in December, may
+    tell of today (QA of stop 26: an urgent Kyiv alert lost to it)."""
+    from datetime import UTC, datetime
+
+    from alerts.items import from_entry
+
+    months = {
+        "en": ["January", "February", "March", "April", "May", "June", "July", "August",
+               "September", "October", "November", "December"],
+        "uk": ["січні", "лютому", "березні", "квітні", "травні", "червні", "липні", "серпні",
+               "вересні", "жовтні", "листопаді", "грудні"],
+        "ru": ["январе", "феврале", "марте", "апреле", "мае", "июне", "июле", "августе",
+               "сентябре", "октябре", "ноябре", "декабре"],
+    }[lang]  # fmt: skip
+    sentence = {
+        "en": "In {}, Russia fired 40 missiles at Kyiv.",
+        "uk": "У {}, за даними Повітряних сил, росіяни випустили 40 ракет по Києву.",
+        "ru": "В {}, по данным ВСУ, Россия выпустила 40 ракет по Киеву.",
+    }[lang]
+    now = datetime.now(UTC).month
+
+    def regions(month: int) -> tuple[str, ...]:
+        text = f"<p>Drones hit the port of Odesa.</p><p>{sentence.format(months[month - 1])}</p>"
+        return (
+            near_matcher().match(from_entry("F", {"title": "Odesa", "summary": text}).text).regions
+        )
+
+    assert regions(now) == ("Kyiv", "Odesa")
+    assert regions(now % 12 + 1) == ("Odesa",)  # another month: then, not today
+
+
+@pytest.mark.parametrize(
+    "appeal",
+    [
+        "Please consider donating blood at Kyiv's City Hospital No. 17, the mayor wrote.",
+        "Please consider supporting our rescuers, the State Emergency Service wrote after the "
+        "missile hit Kyiv's Darnytskyi district.",
+        "Підтримайте редакцію рятувальників у Києві, закликав мер.",
+    ],
+)
+def test_an_appeal_someone_made_is_reported_news(appeal: str) -> None:
+    """An official's appeal, told without quotes, closing the report (QA of stop 26: the only
+    sentence naming Kyiv was cut as the site's appeal)."""
+    from alerts.items import from_entry
+
+    text = f"<p>Missiles hit a residential building overnight.</p><p>{appeal}</p>"
+    item = from_entry("F", {"title": "Strike", "summary": text})
+    assert near_matcher().match(item.text).regions == ("Kyiv",)
