@@ -150,6 +150,7 @@ class Lexicon:
     phrases: dict[tuple[str, ...], list[Entry]] = field(default_factory=dict)
     stopwords: set[str] = field(default_factory=set)
     units: set[str] = field(default_factory=set)
+    months_before: set[str] = field(default_factory=set)  # "Dec. 8": the number is a date
     numbers: dict[str, str] = field(default_factory=dict)
     weekdays: dict[str, int] = field(default_factory=dict)
     markers: dict[tuple[str, ...], str] = field(default_factory=dict)
@@ -228,7 +229,7 @@ def builtin_lexicon() -> Lexicon:
     return _BUILT[0]
 
 
-FORMAT = 2
+FORMAT = 3
 """Bumped when the cached layout changes (2: SQLite tables instead of one JSON document)."""
 _PACKAGES = ("pymorphy3", "pymorphy3-dicts-uk", "pymorphy3-dicts-ru", "PyStemmer")
 _SEP = "\x1f"
@@ -441,6 +442,7 @@ def dump(lex: Lexicon) -> dict[str, Any]:
         "phrases": [[list(words), _entries(entries)] for words, entries in lex.phrases.items()],
         "stopwords": sorted(lex.stopwords),
         "units": sorted(lex.units),
+        "months_before": sorted(lex.months_before),
         "numbers": lex.numbers,
         "weekdays": lex.weekdays,
         "markers": [[list(words), marker] for words, marker in lex.markers.items()],
@@ -488,6 +490,7 @@ def restore(data: dict[str, Any], partial: bool = False) -> Lexicon:
             lex.add(words(ws), entry)
     lex.stopwords = set(map(text, data["stopwords"]))
     lex.units = set(map(text, data["units"]))
+    lex.months_before = set(map(text, data["months_before"]))
     lex.numbers = mapping(data["numbers"], str)
     lex.weekdays = mapping(data["weekdays"], int)
     for ws, marker in data["markers"]:
@@ -520,6 +523,8 @@ def build(path: Path, places: Iterable[Any] = (), false_friends: Iterable[Any] =
             lex.stopwords.update(w[0] for w in expand.phrase(word, lang) if len(w) == 1)
         for word in data["units"][lang]:
             lex.units.update(w[0] for w in expand.phrase(word, lang) if len(w) == 1)
+        for word in (data.get("months_before") or {}).get(lang) or ():
+            lex.months_before.update(w[0] for w in expand.phrase(word, lang) if len(w) == 1)
     for value, langs in data["numbers"].items():
         for phrase in expand.entries(langs):
             if len(phrase) == 1:

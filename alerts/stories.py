@@ -96,7 +96,7 @@ LATE = 0.3
 """Cost per ``CLOSE`` of time beyond ``CLOSE`` between the reports."""
 LEAD_WORDS = 60
 """Words of the summary that count: the lead, not the whole article body."""
-SIGNATURE_VERSION = 16
+SIGNATURE_VERSION = 17
 """Stored signatures of another version are computed again (the lexicon or reading changed)."""
 
 # Weights of the kinds of evidence in the likeness of two reports. A place or a count is rarer
@@ -501,6 +501,12 @@ def signature(title: str, summary: str, lexicon: Lexicon | None = None) -> Signa
         if word in lex.weekdays:
             weekdays.add(lex.weekdays[word])
             i += 1
+            continue
+        if word in lex.months_before or tok.key in lex.months_before:
+            # "Dec. 8": a date, neither a figure nor a word two reports of one day share
+            day = tokens[i + 1] if i + 1 < n else None
+            i += 2 if day is not None and day.folded.isdigit() and len(day.folded) <= 2 else 1
+            owner = None
             continue
         value = lex.numbers.get(word) or (word if _is_count(word) else None)
         if value is not None:

@@ -1113,3 +1113,23 @@ def test_a_flash_and_the_details_soon_after_are_one_story(details: str) -> None:
     # hours later, «взрывы» again is another attack's flash
     c = stories.Report(3, *post, T0 + timedelta(hours=5), "wire", (), frozenset())
     assert not same_story(a, signature(flash, flash), c, signature(*post)).same
+
+
+def test_a_date_written_month_first_is_no_figure_in_common() -> None:
+    """ "on Dec. 8" in two reports of one day: the 8 was a figure and "Dec" a word they shared,
+    and the IAEA's report of the nuclear plant joined a glide-bomb strike on the city (QA of
+    stop 26)."""
+    plant = (
+        "IAEA: Zaporozhye NPP lost external power for 5 hours",
+        "The Zaporozhye nuclear power plant lost all external power for five hours on Dec. 8, "
+        "IAEA chief Rafael Grossi said.",
+    )
+    strike = (
+        "Glide bombs hit Zaporizhzhia, 3 injured",
+        "Russian glide bombs struck an industrial area of Zaporizhzhia on Dec. 8, injuring "
+        "three people, Governor Ivan Fedorov said.",
+    )
+    decision = decide(plant, strike, after=timedelta(minutes=6))
+    assert not decision.same, decision.reason
+    assert "8" not in signature(*strike).numbers
+    assert "3" in signature(*strike).numbers  # the toll is still a figure
