@@ -107,7 +107,7 @@ def _one_alphabet(found: re.Match[str]) -> str:
     return word.translate(_TO_CYRILLIC if cyrillic >= latin else _TO_LATIN)
 
 
-def plain(markup: str | None, *, paragraphs: bool = False) -> str:
+def plain(markup: str | None, *, paragraphs: bool = False, again: bool = True) -> str:
     """Feed markup as one line of readable text: tags stripped, entities decoded, spaces folded.
 
     With ``paragraphs``, the end of each HTML paragraph or block is kept as a line break (and
@@ -135,6 +135,10 @@ def plain(markup: str | None, *, paragraphs: bool = False) -> str:
         text = html.unescape(text)
         if "&" in text and _ESCAPED_TWICE.search(text):
             text = html.unescape(text)  # a CMS that escaped its HTML twice: "&amp;nbsp;"
+        if again and "<" in text and _TAG.search(text):
+            # markup a CMS escaped twice ("&amp;lt;p&amp;gt;" in the feed) is markup: read
+            # as such once more (only once)
+            return plain(text, paragraphs=paragraphs, again=False)
     text = clean(text)
     if not text.isascii() and _MIXED.search(text):
         text = _LETTERS.sub(_one_alphabet, text)  # «Києвi», "Kyіv": one alphabet a word

@@ -699,3 +699,17 @@ def test_a_sites_blurb_that_every_item_shares_is_not_read(fast: bool) -> None:
         "A Russian missile hit the port of Odesa; two dock workers were wounded.",
         "Drones hit a substation in Kharkiv region overnight.",
     ]
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_markup_escaped_twice_is_read_as_markup(fast: bool) -> None:
+    """A CMS that escaped its HTML twice ("&amp;lt;p&amp;gt;"): the alert showed "<p>" (QA of
+    stop 26). Escaped a third time, it is text, and reading it costs one pass more at most."""
+    xml = (
+        "<description>&amp;lt;p&amp;gt;Mayor: &amp;quot;Ballistic missiles hit Kyiv&amp;quot;"
+        "&amp;lt;/p&amp;gt;&amp;lt;p&amp;gt;Two hurt.&amp;lt;/p&amp;gt;</description>"
+    )
+    item = _one_item(xml, fast=fast)
+    assert item.summary == 'Mayor: "Ballistic missiles hit Kyiv"\nTwo hurt.'
+    deep = "&amp;amp;amp;amp;lt;p&amp;amp;amp;amp;gt;x " * 50
+    assert _one_item(f"<description>{deep}</description>", fast=fast).summary.endswith("x")
