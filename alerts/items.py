@@ -283,12 +283,13 @@ def from_entry(
         # Of the summary as one line, as it was read before paragraphs were kept.
         one_line = summary.replace("\n", " ")
         guid = raw_link or "sha1:" + hashlib.sha1(f"{id_title}\n{one_line}".encode()).hexdigest()
-    outlet = _source_name(entry.get("source"))
+    outlet = _source_name(entry.get("source")) or _source_name({"title": entry.get("news_source")})
     return Item(feed, guid.strip()[:1000], title, link, text, _when(entry, now), outlet)
 
 
 def _source_name(source: object) -> str | None:
-    """The name of the item's ``<source>`` outlet, as a line of plain text."""
+    """The name of the item's ``<source>`` outlet (Bing News writes ``<News:Source>``), as a
+    line of plain text."""
     name = source.get("title") if isinstance(source, dict) else None
     if not isinstance(name, str):
         return None

@@ -647,6 +647,12 @@ def test_a_news_search_click_through_links_the_article(fast: bool) -> None:
     item = _one_item(f"<link>{redirect}</link><description>Kalibr.</description>", fast=fast)
     assert item.link == article
     assert item.guid.startswith("http://www.bing.com/news/apiclick.aspx?")
+    named = (
+        '<rss version="2.0" xmlns:News="https://www.bing.com:443/news/search?q=x&amp;format=rss">'
+        f"<channel><title>t</title><item><title>T</title><link>{redirect}</link>"
+        "<News:Source>Dnipro Daily</News:Source></item></channel></rss>"
+    ).encode()
+    assert feeds.parse("f", feeds.Fetched(named), fast=fast).items[0].source == "Dnipro Daily"
     other = _one_item(
         "<link>https://www.bing.com/search?q=apiclick.aspx</link><description>x</description>",
         fast=fast,
