@@ -101,6 +101,11 @@ class Teasers:
         if "\n" not in body:
             return text
         first, _, rest = body.partition("\n")
+        teaser = ""
+        if "\n" in rest and self._opening.match(first):
+            # a teaser above the byline («Читайте також: ...», then «Автор: ...»): the teaser
+            # is cut as such, and the byline below it is the first paragraph's
+            teaser, (first, _, rest) = first + "\n", rest.partition("\n")
         pattern = self._byline
         cut = False
         opening = pattern.match(first) if pattern is not None else None
@@ -110,7 +115,7 @@ class Teasers:
             and not _SENTENCE_END.search(first)
             and _names(first[opening.end() - 1 :], self._roles)
         ) or (_sign_off(first) and _named(first)):
-            body, cut = rest, True
+            body, cut = teaser + rest, True
             if removed is not None:
                 removed.append(first)
         # The last paragraph of the article, above what closes every article of the site (a

@@ -907,6 +907,9 @@ def test_an_opening_phrase_inside_a_sentence_is_the_news(text: str, region: str)
         "<a rel='tag'>Missile attacks</a>, <a rel='tag'>Odesa</a></p>",
         "<p>Дрон влучив у порт Одеси.</p><p>Підтримайте редакцію: ми щодня розповідаємо про "
         "ракетні удари по Києву.</p><p>Теги: Київ, ракетний удар, Одеса</p>",
+        # a byline below a teaser that opens the text (QA of stop 26)
+        "<p>Читайте также: Как защититься во время тревоги</p><p>Автор: Ирина Ковальчук, "
+        "«Киевский курьер»</p><p>Дрон попал в порт Одессы.</p>",
         # a reporter's bio closing the article names where they work (QA of stop 26)
         "<p>Russian drones attacked Odesa overnight.</p><p>Olena Marchuk is a reporter at The "
         "Kyiv Ledger based in Kyiv. She covers missile attacks on the capital.</p>",
