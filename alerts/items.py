@@ -198,16 +198,11 @@ def _link_general(entry: dict, base: str | None) -> str | None:
     return safe_link(link)
 
 
-def _without_source(title: str, source: object) -> str:
-    """The title without " - Outlet" where the item names that outlet as its ``<source>``, as
-    Google News's feeds do ("Glide bombs strike Sumy - Northern Ledger"): the outlet is shown
-    apart, and its name may name a city ("- Kyiv Post")."""
-    name = source.get("title") if isinstance(source, dict) else None
-    if isinstance(name, str) and name.strip():
-        suffix = " - " + plain(name)
-        if title.endswith(suffix) and len(title) > len(suffix):
-            return title[: -len(suffix)].rstrip()
-    return title
+def _without_end(text: str, end: str) -> str:
+    """``text`` without ``end`` where it ends with it and has more."""
+    if end.strip() and text.endswith(end) and len(text) > len(end):
+        return text[: -len(end)].rstrip()
+    return text
 
 
 def _opens_with(full: str, excerpt: str) -> bool:
@@ -215,18 +210,6 @@ def _opens_with(full: str, excerpt: str) -> bool:
     ("[…]", "…") or 80 characters, open the article (spaces aside)."""
     head = excerpt.split("[…]", 1)[0].split("[...]", 1)[0].rstrip(" .…")[:80]
     return " ".join(full[: len(head) + 40].split()).startswith(" ".join(head.split()))
-
-
-def _without_outlet(text: str, source: object) -> str:
-    """The text without the name of the item's ``<source>`` closing it, as Google News writes
-    an item one outlet carries ("<a>Headline</a>&nbsp;&nbsp;<font>Odesa Evening Journal</font>"):
-    the outlet is no excerpt, and its name may name a city."""
-    name = source.get("title") if isinstance(source, dict) else None
-    if isinstance(name, str) and name.strip():
-        name = plain(name)
-        if text.endswith(name) and len(text) > len(name):
-            return text[: -len(name)].rstrip()
-    return text
 
 
 def _title_from(summary: str) -> str:
@@ -252,7 +235,11 @@ def from_entry(
     summary is the site's, which its other items share; its content alone is its text.
     """
     now = now or datetime.now(UTC)
-    title = _without_source(plain(entry.get("title")), entry.get("source"))[:_TITLE_LIMIT]
+    # The outlet an aggregator names (Google News's <source>): a title that ends with it
+    # ("Glide bombs strike Sumy - Northern Ledger") is shown without it, the outlet apart, and
+    # its name may name a city ("- Kyiv Post").
+    source = _source_name(entry.get("source"))
+    title = _without_end(plain(entry.get("title")), f" - {source}")[:_TITLE_LIMIT]
     raw = entry.get("summary")
     content = _content(entry)
     summary = shorten(plain(raw or content, paragraphs=True), _SUMMARY_LIMIT)
@@ -267,7 +254,8 @@ def from_entry(
             if not blurb and not _opens_with(full, summary):
                 full = f"{summary}\n{full}"
             text = shorten(full, _SUMMARY_LIMIT)
-    text = _without_outlet(text, entry.get("source"))
+    # Google News's item one outlet carries: "<a>Headline</a>&nbsp;&nbsp;<font>Outlet</font>"
+    text = _without_end(text, source)
     raw_link = _link(entry, base)
     link = _article(raw_link)
     if not title and not text:
@@ -283,17 +271,15 @@ def from_entry(
         # Of the summary as one line, as it was read before paragraphs were kept.
         one_line = summary.replace("\n", " ")
         guid = raw_link or "sha1:" + hashlib.sha1(f"{id_title}\n{one_line}".encode()).hexdigest()
-    outlet = _source_name(entry.get("source")) or _source_name({"title": entry.get("news_source")})
+    outlet = shorten(source or _source_name({"title": entry.get("news_source")}), 100) or None
     return Item(feed, guid.strip()[:1000], title, link, text, _when(entry, now), outlet)
 
 
-def _source_name(source: object) -> str | None:
+def _source_name(source: object) -> str:
     """The name of the item's ``<source>`` outlet (Bing News writes ``<News:Source>``), as a
-    line of plain text."""
+    line of plain text; empty when it has none."""
     name = source.get("title") if isinstance(source, dict) else None
-    if not isinstance(name, str):
-        return None
-    return shorten(plain(name), 100) or None
+    return plain(name) if isinstance(name, str) else ""
 
 
 def _content(entry: dict) -> str | None:
