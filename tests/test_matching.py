@@ -1406,3 +1406,21 @@ def test_an_appeal_someone_made_is_reported_news(appeal: str) -> None:
     text = f"<p>Missiles hit a residential building overnight.</p><p>{appeal}</p>"
     item = from_entry("F", {"title": "Strike", "summary": text})
     assert near_matcher().match(item.text).regions == ("Kyiv",)
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("teasers: {en: [Read also]}\nmonths: {en: [January, February]}\n", "months: expected"),
+        ("teasers: {en: Read also}\n", "teasers: expected lists"),
+        ("colour: {en: [x]}\n", "unknown keys"),
+        ("teasers: {en: [Read also]}\nteaser_words: 0\n", "teaser_words: expected"),
+    ],
+)
+def test_a_malformed_teasers_file_is_named_with_what_is_wrong(tmp_path, text, error) -> None:
+    from alerts.teasers import TeaserError, load
+
+    path = tmp_path / "teasers.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(TeaserError, match=f"teasers.yaml: {error}"):
+        load(path)
