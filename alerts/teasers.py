@@ -251,6 +251,11 @@ class Teasers:
             parts.append(rf"{start}(?P<recap>{_alternation(self.recaps)})\s*[,:]")
         if self.recalls:
             parts.append(rf"{start}(?P<recall>{_alternation(self.recalls)}),")
+            # a month needs no comma (Ukrainian and Russian write none): «У листопаді російська
+            # ракета влучила в будинок у Києві», in December
+            months = tuple(r for r in self.recalls if r.split()[-1].casefold() in self._months)
+            if months:
+                parts.append(rf"{start}(?P<month>{_alternation(months)})(?=\s)")
         return re.compile(r"(?<!\w)(?:" + "|".join(parts) + ")", re.IGNORECASE)
 
     @property
@@ -295,10 +300,10 @@ class Teasers:
             if found.start() < pos:
                 continue  # inside what the previous one took
             recap = found.group("recap") is not None
-            recall = found.group("recall") is not None
+            recall = found.group("recall") is not None or found.groupdict().get("month") is not None
             if recap and (lead_end < 0 or found.start() < lead_end):
                 continue  # «Нагадаємо, ...» opening an update's lead is its news
-            if recall and self._this_month(found.group("recall")):
+            if recall and self._this_month(found.group("recall") or found.group("month")):
                 continue  # "In December, Russia has already fired 40 missiles", in December
             if recap or recall:
                 limit = self.recap_words
