@@ -75,11 +75,6 @@ class Item:
     """The outlet an aggregator's item is from (``<source>``), when the feed names it."""
 
     @property
-    def outlet(self) -> str:
-        """Who published the item: its source's outlet, or its feed."""
-        return self.source or self.feed
-
-    @property
     def canonical(self) -> str | None:
         return canonical_link(self.link) if self.link else None
 

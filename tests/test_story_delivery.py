@@ -259,30 +259,48 @@ def test_root() -> None:
     assert (ROOT / "alerts" / "stories.py").exists()
 
 
-def test_an_aggregators_outlets_are_outlets_of_one_story(feed_server, tmp_path) -> None:
-    """A Google News feed carries many outlets' reports, each naming its outlet in <source>:
-    two of one event are one alert naming both outlets, not two alerts of "one outlet" (QA of
-    stop 26: two urgent alerts, each naming only the search feed)."""
-
-    def item(n: int, outlet: str, title: str, summary: str) -> str:
+def _google_news(*items: tuple[int, str, str, str]) -> str:
+    """A Google News feed of (n, outlet, title, summary) items, each naming its <source>."""
+    parts = []
+    for n, outlet, title, summary in items:
         when = format_datetime(hours_ago(1) + timedelta(minutes=10 * n))
-        return (
+        parts.append(
             f"<item><title>{escape(title)} - {outlet}</title>"
             f"<link>https://news.google.com/rss/articles/CBMi{n}?oc=5</link>"
             f'<guid isPermaLink="false">CBMi{n}</guid><pubDate>{when}</pubDate>'
             f'<source url="https://{outlet.lower()}.example">{outlet}</source>'
             f"<description>{escape(summary)}</description></item>"
         )
-
-    body = (
+    return (
         '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Google News'
-        "</title>" + item(0, *TROOPS[0]) + item(1, *TROOPS[1]) + "</channel></rss>"
+        "</title>" + "".join(parts) + "</channel></rss>"
     )
-    rules = write_rules(
-        tmp_path / "rules.yaml", {"Google News troops": feed_server.serve("/g.xml", body)}, RULES
-    )
-    result = bot("once", "--json", "--rules", str(rules), "--state", str(tmp_path / "s"))
-    assert result.returncode == 0, result.stderr
-    lines = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [(d["kind"], d["source"]) for d in lines] == [("alert", "Wire")], lines
-    assert [a["source"] for a in lines[0]["also"]] == ["Ledger"]
+
+
+def test_an_aggregators_outlets_are_outlets_of_one_story(feed_server, tmp_path) -> None:
+    """A Google News feed carries many outlets' reports, each naming its outlet in <source>:
+    two of one event are one alert naming both, not two alerts of "one outlet" (QA of stop
+    26: two urgent alerts, each naming only the search feed). Two searches that carry two
+    reports through one syndicator (MSN) are two outlets too, as two feeds always were."""
+    one = _google_news((0, *TROOPS[0]), (1, *TROOPS[1]))
+    syndicated = [
+        _google_news((0, "MSN", *TROOPS[0][1:])),
+        _google_news((1, "MSN", *TROOPS[1][1:])),
+    ]
+    for feeds, sources in (
+        ({"Google News troops": feed_server.serve("/g.xml", one)}, ("Wire", ["Ledger"])),
+        (
+            {
+                f"Search {n}": feed_server.serve(f"/s{n}.xml", body)
+                for n, body in enumerate(syndicated)
+            },
+            ("MSN", ["MSN"]),
+        ),
+    ):
+        state = tmp_path / f"state-{sources[0]}"
+        rules = write_rules(tmp_path / "rules.yaml", feeds, RULES)
+        result = bot("once", "--json", "--rules", str(rules), "--state", str(state))
+        assert result.returncode == 0, result.stderr
+        lines = [json.loads(line) for line in result.stdout.splitlines()]
+        assert [(d["kind"], d["source"]) for d in lines] == [("alert", sources[0])], lines
+        assert [a["source"] for a in lines[0]["also"]] == sources[1]

@@ -78,7 +78,7 @@ class ItemStorage:
         query = (
             "SELECT id, story_id, title, summary, happened, feed, regions, terms, signature "
             "FROM (SELECT i.id, i.story_id, i.title, i.summary, "
-            "COALESCE(i.published, i.seen_at) AS happened, COALESCE(i.source, i.feed) AS feed, "
+            f"COALESCE(i.published, i.seen_at) AS happened, {_OUTLET.format(t='i.')} AS feed, "
             "i.feed AS by_feed, i.guid, i.regions, i.terms, "
             "i.signature, ROW_NUMBER() OVER (PARTITION BY i.story_id "
             "ORDER BY COALESCE(i.published, i.seen_at), i.feed, i.guid) AS nth, "
@@ -223,7 +223,8 @@ class ItemStorage:
         with self._stories_follow_the_database(), self.transaction() as conn:
             rows = conn.execute(
                 # the outlet (an aggregator's item's source, or its feed), and then the feed
-                "SELECT id, title, summary, COALESCE(published, seen_at), COALESCE(source, feed), "
+                "SELECT id, title, summary, COALESCE(published, seen_at), "
+                f"{_OUTLET.format(t='')}, "
                 "regions, terms, signature, rules, canonical, feed FROM items "
                 "WHERE status = 'matched' AND story_id IS NULL "
                 "ORDER BY COALESCE(published, seen_at), feed, guid"
@@ -333,7 +334,8 @@ class ItemStorage:
         """The stored stories an item would be compared with, each with the decision against it,
         best first (for ``explain``); changes nothing."""
         when = item.published or now
-        report = Report(0, item.title, item.summary, when, item.outlet, regions, terms)
+        outlet = f"{item.source} via {item.feed}" if item.source else item.feed  # as _OUTLET
+        report = Report(0, item.title, item.summary, when, outlet, regions, terms)
         index = self._story_index(when, now)
         return index.decisions(report, signature(item.title, item.summary))
 
@@ -395,6 +397,12 @@ class _Filing:
             "INSERT OR IGNORE INTO stories(id, first_at, last_at) VALUES(?, ?, ?)",
             [(sid, first, last) for first, last, sid in spans],
         )
+
+
+_OUTLET = "CASE WHEN {t}source IS NULL THEN {t}feed ELSE {t}source || ' via ' || {t}feed END"
+"""The outlet of a stored report, as grouping tells outlets apart: its feed, or an aggregator's
+source and feed ("MSN via Google News: Kyiv"): two articles of one outlet in one feed are two
+reports, and an aggregator's source in two searches (MSN carrying two agencies) is not one."""
 
 
 def _report(item_id: int, row: Sequence, sig: Signature | None = None) -> tuple[Report, Signature]:
