@@ -25,6 +25,7 @@ import re
 import stat
 import threading
 import zlib
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -502,15 +503,15 @@ def _read(data: bytes, headers: dict[str, str], head: bytes, fast: bool) -> tupl
 
 
 def _blurbs(entries: list) -> set[str]:
-    """The descriptions that two items or more of a full-article feed share: the site's blurb
-    ("Latest news from Ukraine and the world"), not either item's news."""
-    seen: set[str] = set()
-    shared: set[str] = set()
-    for entry in entries:
-        summary = entry.get("summary")
-        if isinstance(summary, str) and summary and entry.get("content"):
-            (shared if summary in seen else seen).add(summary)
-    return shared
+    """The descriptions that three items or more of a full-article feed share: the site's
+    blurb ("Latest news from Ukraine and the world"), not any item's news (two may share a
+    standfirst: an article and its update)."""
+    counts: Counter[str] = Counter(
+        summary
+        for entry in entries
+        if isinstance(summary := entry.get("summary"), str) and summary and entry.get("content")
+    )
+    return {summary for summary, count in counts.items() if count >= 3}
 
 
 def parse(

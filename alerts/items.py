@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
-from .text import plain, shorten
+from .text import plain, shorten, words
 
 # Query parameters that only say where a click came from. Two links that differ only in these
 # are the same article, so they are dropped before links are compared.
@@ -201,10 +201,11 @@ def _without_end(text: str, end: str) -> str:
 
 
 def _opens_with(full: str, excerpt: str) -> bool:
-    """Whether an article opens with its excerpt: the excerpt's first words, up to a cut
-    ("[…]", "…") or 80 characters, open the article (spaces aside)."""
-    head = excerpt.split("[…]", 1)[0].split("[...]", 1)[0].rstrip(" .…")[:80]
-    return " ".join(full[: len(head) + 40].split()).startswith(" ".join(head.split()))
+    """Whether an article opens with its excerpt: the excerpt's first eight words are in its
+    first 600 characters (below a byline, whatever the apostrophes, spaces and case), or the
+    excerpt has no words."""
+    head = words(excerpt[:200]).split()[:8]
+    return not head or f" {' '.join(head)} " in words(full[:600])
 
 
 def _title_from(summary: str) -> str:

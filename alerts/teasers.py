@@ -55,6 +55,7 @@ class Teasers:
     channel_signs: tuple[str, ...] = ()
     channel_tags: tuple[str, ...] = ()
     attributions: tuple[str, ...] = ()
+    last_years: tuple[str, ...] = ()
     months: tuple[tuple[str, int], ...] = ()
     """Each month's word as a recall names it ("january", «листопаді»), lower case, and its
     number."""
@@ -188,27 +189,39 @@ class Teasers:
         role = found.group("role").casefold()
         return role in self._roles or role.rstrip("s") in self._roles
 
-    def _this_month(self, recall: str) -> bool:
+    def _this_month(self, recall: str, after: str) -> bool:
         """Whether a recall names the current month ("In December," in December), which may
-        tell of today: a month's tally that includes last night's strike."""
+        tell of today: a month's tally that includes last night's strike; not "In December last
+        year" or «В декабре 2024 года» (``after``: the words after the recall)."""
         month = self._months.get(recall.split()[-1].casefold())
-        return month is not None and month == datetime.now(UTC).month
+        if month is None or month != datetime.now(UTC).month:
+            return False
+        return self._year_named.match(after) is None
 
     @functools.cached_property
-    def _attributions(self) -> frozenset[str]:
-        return frozenset(word.casefold() for word in self.attributions)
+    def _year_named(self) -> re.Pattern[str]:
+        years = _alternation(self.last_years) if self.last_years else r"(?!)"
+        return re.compile(rf"[\s,]*(?:(?:of\s+)?(?:{years})|\d{{4}})(?!\w)", re.IGNORECASE)
+
+    @functools.cached_property
+    def _attributed(self) -> re.Pattern[str] | None:
+        if not self.attributions:
+            return None
+        verbs = "|".join(map(re.escape, self.attributions))
+        return re.compile(rf",\s+(?:[\w'’.-]+\s+){{0,4}}(?:{verbs})(?!\w)", re.IGNORECASE)
 
     def _appealing(self, paragraph: str) -> bool:
         pattern = self._appeal
         if (
             pattern is None
             or len(paragraph) > self.appeal_words * 20  # before splitting a long one
-            or len(words := paragraph.split()) > self.appeal_words
+            or len(paragraph.split()) > self.appeal_words
             or pattern.search(paragraph) is None
         ):
             return False
         # "Please consider donating blood at City Hospital No. 17, the mayor wrote": reported
-        return not any(w.strip(_QUOTES + ".,:;!?").casefold() in self._attributions for w in words)
+        attributed = self._attributed
+        return attributed is None or attributed.search(paragraph) is None
 
     @functools.cached_property
     def _opening(self) -> re.Pattern[str]:
@@ -303,7 +316,9 @@ class Teasers:
             recall = found.group("recall") is not None or found.groupdict().get("month") is not None
             if recap and (lead_end < 0 or found.start() < lead_end):
                 continue  # «Нагадаємо, ...» opening an update's lead is its news
-            if recall and self._this_month(found.group("recall") or found.group("month")):
+            if recall and self._this_month(
+                found.group("recall") or found.group("month"), body[found.end() : found.end() + 40]
+            ):
                 continue  # "In December, Russia has already fired 40 missiles", in December
             if recap or recall:
                 limit = self.recap_words
@@ -441,6 +456,7 @@ _LISTS = (
     "channel_signs",
     "channel_tags",
     "attributions",
+    "last_years",
 )
 _COUNTS = tuple(
     (f.name, f.default) for f in dataclasses.fields(Teasers) if f.name.endswith("_words")

@@ -910,6 +910,11 @@ def test_an_opening_phrase_inside_a_sentence_is_the_news(text: str, region: str)
         # a byline below a teaser that opens the text (QA of stop 26)
         "<p>Читайте также: Как защититься во время тревоги</p><p>Автор: Ирина Ковальчук, "
         "«Киевский курьер»</p><p>Дрон попал в порт Одессы.</p>",
+        # a site's appeal that says what others said (QA of stop 26)
+        "<p>Russian drones attacked Odesa overnight.</p><p>Sign up for our morning newsletter: "
+        "what officials said about every missile attack on Kyiv, every morning.</p>",
+        "<p>Дрон влучив у порт Одеси.</p><p>Підтримайте нашу роботу: ми розповідаємо, що кажуть "
+        "очевидці ракетних атак на Київ.</p>",
         # a reporter's bio closing the article names where they work (QA of stop 26)
         "<p>Russian drones attacked Odesa overnight.</p><p>Olena Marchuk is a reporter at The "
         "Kyiv Ledger based in Kyiv. She covers missile attacks on the capital.</p>",
@@ -1389,6 +1394,10 @@ def test_a_sentence_opening_with_this_month_may_tell_of_today(lang: str) -> None
 
     assert regions(now) == ("Kyiv", "Odesa")
     assert regions(now % 12 + 1) == ("Odesa",)  # another month: then, not today
+    # this month of another year: then (QA of stop 26)
+    sentence = sentence.replace("{}", "{} " + {"en": "last year", "uk": "минулого року"}.get(
+        lang.split()[0], "2024 года"), 1)  # fmt: skip
+    assert regions(now) == ("Odesa",)
 
 
 @pytest.mark.parametrize(
@@ -1398,6 +1407,8 @@ def test_a_sentence_opening_with_this_month_may_tell_of_today(lang: str) -> None
         "Please consider supporting our rescuers, the State Emergency Service wrote after the "
         "missile hit Kyiv's Darnytskyi district.",
         "Підтримайте редакцію рятувальників у Києві, закликав мер.",
+        # not a credit either: "Provided by" was MSN's, for a while (QA of stop 26)
+        "Provided by Germany last year, the IRIS-T battery near Kyiv shot down six missiles.",
     ],
 )
 def test_an_appeal_someone_made_is_reported_news(appeal: str) -> None:
