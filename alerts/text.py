@@ -9,6 +9,7 @@ same :func:`words` so that they always agree on where words start and end.
 from __future__ import annotations
 
 import html
+import json
 import re
 import unicodedata
 
@@ -139,6 +140,8 @@ def plain(markup: str | None, *, paragraphs: bool = False, again: bool = True) -
             # markup a CMS escaped twice ("&amp;lt;p&amp;gt;" in the feed) is markup: read
             # as such once more (only once)
             return plain(text, paragraphs=paragraphs, again=False)
+    if '"@context"' in text:
+        text = _without_json_ld(text)
     text = clean(text)
     if not text.isascii() and _MIXED.search(text):
         text = _LETTERS.sub(_one_alphabet, text)  # «Києвi», "Kyіv": one alphabet a word
@@ -146,6 +149,30 @@ def plain(markup: str | None, *, paragraphs: bool = False, again: bool = True) -
         return _SPACE.sub(" ", text).strip()
     lines = (_SPACE.sub(" ", line).strip() for line in text.split("\n"))
     return "\n".join(line for line in lines if line)
+
+
+def _without_json_ld(text: str) -> str:
+    """``text`` without the JSON-LD a CMS wrote into it as text (``{"@context":
+    "https://schema.org", "@type": "NewsArticle", ...}``, outside a ``<script>``): each object
+    that parses whole goes, anything else stays; a few at most (each try may read to the end)."""
+    decoder = json.JSONDecoder()
+    start = 0
+    for _ in range(4):
+        at = text.find('"@context"', start)
+        if at < 0:
+            break
+        brace = text.rfind("{", start, at)
+        if brace < 0 or text[brace + 1 : at].strip():
+            start = at + 1
+            continue
+        try:
+            _, end = decoder.raw_decode(text, brace)
+        except (ValueError, RecursionError):  # not JSON, or nested past Python's stack
+            start = at + 1
+            continue
+        text = text[:brace] + " " + text[end:]
+        start = brace + 1
+    return text
 
 
 def shorten(text: str, limit: int) -> str:

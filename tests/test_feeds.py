@@ -732,3 +732,19 @@ def test_markup_escaped_twice_is_read_as_markup(fast: bool) -> None:
     assert item.summary == 'Mayor: "Ballistic missiles hit Kyiv"\nTwo hurt.'
     deep = "&amp;amp;amp;amp;lt;p&amp;amp;amp;amp;gt;x " * 50
     assert _one_item(f"<description>{deep}</description>", fast=fast).summary.endswith("x")
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_json_ld_written_as_text_is_not_the_items_text(fast: bool) -> None:
+    """A CMS that writes its JSON-LD into the description as text: the alert's excerpt was
+    JSON (QA of stop 26). Braces that are not a whole JSON object stay; a hostile run of them
+    costs a few tries."""
+    xml = (
+        '<description>{"@context":"https://schema.org","@type":"NewsArticle","headline":"x"}'
+        "&lt;p&gt;Ballistic missiles struck Kyiv at dawn.&lt;/p&gt;</description>"
+    )
+    assert _one_item(xml, fast=fast).summary == "Ballistic missiles struck Kyiv at dawn."
+    kept = '<description>A note {"@context" here} stays</description>'
+    assert _one_item(kept, fast=fast).summary == 'A note {"@context" here} stays'
+    hostile = "<description>" + '{"@context": [' * 5000 + "</description>"
+    assert _one_item(hostile, fast=fast).summary.startswith('{"@context"')
