@@ -202,10 +202,12 @@ def _without_end(text: str, end: str) -> str:
 
 def _opens_with(full: str, excerpt: str) -> bool:
     """Whether an article opens with its excerpt: the excerpt's first eight words are in its
-    first 600 characters (below a byline, whatever the apostrophes, spaces and case), or the
-    excerpt has no words."""
+    first 600 characters (below a byline, whatever the apostrophes, spaces and case; not in a
+    teaser of another article there), or the excerpt has no words."""
+    from .teasers import cut_text  # here: few items have both
+
     head = words(excerpt[:200]).split()[:8]
-    return not head or f" {' '.join(head)} " in words(full[:600])
+    return not head or f" {' '.join(head)} " in words(cut_text(full[:600]))
 
 
 def _title_from(summary: str) -> str:

@@ -55,6 +55,8 @@ class Teasers:
     channel_signs: tuple[str, ...] = ()
     channel_tags: tuple[str, ...] = ()
     attributions: tuple[str, ...] = ()
+    own_voice: tuple[str, ...] = ()
+    we: tuple[str, ...] = ()
     last_years: tuple[str, ...] = ()
     months: tuple[tuple[str, int], ...] = ()
     """Each month's word as a recall names it ("january", «листопаді»), lower case, and its
@@ -189,26 +191,42 @@ class Teasers:
         role = found.group("role").casefold()
         return role in self._roles or role.rstrip("s") in self._roles
 
-    def _this_month(self, recall: str, after: str) -> bool:
+    def _this_month(self, recall: str) -> bool:
         """Whether a recall names the current month ("In December," in December), which may
-        tell of today: a month's tally that includes last night's strike; not "In December last
-        year" or «В декабре 2024 года» (``after``: the words after the recall)."""
+        tell of today: a month's tally that includes last night's strike ("In December last
+        year," names its year, and is not asked)."""
         month = self._months.get(recall.split()[-1].casefold())
-        if month is None or month != datetime.now(UTC).month:
-            return False
-        return self._year_named.match(after) is None
-
-    @functools.cached_property
-    def _year_named(self) -> re.Pattern[str]:
-        years = _alternation(self.last_years) if self.last_years else r"(?!)"
-        return re.compile(rf"[\s,]*(?:(?:of\s+)?(?:{years})|\d{{4}})(?!\w)", re.IGNORECASE)
+        return month is not None and month == datetime.now(UTC).month
 
     @functools.cached_property
     def _attributed(self) -> re.Pattern[str] | None:
         if not self.attributions:
             return None
         verbs = "|".join(map(re.escape, self.attributions))
-        return re.compile(rf",\s+(?:[\w'’.-]+\s+){{0,4}}(?:{verbs})(?!\w)", re.IGNORECASE)
+        return re.compile(rf",\s+((?:[\w'’.-]+\s+){{0,4}}?)(?:{verbs})(?!\w)", re.IGNORECASE)
+
+    @functools.cached_property
+    def _own_voice(self) -> frozenset[str]:
+        return frozenset(word.casefold() for word in self.own_voice)
+
+    def _attributed_to_others(self, paragraph: str) -> bool:
+        """Whether a paragraph says someone else made its appeal: ", the mayor wrote", not
+        ", our reporters have told" or «, що кажуть очевидці»."""
+        pattern = self._attributed
+        if pattern is None:
+            return False
+        own, we = self._own_voice, self._we
+        for found in pattern.finditer(paragraph):
+            between = {w.strip(".,:;").casefold() for w in found.group(1).split()}
+            # "we" in the six words before the verb, across a comma: «ми, як і обіцяли, написали»
+            before = {w.strip(".,:;").casefold() for w in paragraph[: found.end()].split()[-7:-1]}
+            if not (between & own or before & we):
+                return True
+        return False
+
+    @functools.cached_property
+    def _we(self) -> frozenset[str]:
+        return frozenset(word.casefold() for word in self.we)
 
     def _appealing(self, paragraph: str) -> bool:
         pattern = self._appeal
@@ -220,8 +238,7 @@ class Teasers:
         ):
             return False
         # "Please consider donating blood at City Hospital No. 17, the mayor wrote": reported
-        attributed = self._attributed
-        return attributed is None or attributed.search(paragraph) is None
+        return not self._attributed_to_others(paragraph)
 
     @functools.cached_property
     def _opening(self) -> re.Pattern[str]:
@@ -263,12 +280,15 @@ class Teasers:
         if self.recaps:
             parts.append(rf"{start}(?P<recap>{_alternation(self.recaps)})\s*[,:]")
         if self.recalls:
-            parts.append(rf"{start}(?P<recall>{_alternation(self.recalls)}),")
-            # a month needs no comma (Ukrainian and Russian write none): «У листопаді російська
-            # ракета влучила в будинок у Києві», in December
-            months = tuple(r for r in self.recalls if r.split()[-1].casefold() in self._months)
-            if months:
-                parts.append(rf"{start}(?P<month>{_alternation(months)})(?=\s)")
+            # not a month without its comma either: «У листопаді енергетики відновили ТЕЦ, але
+            # цієї ночі її знову атакували ракети» is tonight's news
+            # of a month, its year may follow, and then the comma may not: "In December last
+            # year,", «В декабре 2024 года баллистические ракеты...» tell of then
+            years = _alternation(self.last_years) if self.last_years else r"(?!)"
+            parts.append(
+                rf"{start}(?P<recall>{_alternation(self.recalls)})"
+                rf"(?:(?P<year>\s+(?:of\s+)?(?:{years})|\s+\d{{4}}(?:\s+(?:року|года|year))?),?|,)"
+            )
         return re.compile(r"(?<!\w)(?:" + "|".join(parts) + ")", re.IGNORECASE)
 
     @property
@@ -313,12 +333,10 @@ class Teasers:
             if found.start() < pos:
                 continue  # inside what the previous one took
             recap = found.group("recap") is not None
-            recall = found.group("recall") is not None or found.groupdict().get("month") is not None
+            recall = found.group("recall") is not None
             if recap and (lead_end < 0 or found.start() < lead_end):
                 continue  # «Нагадаємо, ...» opening an update's lead is its news
-            if recall and self._this_month(
-                found.group("recall") or found.group("month"), body[found.end() : found.end() + 40]
-            ):
+            if recall and not found.group("year") and self._this_month(found.group("recall")):
                 continue  # "In December, Russia has already fired 40 missiles", in December
             if recap or recall:
                 limit = self.recap_words
@@ -456,6 +474,8 @@ _LISTS = (
     "channel_signs",
     "channel_tags",
     "attributions",
+    "own_voice",
+    "we",
     "last_years",
 )
 _COUNTS = tuple(

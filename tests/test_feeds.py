@@ -629,6 +629,9 @@ def test_a_standfirst_beside_an_article_that_opens_with_background_is_read_first
     standfirst = "Ballistic missiles hit Kyiv's Darnytskyi district before dawn, killing two."
     news = item(standfirst, background + "<p>Rescuers worked through the morning.</p>")
     assert news.summary.startswith(standfirst + "\n")
+    # its words in another article's teaser that opens the article are not its opening (QA)
+    teased = item(standfirst, f"<p>Read also: {standfirst[:60]}</p>{background}")
+    assert teased.summary.startswith(standfirst + "\n")
     lede = "Russian drones hit Odesa’s port overnight, injuring a guard, officials said."
     # an excerpt the article opens with, cut or marked, below a byline, with other
     # apostrophes: not read twice (QA of stop 26)
