@@ -107,7 +107,8 @@ class Teasers:
         teaser = ""
         if "\n" in rest and self._opening.match(first):
             # a teaser above the byline («Читайте також: ...», then «Автор: ...»): the teaser
-            # is cut as such, and the byline below it is the first paragraph's
+            # is cut as such, and the byline below it is the first paragraph's (a sign-off of a
+            # name of two words: "Missiles Strike Kyiv, Three Dead" below it is a headline)
             teaser, (first, _, rest) = first + "\n", rest.partition("\n")
         pattern = self._byline
         cut = False
@@ -117,7 +118,11 @@ class Teasers:
             and len(first.split()) <= self.byline_words
             and not _SENTENCE_END.search(first)
             and _names(first[opening.end() - 1 :], self._roles)
-        ) or (_sign_off(first) and _named(first)):
+        ) or (
+            _sign_off(first)
+            and _named(first)
+            and (not teaser or len(first.strip("\u2013\u2014- ").split(",")[0].split()) == 2)
+        ):
             body, cut = teaser + rest, True
             if removed is not None:
                 removed.append(first)

@@ -907,7 +907,9 @@ def test_an_opening_phrase_inside_a_sentence_is_the_news(text: str, region: str)
         "<a rel='tag'>Missile attacks</a>, <a rel='tag'>Odesa</a></p>",
         "<p>Дрон влучив у порт Одеси.</p><p>Підтримайте редакцію: ми щодня розповідаємо про "
         "ракетні удари по Києву.</p><p>Теги: Київ, ракетний удар, Одеса</p>",
-        # a byline below a teaser that opens the text (QA of stop 26)
+        # a byline or a sign-off below a teaser that opens the text (QA of stop 26)
+        "<p>Читайте також: Як захиститися під час тривоги</p><p>Олена Петренко, Київ</p>"
+        "<p>Дрон влучив у порт Одеси.</p>",
         "<p>Читайте также: Как защититься во время тревоги</p><p>Автор: Ирина Ковальчук, "
         "«Киевский курьер»</p><p>Дрон попал в порт Одессы.</p>",
         # a site's appeal that says what others said (QA of stop 26)
@@ -988,6 +990,19 @@ def test_a_month_of_another_year_tells_of_then_without_its_comma(sentence: str) 
     text = f"<p>Snow is expected in Lviv tomorrow.</p><p>{sentence}</p>"
     item = from_entry("F", {"title": "Lviv weather", "summary": text})
     assert "Kyiv" not in near_matcher().match(item.text).regions
+
+
+def test_a_headline_below_an_opening_teaser_is_not_a_sign_off() -> None:
+    """Only a byline's phrase is looked for below a teaser: a Title-Case subhead there,
+    "Missiles Strike Kyiv, Three Dead", was set aside as a reporter's sign-off (QA of stop 26)."""
+    from alerts.items import from_entry
+
+    text = (
+        "<p>Read also: Odesa port reopens after repairs</p><p>Missiles Strike Kyiv, Three Dead</p>"
+        "<p>Rescuers worked through the night.</p>"
+    )
+    item = from_entry("F", {"title": "Overnight", "summary": text})
+    assert near_matcher().match(item.text).regions == ("Kyiv",)
 
 
 def test_a_closing_paragraph_of_news_about_a_reporter_is_not_a_bio() -> None:
