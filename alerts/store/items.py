@@ -76,20 +76,19 @@ class ItemStorage:
         where = "s.first_at >= ?" + (" AND s.first_at < ?" if until is not None else "")
         params: list[object] = [iso(since)] + ([iso(until)] if until is not None else [])
         query = (
-            "SELECT id, story_id, title, summary, happened, feed, regions, terms, signature "
-            "FROM (SELECT i.id, i.story_id, i.title, i.summary, "
-            f"COALESCE(i.published, i.seen_at) AS happened, {_OUTLET.format(t='i.')} AS feed, "
-            "i.feed AS by_feed, i.guid, i.regions, i.terms, "
-            "i.signature, ROW_NUMBER() OVER (PARTITION BY i.story_id "
+            "SELECT id, story_id, title, summary, happened, feed, regions, terms, signature, "
+            "source FROM (SELECT i.id, i.story_id, i.title, i.summary, "
+            "COALESCE(i.published, i.seen_at) AS happened, i.feed, i.guid, i.regions, i.terms, "
+            "i.signature, i.source, ROW_NUMBER() OVER (PARTITION BY i.story_id "
             "ORDER BY COALESCE(i.published, i.seen_at), i.feed, i.guid) AS nth, "
             "COUNT(*) OVER (PARTITION BY i.story_id) AS told "
             f"FROM items i JOIN stories s ON s.id = i.story_id WHERE {where}) "
             "WHERE nth <= ? OR nth > told - ? OR instr(signature, '\"update\"') "
-            "ORDER BY happened, by_feed, guid"
+            "ORDER BY happened, feed, guid"
         )
         for row in self.db.execute(query, [*params, keep, keep - 1]).fetchall():
             item_id, story_id = row[0], row[1]
-            report, sig = _report(item_id, row[2:])
+            report, sig = _report(item_id, row[2:9], source=row[9])
             self._stories.add(story_id, report, sig)
 
     @contextlib.contextmanager
@@ -222,10 +221,8 @@ class ItemStorage:
         stamp = iso(now)
         with self._stories_follow_the_database(), self.transaction() as conn:
             rows = conn.execute(
-                # the outlet (an aggregator's item's source, or its feed), and then the feed
-                "SELECT id, title, summary, COALESCE(published, seen_at), "
-                f"{_OUTLET.format(t='')}, "
-                "regions, terms, signature, rules, canonical, feed FROM items "
+                "SELECT id, title, summary, COALESCE(published, seen_at), feed, regions, terms, "
+                "signature, rules, canonical, source FROM items "
                 "WHERE status = 'matched' AND story_id IS NULL "
                 "ORDER BY COALESCE(published, seen_at), feed, guid"
             ).fetchall()
@@ -258,7 +255,7 @@ class ItemStorage:
                     continue
                 if canonical:
                     filed.add(canonical)
-                report, sig = _report(item_id, row[1:8], sig)
+                report, sig = _report(item_id, row[1:8], sig, source=row[10])
                 story_id = self._file_story(filing, index, report, sig)
                 result.matched += 1
                 result.joined += int(story_id != item_id)
@@ -271,7 +268,7 @@ class ItemStorage:
                         result.queued += 1
                         if owed[4]:
                             result.urgent += 1
-                            result.urgent_feeds.add(row[10])
+                            result.urgent_feeds.add(row[4])
             filing.write()
         return result
 
@@ -334,7 +331,7 @@ class ItemStorage:
         """The stored stories an item would be compared with, each with the decision against it,
         best first (for ``explain``); changes nothing."""
         when = item.published or now
-        outlet = f"{item.source} via {item.feed}" if item.source else item.feed  # as _OUTLET
+        outlet = _outlet(item.feed, item.source)
         report = Report(0, item.title, item.summary, when, outlet, regions, terms)
         index = self._story_index(when, now)
         return index.decisions(report, signature(item.title, item.summary))
@@ -399,16 +396,19 @@ class _Filing:
         )
 
 
-_OUTLET = "CASE WHEN {t}source IS NULL THEN {t}feed ELSE {t}source || ' via ' || {t}feed END"
-"""The outlet of a stored report, as grouping tells outlets apart: its feed, or an aggregator's
-source and feed ("MSN via Google News: Kyiv"): two articles of one outlet in one feed are two
-reports, and an aggregator's source in two searches (MSN carrying two agencies) is not one."""
+def _outlet(feed: str, source: str | None) -> str:
+    """The outlet of a report, as grouping tells outlets apart: its feed, or an aggregator's
+    source and feed ("MSN via Google News: Kyiv"): two articles of one outlet in one feed are two
+    reports, and an aggregator's source in two searches (MSN carrying two agencies) is not one."""
+    return f"{source} via {feed}" if source else feed
 
 
-def _report(item_id: int, row: Sequence, sig: Signature | None = None) -> tuple[Report, Signature]:
+def _report(
+    item_id: int, row: Sequence, sig: Signature | None = None, *, source: str | None = None
+) -> tuple[Report, Signature]:
     """A stored report and its signature from (title, summary, when, feed, regions, terms,
-    signature JSON), unless ``sig`` is given; a signature stored by an older version is
-    computed again."""
+    signature JSON) and its aggregator's ``source``, unless ``sig`` is given; a signature
+    stored by an older version is computed again."""
     title, summary, when, feed, regions, terms, sig_json = row
     if sig is None and sig_json:
         try:
@@ -422,7 +422,7 @@ def _report(item_id: int, row: Sequence, sig: Signature | None = None) -> tuple[
         title or "",
         summary or "",
         parse_iso(when),
-        feed,
+        _outlet(feed, source),
         tuple(json.loads(regions or "[]")),
         _terms(terms or "[]"),
     )
