@@ -1087,7 +1087,7 @@ def _shared_evidence(
         rest_a = _telling(sa, shared, light)
         rest_b = _telling(sb, shared, light)
         flash = "flash" in sa.flags or "flash" in sb.flags
-        if places_shared and flash and gap <= _FLASH_DETAILS.total_seconds() / 3600:
+        if places_shared and flash and gap <= _hours(_FLASH_DETAILS):
             pass
         elif places_shared and not (rest_a and rest_b):
             evidence(-MODERATE, lambda: "only a place in common, and nothing else said")

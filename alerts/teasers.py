@@ -58,6 +58,7 @@ class Teasers:
     own_voice: tuple[str, ...] = ()
     we: tuple[str, ...] = ()
     last_years: tuple[str, ...] = ()
+    year_nouns: tuple[str, ...] = ()
     months: tuple[tuple[str, int], ...] = ()
     """Each month's word as a recall names it ("january", «листопаді»), lower case, and its
     number."""
@@ -285,14 +286,14 @@ class Teasers:
         if self.recaps:
             parts.append(rf"{start}(?P<recap>{_alternation(self.recaps)})\s*[,:]")
         if self.recalls:
-            # not a month without its comma either: «У листопаді енергетики відновили ТЕЦ, але
-            # цієї ночі її знову атакували ракети» is tonight's news
-            # of a month, its year may follow, and then the comma may not: "In December last
-            # year,", «В декабре 2024 года баллистические ракеты...» tell of then
+            # The comma is needed («У листопаді енергетики відновили ТЕЦ, але цієї ночі її знову
+            # атакували ракети» is tonight's news) unless a year follows the month: "In December
+            # last year", «В декабре 2024 года баллистические ракеты...» tell of then.
             years = _alternation(self.last_years) if self.last_years else r"(?!)"
+            year = _alternation(self.year_nouns) if self.year_nouns else r"(?!)"
             parts.append(
                 rf"{start}(?P<recall>{_alternation(self.recalls)})"
-                rf"(?:(?P<year>\s+(?:of\s+)?(?:{years})|\s+\d{{4}}(?:\s+(?:року|года|year))?),?|,)"
+                rf"(?:(?P<year>\s+(?:of\s+)?(?:{years})|\s+\d{{4}}(?:\s+(?:{year}))?),?|,)"
             )
         return re.compile(r"(?<!\w)(?:" + "|".join(parts) + ")", re.IGNORECASE)
 
@@ -482,6 +483,7 @@ _LISTS = (
     "own_voice",
     "we",
     "last_years",
+    "year_nouns",
 )
 _COUNTS = tuple(
     (f.name, f.default) for f in dataclasses.fields(Teasers) if f.name.endswith("_words")
