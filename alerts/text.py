@@ -95,9 +95,12 @@ _MIXED = re.compile(r"[A-Za-z][\u0400-\u04ff]|[\u0400-\u04ff][A-Za-z]")
 _LETTERS = re.compile(r"[^\W\d_]+")
 _TO_CYRILLIC = str.maketrans("aceiopxyABCEHIKMOPTX", "асеіорхуАВСЕНІКМОРТХ")
 _TO_LATIN = str.maketrans("асеіорхуАВСЕНІКМОРТХ", "aceiopxyABCEHIKMOPTX")
+_TO_RUSSIAN = str.maketrans("aceiopxyABCEHIKMOPTX", "асеиорхуАВСЕНИКМОРТХ")
+_RUSSIAN_ONLY = re.compile("[ыэъёЫЭЪЁ]")
+_UKRAINIAN_ONLY = re.compile("[іїєґІЇЄҐ]")
 
 
-def _one_alphabet(found: re.Match[str]) -> str:
+def _one_alphabet(found: re.Match[str], to_cyrillic: dict[int, str] = _TO_CYRILLIC) -> str:
     """A word of both alphabets written in the one most of its letters are in, as far as its
     letters look alike in both; any other word as it is."""
     word = found.group()
@@ -105,7 +108,11 @@ def _one_alphabet(found: re.Match[str]) -> str:
         return word
     cyrillic = sum(1 for ch in word if "\u0400" <= ch <= "\u04ff")
     latin = sum(1 for ch in word if ch.isascii())
-    return word.translate(_TO_CYRILLIC if cyrillic >= latin else _TO_LATIN)
+    return word.translate(to_cyrillic if cyrillic >= latin else _TO_LATIN)
+
+
+def _one_alphabet_ru(found: re.Match[str]) -> str:
+    return _one_alphabet(found, _TO_RUSSIAN)
 
 
 def plain(markup: str | None, *, paragraphs: bool = False, again: bool = True) -> str:
@@ -144,7 +151,11 @@ def plain(markup: str | None, *, paragraphs: bool = False, again: bool = True) -
         text = _without_json_ld(text)
     text = clean(text)
     if not text.isascii() and _MIXED.search(text):
-        text = _LETTERS.sub(_one_alphabet, text)  # «Києвi», "Kyіv": one alphabet a word
+        # «Києвi», "Kyіv": one alphabet a word. Russian has no і, so in a Russian text a Latin
+        # i stands for и («Кiев» is «Киев»): the text is Russian when it has more letters only
+        # Russian has than letters only Ukrainian has.
+        russian = len(_RUSSIAN_ONLY.findall(text)) > len(_UKRAINIAN_ONLY.findall(text))
+        text = _LETTERS.sub(_one_alphabet_ru if russian else _one_alphabet, text)
     if not blocks:
         return _SPACE.sub(" ", text).strip()
     lines = (_SPACE.sub(" ", line).strip() for line in text.split("\n"))

@@ -1405,6 +1405,9 @@ def test_whose_capital_a_kyiv_dateline_speaks_of(text: str, kyiv: bool) -> None:
         ("Дрони атакували Oдесу вночі", "Odesa"),  # a Latin O
         ("КАБи по Зaпоріжжю: є поранені", "Zaporizhzhia"),  # a Latin a
         ("Ballistic missiles hit Kyіv overnight", "Kyiv"),  # a Ukrainian і
+        # Russian has no і: its Latin i stands for и («Кiеве» is «Киеве»)
+        ("Ночью в Кiеве прогремели взрывы, работает ПВО", "Kyiv"),
+        ("КIЕВ. Ночью ракеты атаковали город, ранены три человека", "Kyiv"),
     ],
 )
 def test_a_word_typed_in_two_alphabets_is_read(title: str, region: str) -> None:
