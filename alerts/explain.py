@@ -72,6 +72,8 @@ class Explanation:
     set_aside: list[str] = field(default_factory=list)
     """What matching read past as another article's or the site's (a teaser, a byline, a
     credit, an appeal to readers): an item that matched nothing may have lost its news there."""
+    commentary: str | None = None
+    """The label its title opens with to say it is comment ("Analysis"): never urgent."""
 
     def as_json(self) -> dict:
         item = self.item
@@ -97,6 +99,7 @@ class Explanation:
             ],
             "notice": self.notice,
             "set_aside": self.set_aside,
+            "commentary": self.commentary,
             "stored": None
             if self.stored is None
             else {
@@ -171,6 +174,7 @@ def explain(config: Config, item: Item) -> Explanation:
         blocked=blocked,
         notice=builtin_notices().notice(item.text),
         set_aside=_set_aside(item.text),
+        commentary=builtin_teasers().commentary(item.title),
     )
 
 
@@ -201,6 +205,11 @@ def render_text(exp: Explanation) -> str:
             parts.append(f"{key}: {shown}")
         lines.append(
             f"  matched {w.rule.id} ({w.rule.name}, {w.rule.priority}): " + "; ".join(parts)
+        )
+    if exp.commentary and any(w.rule.urgent for w in exp.why):
+        lines.append(
+            f"  not urgent: its title labels it comment (“{exp.commentary}”), which comes in "
+            "the digest (alerts/teasers.yaml labels)"
         )
     for b in exp.blocked:
         why = f"blocked by {b.why}" if b.why.startswith("none:") else b.why

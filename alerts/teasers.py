@@ -59,6 +59,7 @@ class Teasers:
     we: tuple[str, ...] = ()
     last_years: tuple[str, ...] = ()
     year_nouns: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()
     months: tuple[tuple[str, int], ...] = ()
     """Each month's word as a recall names it ("january", «листопаді»), lower case, and its
     number."""
@@ -66,6 +67,22 @@ class Teasers:
     @functools.cached_property
     def _months(self) -> dict[str, int]:
         return dict(self.months)
+
+    @functools.cached_property
+    def _label(self) -> re.Pattern[str] | None:
+        if not self.labels:
+            return None
+        return re.compile(
+            rf"\s*(?P<label>{_alternation(self.labels)})\s*(?:[:|]|\s[-–—])\s*\S", re.IGNORECASE
+        )
+
+    def commentary(self, title: str) -> str | None:
+        """The label a title opens with to say its item is comment, not a report ("Analysis:
+        How Russia adapted its missile campaign against Kyiv"), as written; None for a report.
+        Such an item is never an urgent alert."""
+        pattern = self._label
+        found = pattern.match(title) if pattern is not None else None
+        return found.group("label") if found else None
 
     @functools.cached_property
     def _abbreviation(self) -> re.Pattern[str]:
@@ -484,6 +501,7 @@ _LISTS = (
     "we",
     "last_years",
     "year_nouns",
+    "labels",
 )
 _COUNTS = tuple(
     (f.name, f.default) for f in dataclasses.fields(Teasers) if f.name.endswith("_words")

@@ -81,6 +81,50 @@ def test_digest_groups_by_rule_and_alerts_come_first(feed_server, tmp_path) -> N
     assert "alpha" in digest and "https://a.example/1" in digest
 
 
+def test_comment_is_delivered_in_the_digest_never_as_an_urgent_alert(feed_server, tmp_path) -> None:
+    """A title that labels its item comment ("Analysis: ...", «Колонка | ...») matches its rules
+    but is no urgent alert: a subscriber is woken for news, not for a think piece about it
+    (QA of stop 26: "Analysis: How Russia adapted its missile campaign" alerted). The label
+    needs its colon, bar or dash: "Analysis shows ..." is a report's title."""
+    titles = [
+        "Analysis: How North Korea's troops changed Russia's war",
+        "OPINION | Why DPRK soldiers matter more than shells",
+        "Колонка — North Korea troops and what Kyiv should do",
+        "Analysis shows North Korea deployed 3,000 more troops",
+        "North Korea deploys more troops to Kursk",
+    ]
+    feed = rss(
+        *(
+            {
+                "title": title,
+                "link": f"https://a.example/{at}",
+                "guid": str(at),
+                "date": hours_ago(at + 1),
+                "description": f"Report {at} from a desk somewhere.",
+            }
+            for at, title in enumerate(titles)
+        )
+    )
+    rules = setup_feeds(feed_server, tmp_path, alpha=feed)
+    result = bot("once", "--json", "--rules", str(rules), "--state", str(tmp_path / "state"))
+    assert result.returncode == 0, result.stderr
+    kinds = {}
+    for line in result.stdout.splitlines():
+        story = json.loads(line)
+        for title in [story["title"]] + [also["title"] for also in story["also"]]:
+            kinds[title] = story["kind"]
+    assert kinds == {
+        titles[0]: "digest",
+        titles[1]: "digest",
+        titles[2]: "digest",
+        titles[3]: "alert",
+        titles[4]: "alert",
+    }
+    exp = bot("explain", "--rules", str(rules), str(feed_server.url("/alpha.xml")))
+    assert "not urgent: its title labels it comment (“Analysis”)" in exp.stdout
+    assert exp.stdout.count("not urgent") == 3
+
+
 def test_second_run_repeats_nothing_and_new_items_still_arrive(feed_server, tmp_path) -> None:
     first = {
         "title": "Drone attack on Sumy",

@@ -23,11 +23,17 @@ from datetime import UTC, datetime, timedelta
 from ..items import Item
 from ..signer import Signer
 from ..stories import Report, Signature, StoryIndex, signature
+from ..teasers import builtin_teasers
 from .records import IngestResult, Matched, in_chunks, iso, parse_iso
 
 BACKLOG = timedelta(days=7)
 """How far before the story window a backlog's reports may still find their stories: further
 back, a report starts a story of its own (its date is likely wrong, and memory stays bounded)."""
+NO_RULES: frozenset[str] = frozenset()
+
+
+def commentary(title: str) -> bool:
+    return builtin_teasers().commentary(title) is not None
 
 
 class ItemStorage:
@@ -259,10 +265,10 @@ class ItemStorage:
                 story_id = self._file_story(filing, index, report, sig)
                 result.matched += 1
                 result.joined += int(story_id != item_id)
+                # "Analysis: ..." is comment: its rules want it, but not as an urgent alert.
+                urgent = NO_RULES if commentary(row[1] or "") else urgent_rules
                 for chat in chats:
-                    owed = self._owing(
-                        conn, chat, item_id, story_id, rules, urgent_rules, stamp, row[8]
-                    )
+                    owed = self._owing(conn, chat, item_id, story_id, rules, urgent, stamp, row[8])
                     if owed is not None and (chat.id, item_id) not in queued:
                         filing.queue.append(owed)
                         result.queued += 1
