@@ -60,6 +60,7 @@ class Teasers:
     last_years: tuple[str, ...] = ()
     year_nouns: tuple[str, ...] = ()
     labels: tuple[str, ...] = ()
+    today: tuple[str, ...] = ()
     months: tuple[tuple[str, int], ...] = ()
     """Each month's word as a recall names it ("january", «листопаді»), lower case, and its
     number."""
@@ -218,8 +219,18 @@ class Teasers:
         """Whether a recall names the current month ("In December," in December), which may
         tell of today: a month's tally that includes last night's strike ("In December last
         year," names its year, and is not asked)."""
-        month = self._months.get(recall.split()[-1].casefold())
+        month = self._month(recall)
         return month is not None and month == datetime.now(UTC).month
+
+    def _month(self, recall: str) -> int | None:
+        """The month a recall names («У листопаді»: 11), None for another recall."""
+        return self._months.get(recall.split()[-1].casefold())
+
+    @functools.cached_property
+    def _today(self) -> re.Pattern[str] | None:
+        if not self.today:
+            return None
+        return re.compile(rf"(?<!\w)(?:{_alternation(self.today)})(?!\w)", re.IGNORECASE)
 
     @functools.cached_property
     def _attributed(self) -> re.Pattern[str] | None:
@@ -303,14 +314,17 @@ class Teasers:
         if self.recaps:
             parts.append(rf"{start}(?P<recap>{_alternation(self.recaps)})\s*[,:]")
         if self.recalls:
-            # The comma is needed («У листопаді енергетики відновили ТЕЦ, але цієї ночі її знову
-            # атакували ракети» is tonight's news) unless a year follows the month: "In December
-            # last year", «В декабре 2024 года баллистические ракеты...» tell of then.
+            # With a comma, or a year after the month ("In December last year", «В декабре 2024
+            # года»), a recall tells of then. Without either, only a month does (Ukrainian and
+            # Russian write none after it), and :meth:`cut` asks the sentence for words of
+            # today («У листопаді енергетики відновили ТЕЦ, але цієї ночі її знову атакували
+            # ракети» is tonight's news; «Торік відремонтована підстанція знову пошкоджена» too).
             years = _alternation(self.last_years) if self.last_years else r"(?!)"
             year = _alternation(self.year_nouns) if self.year_nouns else r"(?!)"
             parts.append(
                 rf"{start}(?P<recall>{_alternation(self.recalls)})"
-                rf"(?:(?P<year>\s+(?:of\s+)?(?:{years})|\s+\d{{4}}(?:\s+(?:{year}))?),?|,)"
+                rf"(?:(?P<year>\s+(?:of\s+)?(?:{years})|\s+\d{{4}}(?:\s+(?:{year}))?),?|,"
+                r"|(?P<nocomma>(?=\s)))"
             )
         return re.compile(r"(?<!\w)(?:" + "|".join(parts) + ")", re.IGNORECASE)
 
@@ -361,6 +375,9 @@ class Teasers:
                 continue  # «Нагадаємо, ...» opening an update's lead is its news
             if recall and not found.group("year") and self._this_month(found.group("recall")):
                 continue  # "In December, Russia has already fired 40 missiles", in December
+            nocomma = recall and found.group("nocomma") is not None
+            if nocomma and self._month(found.group("recall")) is None:
+                continue  # «Торік відремонтована підстанція у Києві знову пошкоджена»
             if recap or recall:
                 limit = self.recap_words
             elif found.groupdict().get("credit") is None:  # a teaser, in one of its shapes
@@ -382,6 +399,8 @@ class Teasers:
                     _SENTENCE_END.search(word) and (recall or not self._abbreviation.match(word))
                 ):
                     break
+            if nocomma and self._today is not None and self._today.search(body, found.end(), stop):
+                continue  # «У листопаді ... відновили ТЕЦ, але цієї ночі її знову атакували»
             if self.openers and found.group("teaser", "word") != (None, None):
                 phrase = " ".join((found.group("teaser") or found.group("word")).casefold().split())
                 if phrase in self._captions:
@@ -502,6 +521,7 @@ _LISTS = (
     "last_years",
     "year_nouns",
     "labels",
+    "today",
 )
 _COUNTS = tuple(
     (f.name, f.default) for f in dataclasses.fields(Teasers) if f.name.endswith("_words")
