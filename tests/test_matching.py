@@ -476,6 +476,11 @@ def friends_matcher():
         ("Артиллерия из-за Днепра обстреляла Херсон", {"Kherson"}),
         ("Обстрел островов в дельте Днепра", set()),
         ("Russian drones hunt boats on the lower Dnipro", set()),
+        # where along the river (QA of stop 27: a city's energy story joined the river's)
+        ("Бої за острови в пониззі Дніпра тривають", set()),
+        ("Бої в нижній течії Дніпра тривають", set()),
+        ("Бои в низовьях Днепра продолжаются", set()),
+        ("Бои в нижнем течении Днепра продолжаются", set()),
         ("Shelling from the Dnipro’s eastern bank hit Kherson", {"Kherson"}),
         ("Удар по Дніпру", {"Dnipropetrovsk"}),
         ("Полиция у Курского вокзала", set()),
