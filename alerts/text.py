@@ -31,7 +31,12 @@ _EMBED = re.compile(
 # A photo's caption: the photo may be of another day or place ("Firefighters at the site of a
 # missile strike in Kyiv, October 2026" over a story about talks), and what it shows of this
 # story the text says.
-_CAPTION = re.compile(r"<figcaption\b[^>]*>.*?</figcaption\s*>", re.IGNORECASE | re.DOTALL)
+# WordPress's older markup writes one as <p class="wp-caption-text"> (or a <dd>).
+_CAPTION = re.compile(
+    r"<figcaption\b[^>]*>.*?</figcaption\s*>"
+    r"|<(p|dd|div|span)\b[^>]*\bclass\s*=\s*[\"'][^\"']*\bwp-caption-(?:text|dd)\b[^>]*>.*?</\1\s*>",
+    re.IGNORECASE | re.DOTALL,
+)
 # A list of links: a site's "Related" posts or share buttons, or Google News's list of the
 # outlets that carry a story. Its headlines are other articles ("North Korean troops deployed to
 # Kursk region" under a concert review); an item of words, not links, is kept.
@@ -128,7 +133,7 @@ def plain(markup: str | None, *, paragraphs: bool = False, again: bool = True) -
     if "<" in text:
         text = _COMMENT.sub(" ", text)
         text = _SCRIPT.sub(" ", text)
-        if "lockquote" in text or "igcaption" in text:
+        if "lockquote" in text or "igcaption" in text or "wp-caption" in text:
             text = _without_embeds(text)
         if "<li" in text or "<LI" in text:
             text = _without_link_lists(text)

@@ -815,6 +815,59 @@ def test_background_and_credits_do_not_put_an_item_in_kyiv(text: str) -> None:
 
 
 @pytest.mark.parametrize(
+    "furniture",
+    [
+        "WATCH: Ballistic missile strike on Kyiv caught on camera",
+        "Дивіться відео: Як працює ППО під час балістичної атаки на Київ",
+        "Смотрите видео: как ПВО сбивает ракеты над Киевом",
+        "Filed under: Kyiv, Ballistic missiles, Air defense",
+        "Posted in: Kyiv, Missile attacks",
+        "Рубрика: Київ, ракетні удари",
+        "Карта: ракетні удари по Києву з жовтня",
+        "Map: Russian missile strikes on Kyiv since October",
+        "Що передувало: минулого тижня Росія атакувала Київ балістичними ракетами.",
+        "Контекст: в ноябре ракетные удары по Киеву усилились.",
+        "Context: in November, Russian missile strikes on Kyiv intensified.",
+    ],
+)
+def test_a_sites_furniture_of_other_shapes_does_not_put_an_item_in_kyiv(furniture: str) -> None:
+    """A video teaser, a category line, a caption opened otherwise, a background box (QA of
+    stop 27: each made an urgent Kyiv alert of an Odesa story)."""
+    text = f"Odesa port hit\nA drone hit the port of Odesa.\n{furniture}\nThe port works."
+    assert near_matcher().match(text).regions == ("Odesa",)
+
+
+def test_a_wordpress_caption_of_the_older_markup_is_a_caption() -> None:
+    """WordPress's <p class="wp-caption-text"> under its photo, as <figcaption> is (QA of stop
+    27: "Site of a missile strike in Kyiv in October" made an urgent Kyiv alert of Sumy news)."""
+    from alerts.items import from_entry
+
+    summary = (
+        '<div class="wp-caption alignnone"><img src="https://cdn.example/a.jpg"/>'
+        '<p class="wp-caption-text">Site of a missile strike in Kyiv in October. (Archive)</p>'
+        "</div><p>Russian artillery shelled the border villages of the Sumy region 42 times in "
+        "the past day, damaging a grain store, a school and a power line.</p>"
+    )
+    item = from_entry("Feed", {"title": "Sumy shelled", "summary": summary})
+    assert near_matcher().match(item.text).regions == ("Sumy",)
+    assert "Site of a missile strike" not in item.summary
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Удар по Києву\nВідео: момент влучання ракети в будинок у Києві",
+        "Kyiv hit\nWatch the skies tonight, officials in Kyiv warned after missiles hit the city.",
+        "Kyiv hit\nThe city said: background checks on shelters in Kyiv are done.",
+    ],
+)
+def test_a_channels_video_and_words_like_furniture_stay_the_news(text: str) -> None:
+    """ "Video:" opens a channel's own post; "Watch" and "background" inside a sentence are
+    words of the news."""
+    assert near_matcher().match(text).regions == ("Kyiv",)
+
+
+@pytest.mark.parametrize(
     ("text", "region"),
     [
         # Words that open a teaser or a credit inside a sentence are the news (QA of stop 23):
