@@ -284,6 +284,29 @@ def test_a_channels_flash_and_its_detailed_post_are_one_story() -> None:
     assert "one outlet" in decision.reason
 
 
+def test_a_strike_on_a_citys_energy_is_found_however_the_other_side_words_it() -> None:
+    """«Ракетний удар по енергооб'єкту» in Dnipro and the Russian ministry's «удар по объекту
+    энергетики в Днепропетровске» 90 minutes later: energy was a generic key, indexed under
+    nothing, so the two shared one key (the city) and were never compared (QA of stops 25 and
+    27: a split in each day). A strike on a city's energy is evidence of which strike."""
+    at = datetime(2026, 12, 6, 12, 12, tzinfo=UTC)
+    a = Report(
+        1, "Дніпро, вибухи! Ракетний удар по енергооб'єкту", "", at, "Схід", ("Dnipropetrovsk",)
+    )
+    b = Report(
+        2,
+        "Нанесен удар по объекту энергетики в Днепропетровске",
+        "",
+        at + timedelta(minutes=88),
+        "Оборонный Вестник",
+        ("Dnipropetrovsk",),
+    )
+    index = StoryIndex()
+    index.add(1, a, signature(a.title, ""))
+    assert index.candidates(b, signature(b.title, "")) == [1]
+    assert index.assign(b, signature(b.title, ""))[0] == 1
+
+
 def test_a_count_of_weapons_is_not_a_toll() -> None:
     """ "Два КАБи" in a Telegram post and "4 injured" in a wire's title of the same strike are
     no difference of figures (QA: two alerts); two counts of drones still are."""
