@@ -96,7 +96,7 @@ LATE = 0.3
 """Cost per ``CLOSE`` of time beyond ``CLOSE`` between the reports."""
 LEAD_WORDS = 60
 """Words of the summary that count: the lead, not the whole article body."""
-SIGNATURE_VERSION = 17
+SIGNATURE_VERSION = 18
 """Stored signatures of another version are computed again (the lexicon or reading changed)."""
 
 # Weights of the kinds of evidence in the likeness of two reports. A place or a count is rarer
@@ -383,8 +383,8 @@ def _lead(summary: str) -> str:
     story was filed from is not where it happened, and two stories filed from one capital
     would share it."""
     span = dateline("\n" + summary)
-    if span is not None:
-        summary = summary[span[1] - 1 :]
+    if span is not None:  # (below a standfirst, the standfirst stays)
+        summary = summary[: span[0] - 1] + summary[span[1] - 1 :]
     summary = builtin_teasers().without_handles(summary)  # "@kyiv_operative": a channel
     # Nor another article's headline embedded in it ("Read also: Missile strike on Kyiv kills
     # two"): its place and figures would be taken for this report's. The teasers are cut from

@@ -363,7 +363,7 @@ _SEPARATORS = re.compile(
 # "КИЇВ. ", "ХАРЬКОВ, 6 декабря — "). Reporters file from the capital about events elsewhere.
 _UPPER = "A-ZА-ЯІЇЄҐЁ"
 _DATELINE = re.compile(
-    rf"(?P<city>[{_UPPER}][{_UPPER}'’. -]{{1,28}}[{_UPPER}])"  # the city, in capitals
+    rf"(?P<city>[{_UPPER}][{_UPPER}'’. /-]{{1,28}}[{_UPPER}])"  # the city, in capitals
     r"(?:,[^,()\n—–-]{1,30})?"  # a date or a country
     r"(?:\s*\([^()\n]{1,40}\))?"  # the agency
     r"(?:\s*[—–-]{1,2}\s+|\.\s+|:\s+)"  # the dash (or the full stop of Ukrainian wires)
@@ -377,8 +377,10 @@ _LOWER = "a-zа-яіїєґё"
 _DATELINE_AGENCY = re.compile(
     rf"(?P<city>[{_UPPER}][{_LOWER}'’-]+(?: [{_UPPER}][{_LOWER}'’-]+)?)"
     r"(?:,[^,()\n—–-]{1,30})?"
-    rf"(?:\s*\([{_UPPER}][^()\n]{{1,39}}\)|\.\s[^.\n]{{1,20}}\.\s[{_UPPER}][{_UPPER}-]{{2,30}})"
-    r"\s*[—–-]{1,2}\s+"
+    rf"(?:\s*\([{_UPPER}][^()\n]{{1,39}}\)\s*[—–-]{{1,2}}\s+"
+    # «Київ. 6 грудня. ІНТЕРФАКС-УКРАЇНА – », «Київ. 8 грудня. Укрінформ. »
+    rf"|\.\s[^.\n]{{1,20}}\.\s(?:[{_UPPER}][{_UPPER}-]{{2,30}}\s*[—–-]{{1,2}}\s+"
+    rf"|[{_UPPER}][{_LOWER}{_UPPER}-]{{2,30}}(?:\s*[—–-]{{1,2}}\s+|\.\s+)))"
 )
 
 
@@ -395,7 +397,34 @@ def dateline(text: str) -> tuple[int, int] | None:
     hit a school" is about Kharkiv because its dateline is all it says of where.
     """
     start = text.find("\n") + 1
-    if not start or not text[start : start + 1].isupper():
+    if not start:
+        return None
+    found = _dateline_at(text, start)
+    if found is not None:
+        return found
+    # A full article's own opening below the standfirst read before it (and a byline):
+    # "Five people were injured.\nBy Taras Melnyk\nKYIV — Russian missiles struck Kharkiv".
+    # Only the one paragraph of the text that opens so: a round-up of towns in capitals
+    # ("KHARKIV: shelling ...\nODESA: drones ...") names where each thing happened.
+    found = None
+    for _ in range(2):
+        start = text.find("\n", start) + 1
+        if not start:
+            break
+        found = found or _dateline_at(text, start)
+    if (
+        found is None
+        or sum(_dateline_at(text, m.end()) is not None for m in _LINE.finditer(text)) > 1
+    ):
+        return None
+    return found
+
+
+_LINE = re.compile(r"\n")
+
+
+def _dateline_at(text: str, start: int) -> tuple[int, int] | None:
+    if not text[start : start + 1].isupper():
         return None
     if text[start : start + 3].isupper():
         found = _DATELINE.match(text, start)

@@ -1397,6 +1397,33 @@ def test_a_wire_dateline_is_where_the_story_was_filed_not_where_it_happened() ->
 @pytest.mark.parametrize(
     ("text", "regions"),
     [
+        # two cities of filing (QA of stop 27: each of these made an urgent Kyiv alert)
+        ("Missile strikes Dnipro\nKYIV/LONDON, Dec 8 (Reuters) - A Russian missile struck Dnipro.",
+         ("Dnipropetrovsk",)),
+        # Ukrinform's style: the agency capitalised, then a full stop or a dash
+        ("Ракета по Бериславу\nКиїв. 8 грудня. Укрінформ. Росіяни вдарили ракетою по Бериславу.",
+         ("Kherson",)),
+        ("Ракета по Бериславу\nКиїв. 8 грудня. Укрінформ – Росіяни вдарили ракетою по Бериславу.",
+         ("Kherson",)),
+        # a full article's own opening below its standfirst and its byline
+        ("Power cut\nFive people were injured.\nBy Taras Melnyk\nKYIV — Russian missiles struck "
+         "Kharkiv.\nRepairs go on.", ("Kharkiv",)),
+        ("Drones pound region\nDrones struck overnight.\nKYIV, Ukraine (AP) — Russian missiles "
+         "struck Shostka.", ("Sumy",)),
+        # ... which is where the news is when it is all the text says of where
+        ("School hit\nNo one was hurt.\nKHARKIV — A missile hit a school.", ("Kharkiv",)),
+        # a round-up of towns in capitals is no dateline
+        ("The night\nA busy night.\nKHARKIV: shelling injured two.\nODESA: drones hit the port.",
+         ("Kharkiv", "Odesa")),
+    ],
+)  # fmt: skip
+def test_datelines_of_other_shapes_and_places(text: str, regions: tuple[str, ...]) -> None:
+    assert near_matcher().match(text).regions == regions
+
+
+@pytest.mark.parametrize(
+    ("text", "regions"),
+    [
         # a recap that opens an update's lead is its news (stop 22's second QA)
         (
             "Update\nНагадаємо, вночі росіяни атакували Київ балістичними ракетами.\nРятувальники"
