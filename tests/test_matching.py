@@ -476,6 +476,16 @@ def friends_matcher():
         ("Артиллерия из-за Днепра обстреляла Херсон", {"Kherson"}),
         ("Обстрел островов в дельте Днепра", set()),
         ("Russian drones hunt boats on the lower Dnipro", set()),
+        # Kyiv as the one who strikes, streets, neighbourhoods and the river named after a
+        # city (QA of stop 27: urgent Kyiv alerts of news elsewhere, extra regions)
+        ("Kyiv's long-range missiles struck an oil depot in Rostov region", {"Rostov"}),
+        ("Київ вдарив ракетами «Нептун» по Брянщині", {"Bryansk"}),
+        ("Киев атаковал Курскую область ракетами ATACMS", {"Kursk"}),
+        ("Росіяни атакували Київ ракетами", {"Kyiv"}),
+        ("A missile hit a house on Kyiv Street in Sumy", {"Sumy"}),
+        ("Уламки впали на Харківському масиві у Дарницькому районі", {"Kyiv"}),
+        ("Дрон влучив у будинок на вулиці Полтавський Шлях", {"Kharkiv"}),
+        ("Missile debris fell into the Dnipro near the Paton bridge in Kyiv", {"Kyiv"}),
         # where along the river (QA of stop 27: a city's energy story joined the river's)
         ("Бої за острови в пониззі Дніпра тривають", set()),
         ("Бої в нижній течії Дніпра тривають", set()),
