@@ -32,6 +32,7 @@ from .gazetteer import (
 )
 from .matcher import WHERE, Match, Matcher, RuleSpec, Term, TermError, parse_term
 from .notices import builtin_notices
+from .notplaces import builtin_not_places
 from .schedule import DIGEST_EVERY, MIN_DIGEST_EVERY
 from .teasers import builtin_teasers
 from .wording import plural
@@ -1035,6 +1036,7 @@ def build_matcher(
         builtin_teasers(),
         builtin_capital(),
         builtin_notices(),
+        builtin_not_places(),
     )
 
 
@@ -1063,12 +1065,15 @@ def feed_false_friends(
             continue
         from .lexicon import OBLAST_WORDS  # only for such a name: the module costs 10 ms
 
-        found = {w for term, form in match.found.items() for w in form.split()}
+        aliases = {
+            region: {parse_term(region), *region_terms.get(region, ())} for region in match.regions
+        }
+        names = set().union(*aliases.values())
+        found = {w for term, form in match.found.items() if term in names for w in form.split()}
         if set(textmod.words(name).split()) <= found | OBLAST_WORDS:
             continue
         for region in match.regions:
-            aliases = {parse_term(region), *region_terms.get(region, ())}
-            if any(term in aliases for term in match.found):
+            if any(term in aliases[region] for term in match.found):
                 out.append(FalseFriend(FEED_NAME, region, None, (name,)))
     return tuple(out)
 

@@ -105,6 +105,15 @@ class TeasersLike(Protocol):
     def without_handles(self, text: str) -> str: ...
 
 
+class NotPlacesLike(Protocol):
+    """What the matcher needs of names found by their shape (``notplaces.NotPlaces`` is one)."""
+
+    @property
+    def phrases(self) -> tuple[str, ...]: ...
+
+    def names(self, text: str) -> list[tuple[int, int, str]]: ...
+
+
 class NoticesLike(Protocol):
     """What the matcher needs of notices (``notices.Notices`` is one)."""
 
@@ -182,6 +191,7 @@ class Matcher:
         teasers: TeasersLike | None = None,
         capital: CapitalLike | None = None,
         notices: NoticesLike | None = None,
+        not_places: NotPlacesLike | None = None,
     ):
         """``regions`` maps each region name to its aliases (the name itself always counts).
 
@@ -190,7 +200,9 @@ class Matcher:
         ``teasers`` finds what belongs to another article in a text (see ``teasers.py``).
         ``capital``: the region a text may call "the capital" (see ``gazetteer.Capital``).
         ``notices`` tells posts that are not news (a fundraiser, an air-raid alarm), in which
-        nothing matches (see ``notices.py``).
+        nothing matches (see ``notices.py``). ``not_places`` finds names that contain a place
+        by their shape, an outlet's or a route's, which the text is read without (see
+        ``notplaces.py``).
         """
         self._notices = notices
         self._terms: dict[Term, int] = {}
@@ -234,9 +246,15 @@ class Matcher:
         self._teaser_tids = frozenset(
             self._id(parse_term(p)) for p in (teasers.phrases if teasers else ())
         )
+        # the words of an outlet's or a route's name: a hit on one sends the text to be read
+        # without such names
+        self._not_places = not_places
+        self._notplace_tids = frozenset(
+            self._id(parse_term(p)) for p in (not_places.phrases if not_places else ())
+        )
         # hits that send a text through the slower reading
         self._friend_tids = frozenset(self._false_friends)
-        self._special = self._friend_tids | self._teaser_tids
+        self._special = self._friend_tids | self._teaser_tids | self._notplace_tids
 
         # term id -> indexes of rules that a hit on it could make match
         self._term_rules: dict[int, set[int]] = {}
@@ -445,10 +463,16 @@ class Matcher:
                 if cut != text:
                     text, stream = cut, textmod.words(cut)
                     hit_ids = self.hit_ids(stream, text)
+            if self._not_places is not None and not self._notplace_tids.isdisjoint(hit_ids):
+                blanked, names = self._without_not_places(text)
+                if names:
+                    text, stream = blanked, textmod.words(blanked)
+                    hit_ids = self.hit_ids(stream, text)
+                    rejected = names if forms else ()
             if forms or not self._friend_tids.isdisjoint(hit_ids):
                 occurrences = self._occurrences(stream, text)
                 if not self._friend_tids.isdisjoint(occurrences):
-                    rejected = self._drop_false_friends(occurrences)
+                    rejected += self._drop_false_friends(occurrences)
                 hit_ids = set(occurrences)
             if forms:
                 found = {
@@ -570,6 +594,31 @@ class Matcher:
                     (first, bisect_right(starts, stop - 1) - 1, start, stop)
                 )
         return out
+
+    def _without_not_places(self, text: str) -> tuple[str, tuple[Rejection, ...]]:
+        """``text`` with the outlets' and routes' names in it blanked (a space a character),
+        and each with the regions it would have named. A name that holds a false friend
+        ("The Kyiv Independent") is left to the false friends, under which a rule term that is
+        the whole name still matches."""
+        assert self._not_places is not None
+        out, rejected, pos = [], [], 0
+        for start, end, what in self._not_places.names(text):
+            name = text[start:end]
+            hits = self.hit_ids(textmod.words(name), name)
+            if start < pos or not self._friend_tids.isdisjoint(hits):
+                continue
+            regions = sorted(
+                {self._region_names[r] for tid in hits for r in self._term_regions.get(tid, ())}
+            )
+            if not regions:
+                continue  # "The New York Times", «Українська правда»: no place of ours to hide
+            out += [text[pos:start], " " * (end - start)]
+            rejected += [Rejection(name, what, region) for region in regions]
+            pos = end
+        if not rejected:
+            return text, ()
+        out.append(text[pos:])
+        return "".join(out), tuple(rejected)
 
     def _drop_false_friends(
         self, occurrences: dict[int, list[tuple[int, int, int, int]]]

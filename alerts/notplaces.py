@@ -1,0 +1,147 @@
+"""Names that contain a place but say where nothing happened, found by their shape: an
+outlet's ("the Kyiv Morning Herald", «Сумська правда») and a route's ("the Kyiv–Warsaw night
+train", «траса Київ – Одеса»). Listing every outlet and route would never end; their shapes
+are few. The words that make the shapes are data (``notplaces.yaml``).
+
+The matcher reads a text with these names blanked out (each character a space, so what
+follows keeps its place), and ``explain`` says what was set aside.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from .teasers import phrase_lists
+
+DATA = Path(__file__).with_name("notplaces.yaml")
+
+OUTLET = "a publication's name, not a place"
+ROUTE = "a route named by its ends, not a place"
+
+_UPPER = "A-ZА-ЯІЇЄҐЁ"
+_WORD = r"[\w'’-]+"
+_DASH = r"\s?[–—-]\s?"
+
+
+class NotPlacesError(ValueError):
+    """notplaces.yaml is malformed."""
+
+
+@dataclass(frozen=True)
+class NotPlaces:
+    media: tuple[str, ...] = ()
+    routes: tuple[str, ...] = ()
+
+    @functools.cached_property
+    def _english_media(self) -> str:
+        words = [w for w in self.media if w.isascii()]
+        return "|".join(map(re.escape, sorted(words, key=len, reverse=True))) or "(?!)"
+
+    @functools.cached_property
+    def _outlet(self) -> re.Pattern[str]:
+        # one to three capitalised words and a capitalised word of the media, in the text
+        return re.compile(
+            rf"(?<![\w'’-])(?:[A-Z]{_WORD}\s+){{1,3}}(?:{self._english_media})(?![\w'’-])"
+        )
+
+    @functools.cached_property
+    def _title_outlet(self) -> re.Pattern[str]:
+        # ... in a title only as its ending, the outlet an aggregator names
+        return re.compile(
+            rf"\s[-–—|]\s+((?:The\s+)?(?:[A-Z]{_WORD}\s+){{1,3}}(?:{self._english_media}))\s*$"
+        )
+
+    @functools.cached_property
+    def _stems(self) -> tuple[str, ...]:
+        return tuple(w.casefold() for w in self.media if not w.isascii())
+
+    @functools.cached_property
+    def _route(self) -> re.Pattern[str]:
+        ascii_words = "|".join(re.escape(w) for w in self.routes if w.isascii()) or "(?!)"
+        other = "|".join(re.escape(w) for w in self.routes if not w.isascii()) or "(?!)"
+        ends = rf"[{_UPPER}]{_WORD}{_DASH}[{_UPPER}]{_WORD}"
+        return re.compile(
+            rf"(?<![\w'’-])(?P<en>[A-Z][\w'’]+{_DASH}[A-Z][\w'’]+)(?:\s+[A-Za-z]+)?\s+"
+            rf"(?i:{ascii_words})(?![\w'’-])"
+            rf"|(?<![\w'’-])(?i:{other})\s+(?:№\s?\d+\s+)?(?P<other>{ends})(?![\w'’-])"
+        )
+
+    @property
+    def phrases(self) -> tuple[str, ...]:
+        """The words of the shapes, as rule terms, for the matcher to look for: it reads a text
+        for these names only when one is in it."""
+        stems = tuple(f"{w}*" for w in self.media if not w.isascii())
+        return tuple(w for w in self.media if w.isascii()) + stems + self.routes
+
+    def names(self, text: str) -> list[tuple[int, int, str]]:
+        """Where such names are in ``text`` (a title, a line break, the item's text), as
+        (start, end, what it is), in order."""
+        found: list[tuple[int, int, str]] = []
+        title_end = text.find("\n")
+        title_end = len(text) if title_end < 0 else title_end
+        if self.routes:
+            for m in self._route.finditer(text):
+                group = "en" if m.group("en") else "other"
+                found.append((m.start(group), m.end(group), ROUTE))
+        if self.media:
+            tail = self._title_outlet.search(text, 0, title_end)
+            if tail is not None:
+                found.append((tail.start(1), tail.end(1), OUTLET))
+            for m in self._outlet.finditer(text, title_end):
+                found.append((m.start(), m.end(), OUTLET))
+            if self._stems:
+                for m in _QUOTED.finditer(text):
+                    if self._quoted_outlet(m.group(1)):
+                        found.append((m.start(1), m.end(1), OUTLET))
+        found.sort()
+        return found
+
+    def _quoted_outlet(self, name: str) -> bool:
+        words = name.split()
+        return (
+            0 < len(words) <= 4
+            and name[:1].isupper()
+            and any(w.casefold().startswith(self._stems) for w in words)
+        )
+
+    def without(self, text: str) -> tuple[str, list[tuple[str, str]]]:
+        """``text`` with such names blanked (space for character), and each name found with
+        what it is."""
+        spans = self.names(text)
+        if not spans:
+            return text, []
+        out, said, pos = [], [], 0
+        for start, end, what in spans:
+            if start < pos:
+                continue
+            out += [text[pos:start], " " * (end - start)]
+            said.append((text[start:end], what))
+            pos = end
+        out.append(text[pos:])
+        return "".join(out), said
+
+
+# A name in quotes, the opening quote after a space or a line's start: «Сумська правда»,
+# “Київська правда”, "Киевские ведомости", „Ранок“ (not an apostrophe)
+_QUOTED = re.compile(r"(?:^|(?<=[\s(]))[«“„\"]([^«»“”„\"\n]{2,60})[»”“\"]", re.MULTILINE)
+
+
+@functools.cache
+def builtin_not_places() -> NotPlaces:
+    """The shapes of ``notplaces.yaml`` (read once)."""
+    return load(DATA)
+
+
+def load(path: Path) -> NotPlaces:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise NotPlacesError(f"{path.name}: expected a mapping")
+    unknown = set(data) - {"media", "routes"}
+    if unknown:
+        raise NotPlacesError(f"{path.name}: unknown keys {sorted(unknown)}")
+    return NotPlaces(**phrase_lists(data, ("media", "routes"), path.name, NotPlacesError))
