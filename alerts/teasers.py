@@ -61,6 +61,7 @@ class Teasers:
     year_nouns: tuple[str, ...] = ()
     labels: tuple[str, ...] = ()
     today: tuple[str, ...] = ()
+    bio_verbs: tuple[str, ...] = ()
     months: tuple[tuple[str, int], ...] = ()
     """Each month's word as a recall names it ("january", «листопаді»), lower case, and its
     number."""
@@ -209,11 +210,21 @@ class Teasers:
         outlet, in a paragraph of at most ``appeal_words`` words."""
         if not self._roles or len(paragraph) > self.appeal_words * 20:
             return False
+        if len(paragraph.split()) > self.appeal_words:
+            return False
+        if self._covers is not None and self._covers.match(paragraph):
+            return True  # "Olena Marchuk covers the war in eastern Ukraine from Kharkiv."
         found = _BIO.match(paragraph)
-        if found is None or len(paragraph.split()) > self.appeal_words:
+        if found is None:
             return False
         role = found.group("role").casefold()
         return role in self._roles or role.rstrip("s") in self._roles
+
+    @functools.cached_property
+    def _covers(self) -> re.Pattern[str] | None:
+        if not self.bio_verbs:
+            return None
+        return re.compile(rf"{_NAME}\s+(?:{_alternation(self.bio_verbs)})(?!\w)")
 
     def _this_month(self, recall: str) -> bool:
         """Whether a recall names the current month ("In December," in December), which may
@@ -464,9 +475,9 @@ def _one_word_names(text: str) -> str:
     )
 
 
+_NAME = r"\s*(?:[A-ZА-ЯІЇЄҐЁ][\w'’-]+\s+){1,2}[A-ZА-ЯІЇЄҐЁ][\w'’-]+"
 _BIO = re.compile(
-    r"\s*(?:[A-ZА-ЯІЇЄҐЁ][\w'’-]+\s+){1,2}[A-ZА-ЯІЇЄҐЁ][\w'’-]+"
-    r"(?:\s+is\s+(?:a|an|the)|\s*[\u2013\u2014-])\s+(?:[\w-]+\s+){0,2}?(?P<role>\w+)"
+    _NAME + r"(?:\s+is\s+(?:a|an|the)|\s*[\u2013\u2014-])\s+(?:[\w-]+\s+){0,2}?(?P<role>\w+)"
     r"(?:\s+(?:at|for|with|of|in|based)\b|\s+[«\"“]|,|\s+[А-ЯІЇЄҐЁA-Z]|\s+(?:видання|издания))"
 )
 
@@ -522,6 +533,7 @@ _LISTS = (
     "year_nouns",
     "labels",
     "today",
+    "bio_verbs",
 )
 _COUNTS = tuple(
     (f.name, f.default) for f in dataclasses.fields(Teasers) if f.name.endswith("_words")

@@ -995,6 +995,11 @@ def test_an_opening_phrase_inside_a_sentence_is_the_news(text: str, region: str)
         "Kyiv Ledger based in Kyiv. She covers missile attacks on the capital.</p>",
         "<p>Дрон влучив у порт Одеси.</p><p>Олена Марчук — журналістка «Київського тижня», "
         "пише про ракетні удари по Києву.</p>",
+        # ... told by what they cover (QA of stop 27)
+        "<p>Russian drones attacked Odesa overnight.</p><p>Olena Marchuk covers the war in "
+        "eastern Ukraine from Kharkiv. She previously reported on missile attacks from Kyiv.</p>",
+        "<p>Дрон влучив у порт Одеси.</p><p>Олена Марчук висвітлює війну з Харкова, раніше "
+        "писала про ракетні удари по Києву.</p>",
         # a sentence that opens with another month tells of then (QA of stop 26)
         "<p>Russian drones attacked Odesa overnight.</p><p>In January, a Russian ballistic "
         "missile struck a residential building in Kyiv, killing five.</p><p>The port works.</p>",
