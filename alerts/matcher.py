@@ -618,7 +618,7 @@ class Matcher:
         if not rejected:
             return text, ()
         out.append(text[pos:])
-        return "".join(out), tuple(rejected)
+        return "".join(out), tuple(dict.fromkeys(rejected))
 
     def _drop_false_friends(
         self, occurrences: dict[int, list[tuple[int, int, int, int]]]

@@ -22,6 +22,7 @@ DATA = Path(__file__).with_name("notplaces.yaml")
 
 OUTLET = "a publication's name, not a place"
 ROUTE = "a route named by its ends, not a place"
+VESSEL = "a ship's name, not a place"
 
 _UPPER = "A-ZА-ЯІЇЄҐЁ"
 _WORD = r"[\w'’-]+"
@@ -36,6 +37,7 @@ class NotPlacesError(ValueError):
 class NotPlaces:
     media: tuple[str, ...] = ()
     routes: tuple[str, ...] = ()
+    vessels: tuple[str, ...] = ()
 
     @functools.cached_property
     def _english_media(self) -> str:
@@ -76,7 +78,17 @@ class NotPlaces:
         """The words of the shapes, as rule terms, for the matcher to look for: it reads a text
         for these names only when one is in it."""
         stems = tuple(f"{w}*" for w in self.media if not w.isascii())
-        return tuple(w for w in self.media if w.isascii()) + stems + self.routes
+        return tuple(w for w in self.media if w.isascii()) + stems + self.routes + self.vessels
+
+    @functools.cached_property
+    def _vessel(self) -> re.Pattern[str]:
+        words = "|".join(
+            r"\s+".join(map(re.escape, w.split()))
+            for w in sorted(self.vessels, key=len, reverse=True)
+        )
+        return re.compile(
+            rf"(?<![\w'’-])(?i:{words})\s+[«\"“„]?\s*(?P<name>[{_UPPER}]{_WORD}(?:\s[{_UPPER}]{_WORD})?)"
+        )
 
     def names(self, text: str) -> list[tuple[int, int, str]]:
         """Where such names are in ``text`` (a title, a line break, the item's text), as
@@ -88,6 +100,9 @@ class NotPlaces:
             for m in self._route.finditer(text):
                 group = "en" if m.group("en") else "other"
                 found.append((m.start(group), m.end(group), ROUTE))
+        if self.vessels:
+            for m in self._vessel.finditer(text):
+                found.append((m.start("name"), m.end("name"), VESSEL))
         if self.media:
             tail = self._title_outlet.search(text, 0, title_end)
             if tail is not None:
@@ -141,7 +156,8 @@ def load(path: Path) -> NotPlaces:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     if not isinstance(data, dict):
         raise NotPlacesError(f"{path.name}: expected a mapping")
-    unknown = set(data) - {"media", "routes"}
+    keys = ("media", "routes", "vessels")
+    unknown = set(data) - set(keys)
     if unknown:
         raise NotPlacesError(f"{path.name}: unknown keys {sorted(unknown)}")
-    return NotPlaces(**phrase_lists(data, ("media", "routes"), path.name, NotPlacesError))
+    return NotPlaces(**phrase_lists(data, keys, path.name, NotPlacesError))

@@ -1433,14 +1433,26 @@ def test_a_wire_dateline_is_where_the_story_was_filed_not_where_it_happened() ->
         ("Затримка потягів\nПотяг № 91 Київ – Варшава затримується після удару по Ковелю.",
          ("Volyn",)),
         ("Траса перекрита\nУламки впали на трасу Київ–Одеса біля Василькова.", ("Kyiv",)),
+        # a ship named after a town, wherever it lies; clubs and a forum
+        ("Landing ship hit in Feodosia\nUkraine struck the landing ship Novocherkassk in the port "
+         "of Feodosia.", ("Crimea",)),
+        ("В Севастополе повреждена подводная лодка\nРакетой повреждена подводная лодка "
+         "«Ростов-на-Дону».", ("Crimea",)),
+        ("Match halted by air raid\nThe match between Polissya Zhytomyr and Kryvbas Kryvyi Rih in "
+         "Lviv was halted.", ("Lviv",)),
+        ("Zelensky asks for air defence\nSpeaking at the Yalta European Strategy meeting, Zelensky "
+         "said Russia launched 500 drones.", ()),
         # ... and what only looks so is the place
+        ("A drone hit a tanker\nA drone hit a tanker near Odesa.", ("Odesa",)),
         ("Russian Drones Hit Kharkiv Today\nDrones hit Kharkiv.", ("Kharkiv",)),
         ("Вибухи\n«Київ під ракетним ударом», — Ткаченко", ("Kyiv",)),
         ("Missiles\nMissiles hit Kyiv, Warsaw scrambled jets.", ("Kyiv",)),
         ("Потяг\nПотяг до Києва обстріляли дрони.", ("Kyiv",)),
     ],
 )  # fmt: skip
-def test_an_outlets_or_a_routes_name_is_no_place(text: str, regions: tuple[str, ...]) -> None:
+def test_an_outlets_a_routes_or_a_ships_name_is_no_place(
+    text: str, regions: tuple[str, ...]
+) -> None:
     """Outlets and routes named after cities, found by their shape (QA of stop 27: each of the
     first ten made an urgent Kyiv alert or an extra region's rule match)."""
     assert near_matcher().match(text).regions == regions
