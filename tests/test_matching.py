@@ -1442,6 +1442,9 @@ def test_a_wire_dateline_is_where_the_story_was_filed_not_where_it_happened() ->
          "Lviv was halted.", ("Lviv",)),
         ("Zelensky asks for air defence\nSpeaking at the Yalta European Strategy meeting, Zelensky "
          "said Russia launched 500 drones.", ()),
+        # Kyiv's neighbourhoods that no other town has (QA of stop 27: a lost urgent alert)
+        ("Missile debris\nMissile debris fell in Obolon and Troieshchyna overnight.", ("Kyiv",)),
+        ("Уламки\nУламки ракети впали на Троєщині, на Позняках пожежа.", ("Kyiv",)),
         # ... and what only looks so is the place
         ("A drone hit a tanker\nA drone hit a tanker near Odesa.", ("Odesa",)),
         ("Russian Drones Hit Kharkiv Today\nDrones hit Kharkiv.", ("Kharkiv",)),
