@@ -1692,3 +1692,20 @@ def test_a_malformed_teasers_file_is_named_with_what_is_wrong(tmp_path, text, er
     path.write_text(text, encoding="utf-8")
     with pytest.raises(TeaserError, match=f"teasers.yaml: {error}"):
         load(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("media: {en: Herald}\n", "media: expected lists"),
+        ("rivers: {en: [Dnipro]}\n", "unknown keys"),
+        ("- media\n", "expected a mapping"),
+    ],
+)
+def test_a_malformed_notplaces_file_is_named_with_what_is_wrong(tmp_path, text, error) -> None:
+    from alerts.notplaces import NotPlacesError, load
+
+    path = tmp_path / "notplaces.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(NotPlacesError, match=f"notplaces.yaml: {error}"):
+        load(path)
