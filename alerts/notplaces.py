@@ -1,10 +1,12 @@
 """Names that contain a place but say where nothing happened, found by their shape: an
-outlet's ("the Kyiv Morning Herald", «Сумська правда») and a route's ("the Kyiv–Warsaw night
-train", «траса Київ – Одеса»). Listing every outlet and route would never end; their shapes
-are few. The words that make the shapes are data (``notplaces.yaml``).
+outlet's ("the Kyiv Morning Herald", «Сумська правда»), a route's ("the Kyiv–Warsaw night
+train", «траса Київ – Одеса») and a ship's ("the landing ship Novocherkassk"). Listing every
+outlet, route and ship would never end; their shapes are few. The words that make the shapes
+are data (``notplaces.yaml``).
 
-The matcher reads a text with these names blanked out (each character a space, so what
-follows keeps its place), and ``explain`` says what was set aside.
+The matcher reads a text with those of these names that hold a region's name blanked out
+(each character a space, so what follows keeps its place), and ``explain`` says what it set
+aside (``Matcher._without_not_places``).
 """
 
 from __future__ import annotations
@@ -123,22 +125,6 @@ class NotPlaces:
             and name[:1].isupper()
             and any(w.casefold().startswith(self._stems) for w in words)
         )
-
-    def without(self, text: str) -> tuple[str, list[tuple[str, str]]]:
-        """``text`` with such names blanked (space for character), and each name found with
-        what it is."""
-        spans = self.names(text)
-        if not spans:
-            return text, []
-        out, said, pos = [], [], 0
-        for start, end, what in spans:
-            if start < pos:
-                continue
-            out += [text[pos:start], " " * (end - start)]
-            said.append((text[start:end], what))
-            pos = end
-        out.append(text[pos:])
-        return "".join(out), said
 
 
 # A name in quotes, the opening quote after a space or a line's start: «Сумська правда»,
