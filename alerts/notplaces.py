@@ -72,7 +72,8 @@ class NotPlaces:
         return re.compile(
             rf"(?<![\w'’-])(?P<en>[A-Z][\w'’]+{_DASH}[A-Z][\w'’]+)(?:\s+[A-Za-z]+)?\s+"
             rf"(?i:{ascii_words})(?![\w'’-])"
-            rf"|(?<![\w'’-])(?i:{other})\s+(?:№\s?\d+\s+)?(?P<other>{ends})(?![\w'’-])"
+            # (a word may stand between: «поезд Интерсити Киев – Харьков», «потяг № 91 ...»)
+            rf"|(?<![\w'’-])(?i:{other})\s+(?:№\s?\d+\s+|[\w+]+\s+)?(?P<other>{ends})(?![\w'’-])"
         )
 
     @property
@@ -84,12 +85,19 @@ class NotPlaces:
 
     @functools.cached_property
     def _vessel(self) -> re.Pattern[str]:
-        words = "|".join(
-            r"\s+".join(map(re.escape, w.split()))
-            for w in sorted(self.vessels, key=len, reverse=True)
-        )
+        def alternation(ascii_: bool) -> str:
+            words = sorted(
+                (w for w in self.vessels if w.isascii() == ascii_), key=len, reverse=True
+            )
+            return "|".join(r"\s+".join(map(re.escape, w.split())) for w in words) or "(?!)"
+
+        # English: "the [Black Sea Fleet] landing ship Novocherkassk", a name not joined to the
+        # next word ("a tanker Odesa-bound"); Ukrainian and Russian: a name in quotes
         return re.compile(
-            rf"(?<![\w'’-])(?i:{words})\s+[«\"“„]?\s*(?P<name>[{_UPPER}]{_WORD}(?:\s[{_UPPER}]{_WORD})?)"
+            rf"(?<![\w'’-])(?i:the)\s+(?:[\w'’-]+\s+){{0,4}}?(?i:{alternation(True)})\s+"
+            rf"(?P<name>[A-Z][\w'’]+(?:\s[A-Z][\w'’]+)?)(?![\w'’-])"
+            rf"|(?<![\w'’-])(?i:{alternation(False)})\s+[«“„\"]\s*"
+            rf"(?P<quoted>[{_UPPER}][^«»“”„\"\n]{{1,40}}?)\s*[»”“\"]"
         )
 
     def names(self, text: str) -> list[tuple[int, int, str]]:
@@ -104,7 +112,8 @@ class NotPlaces:
                 found.append((m.start(group), m.end(group), ROUTE))
         if self.vessels:
             for m in self._vessel.finditer(text):
-                found.append((m.start("name"), m.end("name"), VESSEL))
+                group = "name" if m.group("name") else "quoted"
+                found.append((m.start(group), m.end(group), VESSEL))
         if self.media:
             tail = self._title_outlet.search(text, 0, title_end)
             if tail is not None:
@@ -121,8 +130,9 @@ class NotPlaces:
     def _quoted_outlet(self, name: str) -> bool:
         words = name.split()
         return (
-            0 < len(words) <= 4
+            0 < len(words) <= 3
             and name[:1].isupper()
+            and not any(w.casefold() in _PREPOSITIONS for w in words)
             and any(w.casefold().startswith(self._stems) for w in words)
         )
 
@@ -130,6 +140,13 @@ class NotPlaces:
 # A name in quotes, the opening quote after a space or a line's start: «Сумська правда»,
 # “Київська правда”, "Киевские ведомости", „Ранок“ (not an apostrophe)
 _QUOTED = re.compile(r"(?:^|(?<=[\s(]))[«“„\"]([^«»“”„\"\n]{2,60})[»”“\"]", re.MULTILINE)
+
+
+# A quoted sentence has them, a publication's name does not: «Жизнь в Харькове продолжается»,
+# «Погані новини з Херсона».
+_PREPOSITIONS = frozenset(
+    "в у з із зі на до по під від для про за над при о об с со из от к для под".split()
+)
 
 
 @functools.cache

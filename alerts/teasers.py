@@ -62,6 +62,8 @@ class Teasers:
     labels: tuple[str, ...] = ()
     today: tuple[str, ...] = ()
     bio_verbs: tuple[str, ...] = ()
+    boxes: tuple[str, ...] = ()
+    players: tuple[str, ...] = ()
     months: tuple[tuple[str, int], ...] = ()
     """Each month's word as a recall names it ("january", «листопаді»), lower case, and its
     number."""
@@ -74,8 +76,11 @@ class Teasers:
     def _label(self) -> re.Pattern[str] | None:
         if not self.labels:
             return None
+        labels = _alternation(self.labels)
         return re.compile(
-            rf"\s*(?P<label>{_alternation(self.labels)})\s*(?:[:|]|\s[-–—])\s*\S", re.IGNORECASE
+            rf"\s*(?:[\[(]\s*(?P<bracketed>{labels})\s*[\])]"
+            rf"|(?P<label>{labels})\s*(?:[:|.]|\s[-–—]))\s*\S",
+            re.IGNORECASE,
         )
 
     def commentary(self, title: str) -> str | None:
@@ -84,7 +89,7 @@ class Teasers:
         Such an item is never an urgent alert."""
         pattern = self._label
         found = pattern.match(title) if pattern is not None else None
-        return found.group("label") if found else None
+        return (found.group("label") or found.group("bracketed")) if found else None
 
     @functools.cached_property
     def _abbreviation(self) -> re.Pattern[str]:
@@ -306,10 +311,10 @@ class Teasers:
             # word, a colon or an arrow ("MORE:"): «Раніше — близько 3:00 — дрони вдарили по
             # Харкову» is the news
             if several:
-                dash = rf"\s*(?:[:\u2013\u2014-]|{_ARROW})"
+                dash = rf"\s*(?:[:|\u2013\u2014-]|{_ARROW})"
                 parts.append(rf"{start}(?P<teaser>{_alternation(several)}){dash}")
             if single:
-                parts.append(rf"{start}(?P<word>{_alternation(single)})\s*(?::|{_ARROW})")
+                parts.append(rf"{start}(?P<word>{_alternation(single)})\s*(?::|\||{_ARROW})")
             # a paragraph of its own, over the linked headline: "Read also\nDrones hit Kharkiv"
             parts.append(rf"(?<![^\n])(?P<heading>{teasers})[ \t]*(?=\n)")
             # a phrase of two words or more, before a headline's capital: «По теме Дроны
@@ -324,6 +329,10 @@ class Teasers:
         # as previously reported, was shot down over Kyiv" are the news
         if self.recaps:
             parts.append(rf"{start}(?P<recap>{_alternation(self.recaps)})\s*[,:]")
+        if self.boxes:
+            parts.append(rf"{start}(?P<box>{_alternation(self.boxes)})\s*[,:|]")
+        if self.players:
+            parts.append(rf"{start}(?P<player>{_alternation(self.players)})\s*[,:|]")
         if self.recalls:
             # With a comma, or a year after the month ("In December last year", «В декабре 2024
             # года»), a recall tells of then. Without either, only a month does (Ukrainian and
@@ -342,7 +351,15 @@ class Teasers:
     @property
     def phrases(self) -> tuple[str, ...]:
         """Every opening phrase, for the matcher to look for among its terms."""
-        return self.teasers + self.captions + self.credits + self.recaps + self.recalls
+        return (
+            self.teasers
+            + self.captions
+            + self.credits
+            + self.recaps
+            + self.recalls
+            + self.boxes
+            + self.players
+        )
 
     @functools.cached_property
     def _captions(self) -> frozenset[str]:
@@ -380,7 +397,9 @@ class Teasers:
         for found in self._opening.finditer(body):
             if found.start() < pos:
                 continue  # inside what the previous one took
-            recap = found.group("recap") is not None
+            groups = found.groupdict()
+            box = groups.get("box") is not None
+            recap = groups.get("recap") is not None or box or groups.get("player") is not None
             recall = found.group("recall") is not None
             if recap and (lead_end < 0 or found.start() < lead_end):
                 continue  # «Нагадаємо, ...» opening an update's lead is its news
@@ -410,7 +429,11 @@ class Teasers:
                     _SENTENCE_END.search(word) and (recall or not self._abbreviation.match(word))
                 ):
                     break
-            if nocomma and self._today is not None and self._today.search(body, found.end(), stop):
+            if (
+                (nocomma or box)
+                and self._today is not None
+                and self._today.search(body, found.end(), stop)
+            ):
                 continue  # «У листопаді ... відновили ТЕЦ, але цієї ночі її знову атакували»
             if self.openers and found.group("teaser", "word") != (None, None):
                 phrase = " ".join((found.group("teaser") or found.group("word")).casefold().split())
@@ -534,6 +557,8 @@ _LISTS = (
     "labels",
     "today",
     "bio_verbs",
+    "boxes",
+    "players",
 )
 _COUNTS = tuple(
     (f.name, f.default) for f in dataclasses.fields(Teasers) if f.name.endswith("_words")

@@ -374,13 +374,17 @@ _DATELINE = re.compile(
 # ("Kyiv (AFP) - ", "Kharkiv, Ukraine (Reuters) — "), or Ukrainian agencies' «Київ. 6 грудня.
 # ІНТЕРФАКС-УКРАЇНА – »: without the agency, a capitalised first word is only a sentence.
 _LOWER = "a-zа-яіїєґё"
+_AGENCY = (
+    rf"(?:[{_UPPER}][{_UPPER}-]{{2,30}}\s*[—–-]{{1,2}}\s+"
+    rf"|[{_UPPER}][{_LOWER}{_UPPER}-]{{2,30}}(?:\s*[—–-]{{1,2}}\s+|\.\s+))"
+)
 _DATELINE_AGENCY = re.compile(
     rf"(?P<city>[{_UPPER}][{_LOWER}'’-]+(?: [{_UPPER}][{_LOWER}'’-]+)?)"
-    r"(?:,[^,()\n—–-]{1,30})?"
-    rf"(?:\s*\([{_UPPER}][^()\n]{{1,39}}\)\s*[—–-]{{1,2}}\s+"
+    rf"(?:(?:,[^,()\n—–-]{{1,30}})?\s*\([{_UPPER}][^()\n]{{1,39}}\)\s*[—–-]{{1,2}}\s+"
     # «Київ. 6 грудня. ІНТЕРФАКС-УКРАЇНА – », «Київ. 8 грудня. Укрінформ. »
-    rf"|\.\s[^.\n]{{1,20}}\.\s(?:[{_UPPER}][{_UPPER}-]{{2,30}}\s*[—–-]{{1,2}}\s+"
-    rf"|[{_UPPER}][{_LOWER}{_UPPER}-]{{2,30}}(?:\s*[—–-]{{1,2}}\s+|\.\s+)))"
+    rf"|(?:,[^,()\n—–-]{{1,30}})?\.\s[^.\n]{{1,20}}\.\s{_AGENCY}"
+    # «Київ, 8 грудня. Укрінформ. »: the date after a comma, a number first
+    rf"|,\s*\d{{1,2}}\s[^\W\d_]{{3,12}}\.\s{_AGENCY})"
 )
 
 

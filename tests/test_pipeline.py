@@ -90,6 +90,8 @@ def test_comment_is_delivered_in_the_digest_never_as_an_urgent_alert(feed_server
         "Analysis: How North Korea's troops changed Russia's war",
         "OPINION | Why DPRK soldiers matter more than shells",
         "Колонка — North Korea troops and what Kyiv should do",
+        "[Analysis] North Korea's soldiers learn drone warfare",
+        "Мнение эксперта: North Korea troops will stay",
         "Analysis shows North Korea deployed 3,000 more troops",
         "North Korea deploys more troops to Kursk",
     ]
@@ -117,12 +119,14 @@ def test_comment_is_delivered_in_the_digest_never_as_an_urgent_alert(feed_server
         titles[0]: "digest",
         titles[1]: "digest",
         titles[2]: "digest",
-        titles[3]: "alert",
-        titles[4]: "alert",
+        titles[3]: "digest",
+        titles[4]: "digest",
+        titles[5]: "alert",
+        titles[6]: "alert",
     }
     exp = bot("explain", "--rules", str(rules), str(feed_server.url("/alpha.xml")))
     assert "not urgent: its title labels it comment (“Analysis”)" in exp.stdout
-    assert exp.stdout.count("not urgent") == 3
+    assert exp.stdout.count("not urgent") == 5
 
 
 def test_second_run_repeats_nothing_and_new_items_still_arrive(feed_server, tmp_path) -> None:
