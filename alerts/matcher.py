@@ -201,7 +201,7 @@ class Matcher:
         ``capital``: the region a text may call "the capital" (see ``gazetteer.Capital``).
         ``notices`` tells posts that are not news (a fundraiser, an air-raid alarm), in which
         nothing matches (see ``notices.py``). ``not_places`` finds names that contain a place
-        by their shape, an outlet's or a route's, which the text is read without (see
+        by their shape, an outlet's, a route's or a ship's, which the text is read without (see
         ``notplaces.py``).
         """
         self._notices = notices
@@ -246,8 +246,8 @@ class Matcher:
         self._teaser_tids = frozenset(
             self._id(parse_term(p)) for p in (teasers.phrases if teasers else ())
         )
-        # the words of an outlet's or a route's name: a hit on one sends the text to be read
-        # without such names
+        # the words of an outlet's, a route's or a ship's name: a hit on one sends the text to
+        # be read without such names
         self._not_places = not_places
         self._notplace_tids = frozenset(
             self._id(parse_term(p)) for p in (not_places.phrases if not_places else ())
@@ -596,7 +596,7 @@ class Matcher:
         return out
 
     def _without_not_places(self, text: str) -> tuple[str, tuple[Rejection, ...]]:
-        """``text`` with the outlets' and routes' names in it blanked (a space a character),
+        """``text`` with the outlets', routes' and ships' names in it blanked (a space a character),
         and each with the regions it would have named. A name that holds a false friend
         ("The Kyiv Independent") is left to the false friends, under which a rule term that is
         the whole name still matches."""
