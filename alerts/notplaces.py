@@ -25,6 +25,7 @@ DATA = Path(__file__).with_name("notplaces.yaml")
 OUTLET = "a publication's name, not a place"
 ROUTE = "a route named by its ends, not a place"
 VESSEL = "a ship's name, not a place"
+PERSON = "a person's name, not a place"
 
 _UPPER = "A-ZА-ЯІЇЄҐЁ"
 _WORD = r"[\w'’-]+"
@@ -40,6 +41,8 @@ class NotPlaces:
     media: tuple[str, ...] = ()
     routes: tuple[str, ...] = ()
     vessels: tuple[str, ...] = ()
+    persons: tuple[str, ...] = ()
+    named_after: tuple[str, ...] = ()
 
     @functools.cached_property
     def _english_media(self) -> str:
@@ -81,7 +84,8 @@ class NotPlaces:
         """The words of the shapes, as rule terms, for the matcher to look for: it reads a text
         for these names only when one is in it."""
         stems = tuple(f"{w}*" for w in self.media if not w.isascii())
-        return tuple(w for w in self.media if w.isascii()) + stems + self.routes + self.vessels
+        english = tuple(w for w in self.media if w.isascii())
+        return english + stems + self.routes + self.vessels + self.persons + self.named_after
 
     @functools.cached_property
     def _vessel(self) -> re.Pattern[str]:
@@ -100,6 +104,15 @@ class NotPlaces:
             rf"(?P<quoted>[{_UPPER}][^«»“”„\"\n]{{1,40}}?)\s*[»”“\"]"
         )
 
+    @functools.cached_property
+    def _person(self) -> re.Pattern[str]:
+        first = "|".join(map(re.escape, self.persons)) or "(?!)"
+        after = "|".join(r"\s+".join(map(re.escape, w.split())) for w in self.named_after)
+        return re.compile(
+            rf"(?<![\w'’-])(?:{first})\s+(?P<surname>[{_UPPER}][\w'’-]+)"
+            rf"|(?<![\w'’-])(?i:{after or '(?!)'})\s+(?P<eponym>[{_UPPER}][\w'’-]+)"
+        )
+
     def names(self, text: str) -> list[tuple[int, int, str]]:
         """Where such names are in ``text`` (a title, a line break, the item's text), as
         (start, end, what it is), in order."""
@@ -114,6 +127,10 @@ class NotPlaces:
             for m in self._vessel.finditer(text):
                 group = "name" if m.group("name") else "quoted"
                 found.append((m.start(group), m.end(group), VESSEL))
+        if self.persons or self.named_after:
+            for m in self._person.finditer(text):
+                group = "surname" if m.group("surname") else "eponym"
+                found.append((m.start(group), m.end(group), PERSON))
         if self.media:
             tail = self._title_outlet.search(text, 0, title_end)
             if tail is not None:
@@ -159,7 +176,7 @@ def load(path: Path) -> NotPlaces:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     if not isinstance(data, dict):
         raise NotPlacesError(f"{path.name}: expected a mapping")
-    keys = ("media", "routes", "vessels")
+    keys = ("media", "routes", "vessels", "persons", "named_after")
     unknown = set(data) - set(keys)
     if unknown:
         raise NotPlacesError(f"{path.name}: unknown keys {sorted(unknown)}")
