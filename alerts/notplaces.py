@@ -18,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-from .teasers import phrase_lists
+from .teasers import alternation, phrase_lists
 
 DATA = Path(__file__).with_name("notplaces.yaml")
 
@@ -46,8 +46,7 @@ class NotPlaces:
 
     @functools.cached_property
     def _english_media(self) -> str:
-        words = [w for w in self.media if w.isascii()]
-        return "|".join(map(re.escape, sorted(words, key=len, reverse=True))) or "(?!)"
+        return alternation(tuple(w for w in self.media if w.isascii())) or "(?!)"
 
     @functools.cached_property
     def _outlet(self) -> re.Pattern[str]:
@@ -69,8 +68,8 @@ class NotPlaces:
 
     @functools.cached_property
     def _route(self) -> re.Pattern[str]:
-        ascii_words = "|".join(re.escape(w) for w in self.routes if w.isascii()) or "(?!)"
-        other = "|".join(re.escape(w) for w in self.routes if not w.isascii()) or "(?!)"
+        ascii_words = alternation(tuple(w for w in self.routes if w.isascii())) or "(?!)"
+        other = alternation(tuple(w for w in self.routes if not w.isascii())) or "(?!)"
         ends = rf"[{_UPPER}]{_WORD}{_DASH}[{_UPPER}]{_WORD}"
         return re.compile(
             rf"(?<![\w'’-])(?P<en>[A-Z][\w'’]+{_DASH}[A-Z][\w'’]+)(?:\s+[A-Za-z]+)?\s+"
@@ -89,28 +88,24 @@ class NotPlaces:
 
     @functools.cached_property
     def _vessel(self) -> re.Pattern[str]:
-        def alternation(ascii_: bool) -> str:
-            words = sorted(
-                (w for w in self.vessels if w.isascii() == ascii_), key=len, reverse=True
-            )
-            return "|".join(r"\s+".join(map(re.escape, w.split())) for w in words) or "(?!)"
-
+        english = alternation(tuple(w for w in self.vessels if w.isascii())) or "(?!)"
+        other = alternation(tuple(w for w in self.vessels if not w.isascii())) or "(?!)"
         # English: "the [Black Sea Fleet] landing ship Novocherkassk", a name not joined to the
         # next word ("a tanker Odesa-bound"); Ukrainian and Russian: a name in quotes
         return re.compile(
-            rf"(?<![\w'’-])(?i:the)\s+(?:[\w'’-]+\s+){{0,4}}?(?i:{alternation(True)})\s+"
+            rf"(?<![\w'’-])(?i:the)\s+(?:[\w'’-]+\s+){{0,4}}?(?i:{english})\s+"
             rf"(?P<name>[A-Z][\w'’]+(?:\s[A-Z][\w'’]+)?)(?![\w'’-])"
-            rf"|(?<![\w'’-])(?i:{alternation(False)})\s+[«“„\"]\s*"
+            rf"|(?<![\w'’-])(?i:{other})\s+[«“„\"]\s*"
             rf"(?P<quoted>[{_UPPER}][^«»“”„\"\n]{{1,40}}?)\s*[»”“\"]"
         )
 
     @functools.cached_property
     def _person(self) -> re.Pattern[str]:
-        first = "|".join(map(re.escape, self.persons)) or "(?!)"
-        after = "|".join(r"\s+".join(map(re.escape, w.split())) for w in self.named_after)
+        first = alternation(self.persons) or "(?!)"
+        after = alternation(self.named_after) or "(?!)"
         return re.compile(
             rf"(?<![\w'’-])(?:{first})\s+(?P<surname>[{_UPPER}][\w'’-]+)"
-            rf"|(?<![\w'’-])(?i:{after or '(?!)'})\s+(?P<eponym>[{_UPPER}][\w'’-]+)"
+            rf"|(?<![\w'’-])(?i:{after})\s+(?P<eponym>[{_UPPER}][\w'’-]+)"
         )
 
     def names(self, text: str) -> list[tuple[int, int, str]]:
@@ -162,7 +157,7 @@ _QUOTED = re.compile(r"(?:^|(?<=[\s(]))[«“„\"]([^«»“”„\"\n]{2,60})[
 # A quoted sentence has them, a publication's name does not: «Жизнь в Харькове продолжается»,
 # «Погані новини з Херсона».
 _PREPOSITIONS = frozenset(
-    "в у з із зі на до по під від для про за над при о об с со из от к для под".split()
+    "в у з із зі на до по під від для про за над при о об с со из от к под".split()
 )
 
 

@@ -76,7 +76,7 @@ class Teasers:
     def _label(self) -> re.Pattern[str] | None:
         if not self.labels:
             return None
-        labels = _alternation(self.labels)
+        labels = alternation(self.labels)
         return re.compile(
             rf"\s*(?:[\[(]\s*(?P<bracketed>{labels})\s*[\])]"
             rf"|(?P<label>{labels})\s*(?:[:|.]|\s[-–—]))\s*\S",
@@ -104,7 +104,7 @@ class Teasers:
     def _byline(self) -> re.Pattern[str] | None:
         if not self.bylines:
             return None
-        return re.compile(rf"(?:{_alternation(self.bylines)})(?:\s*:\s*|\s+)\S", re.IGNORECASE)
+        return re.compile(rf"(?:{alternation(self.bylines)})(?:\s*:\s*|\s+)\S", re.IGNORECASE)
 
     @functools.cached_property
     def _appeal(self) -> re.Pattern[str] | None:
@@ -114,7 +114,7 @@ class Teasers:
         # not a quote («Колеги закликають: «Підтримайте редакцію»») or words inside a sentence
         # ("asked viewers to support independent journalism"), which may be the news
         return re.compile(
-            rf"(?:^|(?<=[.!?…] ))(?:{_alternation(self.appeals)})(?!\w)", re.IGNORECASE
+            rf"(?:^|(?<=[.!?…] ))(?:{alternation(self.appeals)})(?!\w)", re.IGNORECASE
         )
 
     def without_bylines(self, text: str, removed: list[str] | None = None) -> str:
@@ -229,7 +229,7 @@ class Teasers:
     def _covers(self) -> re.Pattern[str] | None:
         if not self.bio_verbs:
             return None
-        return re.compile(rf"{_NAME}\s+(?:{_alternation(self.bio_verbs)})(?!\w)")
+        return re.compile(rf"{_NAME}\s+(?:{alternation(self.bio_verbs)})(?!\w)")
 
     def _this_month(self, recall: str) -> bool:
         """Whether a recall names the current month ("In December," in December), which may
@@ -246,7 +246,7 @@ class Teasers:
     def _today(self) -> re.Pattern[str] | None:
         if not self.today:
             return None
-        return re.compile(rf"(?<!\w)(?:{_alternation(self.today)})(?!\w)", re.IGNORECASE)
+        return re.compile(rf"(?<!\w)(?:{alternation(self.today)})(?!\w)", re.IGNORECASE)
 
     @functools.cached_property
     def _attributed(self) -> re.Pattern[str] | None:
@@ -304,7 +304,7 @@ class Teasers:
         parts = []
         every = self.teasers + self.captions
         if every:
-            teasers = _alternation(every)
+            teasers = alternation(every)
             several = tuple(t for t in every if len(t.split()) > 1)
             single = tuple(t for t in every if len(t.split()) == 1)
             # a colon, a dash or an arrow: "Read also:", "ЧИТАЙТЕ ТАКОЖ —", "Read also ➡️"; one
@@ -312,37 +312,37 @@ class Teasers:
             # Харкову» is the news
             if several:
                 dash = rf"\s*(?:[:|\u2013\u2014-]|{_ARROW})"
-                parts.append(rf"{start}(?P<teaser>{_alternation(several)}){dash}")
+                parts.append(rf"{start}(?P<teaser>{alternation(several)}){dash}")
             if single:
-                parts.append(rf"{start}(?P<word>{_alternation(single)})\s*(?::|\||{_ARROW})")
+                parts.append(rf"{start}(?P<word>{alternation(single)})\s*(?::|\||{_ARROW})")
             # a paragraph of its own, over the linked headline: "Read also\nDrones hit Kharkiv"
             parts.append(rf"(?<![^\n])(?P<heading>{teasers})[ \t]*(?=\n)")
             # a phrase of two words or more, before a headline's capital: «По теме Дроны
             # атаковали Харьков» (one word would take prose: "More Ukrainian troops arrived")
             if several:
                 parts.append(
-                    rf"(?<![^\n])(?P<bare>{_alternation(several)})[ \t]+(?=(?-i:[A-ZА-ЯІЇЄҐЁ]))"
+                    rf"(?<![^\n])(?P<bare>{alternation(several)})[ \t]+(?=(?-i:[A-ZА-ЯІЇЄҐЁ]))"
                 )
         if self.credits:
-            parts.append(rf"{start}(?P<credit>{_alternation(self.credits)})\b")
+            parts.append(rf"{start}(?P<credit>{alternation(self.credits)})\b")
         # at a sentence's start only: "... hit Kyiv last week, officials said" and "the missile,
         # as previously reported, was shot down over Kyiv" are the news
         if self.recaps:
-            parts.append(rf"{start}(?P<recap>{_alternation(self.recaps)})\s*[,:]")
+            parts.append(rf"{start}(?P<recap>{alternation(self.recaps)})\s*[,:]")
         if self.boxes:
-            parts.append(rf"{start}(?P<box>{_alternation(self.boxes)})\s*[,:|]")
+            parts.append(rf"{start}(?P<box>{alternation(self.boxes)})\s*[,:|]")
         if self.players:
-            parts.append(rf"{start}(?P<player>{_alternation(self.players)})\s*[,:|]")
+            parts.append(rf"{start}(?P<player>{alternation(self.players)})\s*[,:|]")
         if self.recalls:
             # With a comma, or a year after the month ("In December last year", «В декабре 2024
             # года»), a recall tells of then. Without either, only a month does (Ukrainian and
             # Russian write none after it), and :meth:`cut` asks the sentence for words of
             # today («У листопаді енергетики відновили ТЕЦ, але цієї ночі її знову атакували
             # ракети» is tonight's news; «Торік відремонтована підстанція знову пошкоджена» too).
-            years = _alternation(self.last_years) if self.last_years else r"(?!)"
-            year = _alternation(self.year_nouns) if self.year_nouns else r"(?!)"
+            years = alternation(self.last_years) if self.last_years else r"(?!)"
+            year = alternation(self.year_nouns) if self.year_nouns else r"(?!)"
             parts.append(
-                rf"{start}(?P<recall>{_alternation(self.recalls)})"
+                rf"{start}(?P<recall>{alternation(self.recalls)})"
                 rf"(?:(?P<year>\s+(?:of\s+)?(?:{years})|\s+\d{{4}}(?:\s+(?:{year}))?),?|,"
                 r"|(?P<nocomma>(?=\s)))"
             )
@@ -410,7 +410,7 @@ class Teasers:
                 continue  # «Торік відремонтована підстанція у Києві знову пошкоджена»
             if recap or recall:
                 limit = self.recap_words
-            elif found.groupdict().get("credit") is None:  # a teaser, in one of its shapes
+            elif groups.get("credit") is None:  # a teaser, in one of its shapes
                 limit = self.teaser_words
             else:
                 limit = self.credit_words
@@ -449,9 +449,10 @@ class Teasers:
         return head + newline + " ".join(p.strip() for p in pieces if p.strip())
 
 
-def _alternation(phrases: tuple[str, ...]) -> str:
+def alternation(phrases: tuple[str, ...]) -> str:
     """The phrases as one regex alternation, longest first ("Related article" before
-    "Related"), any run of spaces between their words."""
+    "Related"), any run of spaces between their words, any apostrophe for theirs (the data
+    files' phrases: teasers, and the shapes of notplaces.py)."""
     ordered = sorted(phrases, key=len, reverse=True)
     return "|".join(
         r"\s+".join(re.escape(w).replace("'", "['’ʼ]") for w in p.split()) for p in ordered
